@@ -1,0 +1,200 @@
+/**
+ * Every error wxqr throws is a `QrError` with a stable `code`. Subclasses follow the
+ * decision a caller has to make (fix config, refresh the token, retry later, …), not
+ * individual WeChat errcodes; `wechat/errcodes.ts` is the one place that maps an errcode
+ * to a class. Errors carry data, never HTTP statuses: servers map `code` to a status.
+ * Every code is listed in docs/errors.md (a test keeps the two in sync).
+ * @module
+ */
+
+export const ERROR_CODES = [
+  "CONFIG_INVALID",
+  "VALIDATION_FAILED",
+  "WECHAT_API_ERROR",
+  "WECHAT_TOKEN_INVALID",
+  "WECHAT_BUSY",
+  "WECHAT_CREDENTIALS_INVALID",
+  "WECHAT_RATE_LIMITED",
+  "WECHAT_PERMISSION_DENIED",
+  "WECHAT_QR_QUOTA_EXCEEDED",
+  "WECHAT_INVALID_ARGUMENT",
+  "TICKET_NOT_FOUND",
+  "NETWORK_ERROR",
+  "SIGNATURE_INVALID",
+  "TIMESTAMP_STALE",
+  "APPID_MISMATCH",
+  "DECRYPT_FAILED",
+  "PUSH_MALFORMED",
+  "PUSH_TOO_LARGE",
+  "NOT_FOUND",
+  "SCENE_CONFLICT",
+] as const;
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+export interface QrErrorOptions {
+  cause?: unknown;
+  retryable?: boolean;
+}
+
+export class QrError extends Error {
+  readonly code: ErrorCode;
+  /** True when the same call may succeed if simply repeated later. */
+  readonly retryable: boolean;
+
+  constructor(code: ErrorCode, message: string, options: QrErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    this.retryable = options.retryable ?? false;
+  }
+}
+
+export interface ConfigProblem {
+  /** The environment variable or option at fault, e.g. `WECHAT_APP_ID`. */
+  key: string;
+  message: string;
+}
+
+/** Configuration is missing or invalid; `problems` lists every one found, not just the first. */
+export class ConfigError extends QrError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(problems: readonly ConfigProblem[]) {
+    super("CONFIG_INVALID", problems.map((p) => `${p.key}: ${p.message}`).join("; "));
+    this.problems = problems;
+  }
+}
+
+/** An argument broke a documented limit; nothing was sent. `field` names the argument. */
+export class ValidationError extends QrError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super("VALIDATION_FAILED", `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+export interface WeChatApiErrorInit {
+  errcode: number;
+  errmsg: string;
+  /** The API path without its query (which may hold the access token). */
+  path: string;
+}
+
+/** WeChat answered with a non-zero errcode that needs no special handling. */
+export class WeChatApiError extends QrError {
+  readonly errcode: number;
+  readonly errmsg: string;
+  readonly path: string;
+  constructor(init: WeChatApiErrorInit, code: ErrorCode = "WECHAT_API_ERROR", hint?: string, options: QrErrorOptions = {}) {
+    super(code, `WeChat ${init.path} failed: errcode ${init.errcode} (${init.errmsg})${hint ? `: ${hint}` : ""}`, options);
+    this.errcode = init.errcode;
+    this.errmsg = init.errmsg;
+    this.path = init.path;
+  }
+}
+
+/** The access token was rejected (40001, 40014, 41001, 42001); the client refreshes once before surfacing this. */
+export class AccessTokenInvalidError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_TOKEN_INVALID", "the access token was rejected even after a refresh; is another program resetting it with /cgi-bin/token?");
+  }
+}
+
+/** errcode -1, "system error": WeChat is busy; retrying with backoff is the documented answer. */
+export class WeChatBusyError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_BUSY", "WeChat is busy, try again shortly", { retryable: true });
+  }
+}
+
+/** The app id or secret is wrong (40013, 40125, …): fix the configuration. */
+export class CredentialsError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_CREDENTIALS_INVALID", "check WECHAT_APP_ID and WECHAT_APP_SECRET against the Official Account console");
+  }
+}
+
+/** A daily or per-minute call quota is used up (45009, 45011). Retrying now only burns more quota. */
+export class RateLimitError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_RATE_LIMITED", init.errcode === 45011 ? "slow down and retry next minute" : "the daily quota is used up; it resets at midnight Beijing time");
+  }
+}
+
+/** The account may not call this API, or this machine's IP is not whitelisted (48001, 40164). */
+export class PermissionError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_PERMISSION_DENIED", init.errcode === 40164 ? "add this server's IP to the API IP whitelist in the console" : "the account lacks this permission (is it verified?)");
+  }
+}
+
+/** No permanent codes left: the account's 100,000 are all created (45029). */
+export class QrQuotaExceededError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_QR_QUOTA_EXCEEDED", "all permanent codes are used; create temporary codes instead");
+  }
+}
+
+/** WeChat rejected an argument (40035, 40052, 40053, 47001). */
+export class InvalidArgumentError extends WeChatApiError {
+  constructor(init: WeChatApiErrorInit) {
+    super(init, "WECHAT_INVALID_ARGUMENT");
+  }
+}
+
+/** The thing asked for does not exist. */
+export class NotFoundError extends QrError {
+  constructor(message: string, code: ErrorCode = "NOT_FOUND") {
+    super(code, message);
+  }
+}
+
+/** showqrcode answered 404: the ticket is unknown, malformed or expired. */
+export class TicketNotFoundError extends NotFoundError {
+  constructor() {
+    super("showqrcode: ticket not found (unknown, malformed or expired)", "TICKET_NOT_FOUND");
+  }
+}
+
+/** The request did not complete: connection refused or reset, timeout, or a non-JSON answer. */
+export class NetworkError extends QrError {
+  /** The path of the request, without its query. */
+  readonly path: string;
+  constructor(path: string, message: string, options: QrErrorOptions = {}) {
+    super("NETWORK_ERROR", `${path}: ${message}`, { retryable: true, ...options });
+    this.path = path;
+  }
+}
+
+/** A push's signature or msg_signature did not verify, or its timestamp is outside the allowed skew. */
+export class SignatureError extends QrError {
+  constructor(message: string, code: Extract<ErrorCode, "SIGNATURE_INVALID" | "TIMESTAMP_STALE" | "APPID_MISMATCH"> = "SIGNATURE_INVALID") {
+    super(code, message);
+  }
+}
+
+/** An encrypted push could not be decrypted (bad base64, bad padding, truncated, bad key). */
+export class DecryptError extends QrError {
+  constructor(message: string, options: QrErrorOptions = {}) {
+    super("DECRYPT_FAILED", message, options);
+  }
+}
+
+/** A push body is not the XML WeChat sends: not XML, DOCTYPE/entities, missing fields, too large. */
+export class PushFormatError extends QrError {
+  /** The XML field at fault, when one is. */
+  readonly field: string | undefined;
+  constructor(message: string, options: { field?: string; code?: Extract<ErrorCode, "PUSH_MALFORMED" | "PUSH_TOO_LARGE"> } = {}) {
+    super(options.code ?? "PUSH_MALFORMED", message);
+    this.field = options.field;
+  }
+}
+
+/** A scene value is already held by a live code. */
+export class SceneConflictError extends QrError {
+  readonly sceneKey: string;
+  constructor(sceneKey: string) {
+    super("SCENE_CONFLICT", `scene ${sceneKey} is already in use by a live code`);
+    this.sceneKey = sceneKey;
+  }
+}
