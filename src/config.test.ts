@@ -1,0 +1,56 @@
+import { describe, expect, it } from "vitest";
+import { loadConfig, requireConfig } from "./config.ts";
+import { ConfigError } from "./errors.ts";
+
+function problemsOf(fn: () => unknown): string[] {
+  try {
+    fn();
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).problems.map((p) => p.key);
+  }
+  throw new Error("expected a ConfigError");
+}
+
+describe("loadConfig", () => {
+  it("applies the defaults of design.md", () => {
+    const config = loadConfig({});
+    expect(config).toMatchObject({
+      apiBase: "https://api.weixin.qq.com",
+      mpBase: "https://mp.weixin.qq.com",
+      database: "sqlite:./wxqr.db",
+      port: 3000,
+      host: "127.0.0.1",
+      permanentQuota: 100_000,
+      emulatorUrl: "http://127.0.0.1:3001",
+    });
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("reports every problem at once", () => {
+    expect(
+      problemsOf(() =>
+        loadConfig({ WECHAT_ENCODING_AES_KEY: "short", WXQR_PORT: "http", WXQR_PORTT: "1", WECHAT_API_BASE: "ftp://x" }),
+      ).sort(),
+    ).toEqual(["WECHAT_API_BASE", "WECHAT_ENCODING_AES_KEY", "WXQR_PORT", "WXQR_PORTT"]);
+  });
+
+  it("accepts a 43-character EncodingAESKey and parses numbers", () => {
+    const config = loadConfig({ WECHAT_ENCODING_AES_KEY: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", WXQR_PORT: "8080" });
+    expect(config.encodingAESKey).toHaveLength(43);
+    expect(config.port).toBe(8080);
+  });
+
+  it("redacts secrets when serialised", () => {
+    const config = loadConfig({ WECHAT_APP_ID: "wx1", WECHAT_APP_SECRET: "s3cret-value", WECHAT_TOKEN: "tok123" });
+    const json = JSON.stringify(config);
+    expect(json).toContain("wx1");
+    expect(json).not.toContain("s3cret-value");
+    expect(json).not.toContain("tok123");
+  });
+
+  it("names the missing variables for a command", () => {
+    const config = loadConfig({ WECHAT_APP_ID: "wx1" });
+    expect(problemsOf(() => requireConfig(config, ["appId", "appSecret"], "to call the API"))).toEqual(["WECHAT_APP_SECRET"]);
+  });
+});

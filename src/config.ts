@@ -1,0 +1,101 @@
+/**
+ * `loadConfig(env)` is the single entry point for configuration (style.md §4): it validates
+ * every variable, reports every problem at once, applies the defaults from one table, rejects
+ * unknown `WXQR_*` keys (a typo must not silently fall back to a default) and returns a frozen
+ * `Config` whose secrets are redacted when serialised.
+ * @module
+ */
+import { z } from "zod";
+import { ConfigError, type ConfigProblem } from "./errors.ts";
+
+export interface Config {
+  appId?: string;
+  appSecret?: string;
+  /** The push Token used for signatures. */
+  token?: string;
+  encodingAESKey?: string;
+  apiBase: string;
+  mpBase: string;
+  database: string;
+  port: number;
+  host: string;
+  adminToken?: string;
+  webhookUrl?: string;
+  webhookSecret?: string;
+  permanentQuota: number;
+  emulatorUrl: string;
+}
+
+const url = z.string().regex(/^https?:\/\/[^/\s]+/, "must be an http(s) URL");
+const nonEmpty = z.string().trim().min(1, "must not be empty");
+const port = z.coerce.number().int("must be a whole number").min(0).max(65_535);
+
+/** variable → [Config key, schema, default, secret?]. Units live in the names or comments. */
+const VARIABLES = {
+  WECHAT_APP_ID: ["appId", nonEmpty, undefined, false],
+  WECHAT_APP_SECRET: ["appSecret", nonEmpty, undefined, true],
+  WECHAT_TOKEN: ["token", z.string().regex(/^[A-Za-z0-9]{3,32}$/, "must be 3 to 32 letters or digits (the console's rule)"), undefined, true],
+  WECHAT_ENCODING_AES_KEY: ["encodingAESKey", z.string().regex(/^[A-Za-z0-9]{43}$/, "must be exactly 43 letters or digits"), undefined, true],
+  WECHAT_API_BASE: ["apiBase", url, "https://api.weixin.qq.com", false],
+  WECHAT_MP_BASE: ["mpBase", url, "https://mp.weixin.qq.com", false],
+  WXQR_DATABASE: ["database", z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, "must be sqlite:<file> or postgres://…"), "sqlite:./wxqr.db", true],
+  WXQR_PORT: ["port", port, 3000, false],
+  WXQR_HOST: ["host", nonEmpty, "127.0.0.1", false],
+  WXQR_ADMIN_TOKEN: ["adminToken", z.string().min(16, "must be at least 16 characters"), undefined, true],
+  WXQR_WEBHOOK_URL: ["webhookUrl", url, undefined, false],
+  WXQR_WEBHOOK_SECRET: ["webhookSecret", z.string().min(16, "must be at least 16 characters"), undefined, true],
+  WXQR_PERMANENT_QUOTA: ["permanentQuota", z.coerce.number().int("must be a whole number").min(0).max(100_000), 100_000, false],
+  WXQR_EMULATOR_URL: ["emulatorUrl", url, "http://127.0.0.1:3001", false],
+} as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
+
+export type ConfigVariable = keyof typeof VARIABLES;
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(Object.values(VARIABLES).filter((v) => v[3]).map((v) => v[0]));
+
+/** The environment variable behind a Config key, for error messages. */
+export function variableFor(key: keyof Config): ConfigVariable {
+  const found = (Object.keys(VARIABLES) as ConfigVariable[]).find((name) => VARIABLES[name][0] === key);
+  if (!found) throw new Error(`no variable for ${key}`);
+  return found;
+}
+
+/**
+ * @example
+ * const config = loadConfig(process.env); // in a main.ts only
+ * config.apiBase; // "https://api.weixin.qq.com" unless WECHAT_API_BASE is set
+ */
+export function loadConfig(env: Record<string, string | undefined>, overrides: Partial<Record<ConfigVariable, string>> = {}): Readonly<Config> {
+  const problems: ConfigProblem[] = [];
+  const merged: Record<string, string | undefined> = { ...env, ...overrides };
+  for (const name of Object.keys(merged)) {
+    if (name.startsWith("WXQR_") && !(name in VARIABLES) && merged[name] !== undefined) {
+      problems.push({ key: name, message: `unknown variable; known ones: ${Object.keys(VARIABLES).filter((k) => k.startsWith("WXQR_")).join(", ")}` });
+    }
+  }
+  const out: Record<string, unknown> = {};
+  for (const [name, [key, schema, fallback]] of Object.entries(VARIABLES)) {
+    const raw = merged[name];
+    if (raw === undefined || raw === "") {
+      if (fallback !== undefined) out[key] = fallback;
+      continue;
+    }
+    const parsed = (schema as z.ZodType).safeParse(raw);
+    if (parsed.success) out[key] = parsed.data;
+    else problems.push({ key: name, message: parsed.error.issues.map((i) => i.message).join(", ") });
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+  Object.defineProperty(out, "toJSON", { enumerable: false, value: () => redact(out) });
+  return Object.freeze(out) as unknown as Readonly<Config>;
+}
+
+/** Throws one ConfigError naming every missing variable among `keys`. */
+export function requireConfig<K extends keyof Config>(config: Readonly<Config>, keys: readonly K[], why: string): asserts config is Readonly<Config> & Required<Pick<Config, K>> {
+  const missing = keys.filter((k) => config[k] === undefined);
+  if (missing.length > 0) throw new ConfigError(missing.map((k) => ({ key: variableFor(k), message: `is required ${why}` })));
+}
+
+export function redact(config: Record<string, unknown>): Record<string, unknown> {
+  const copy: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(config)) copy[k] = SECRET_KEYS.has(k) && v !== undefined ? "[redacted]" : v;
+  return copy;
+}
