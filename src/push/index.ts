@@ -1,0 +1,14 @@
+/**
+ * Inbound pushes from WeChat: the receiver, and the building blocks the emulator reuses to sign and
+ * encrypt pushes exactly like the platform.
+ * @module
+ */
+export { createPushReceiver, DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CLOCK_SKEW_SECONDS } from "./receiver.ts";
+export type { PushQuery, PushReceiver, PushReceiverOptions, PushRequest, ReplyOptions } from "./receiver.ts";
+export { PUSH_MESSAGE_KINDS, parseScene, toPushMessage } from "./events.ts";
+export type { OtherMessage, PushMessage, PushMessageKind, ScanMessage, Scene, SubscribeMessage, UnsubscribeMessage } from "./events.ts";
+export { computeMsgSignature, computeSignature, signatureMatches } from "./signature.ts";
+export { decryptMessage, encryptMessage } from "./msg-crypto.ts";
+export { MAX_DEPTH, parsePushXml } from "./parse-xml.ts";
+export { buildEncryptedReplyXml, buildTextReplyXml, cdata, SUCCESS_REPLY } from "./reply.ts";
+export type { PushReply } from "./reply.ts";

@@ -1,0 +1,67 @@
+/**
+ * Passive replies (wechat-api.md §4, §6). A push is answered with `success` unless there is
+ * something to say (design.md "Replies": never an empty XML reply); a text reply swaps
+ * To/From, and is wrapped in the encrypted envelope when the push came encrypted.
+ * @module
+ */
+import { ValidationError } from "../errors.ts";
+
+/** What to send back as the HTTP response to a push. */
+export interface PushReply {
+  body: string;
+  contentType: "application/xml" | "text/plain";
+}
+
+/** The reply that tells WeChat "received, nothing to say": it neither retries nor shows the user anything. */
+export const SUCCESS_REPLY: PushReply = Object.freeze({ body: "success", contentType: "text/plain" });
+
+// Characters XML 1.0 cannot carry at all; a reply containing one would be rejected by WeChat.
+// eslint-disable-next-line no-control-regex
+const NON_XML_CHARS_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+
+/**
+ * Wraps a value in CDATA, splitting any `]]>` as `]]]]><![CDATA[>` so it survives a round trip.
+ * @example
+ * cdata("a]]>b"); // "<![CDATA[a]]]]><![CDATA[>b]]>"
+ */
+export function cdata(value: string): string {
+  return `<![CDATA[${value.replaceAll("]]>", "]]]]><![CDATA[>")}]]>`;
+}
+
+/**
+ * Builds the passive text reply XML, compact as WeChat's own samples (V6 in wechat-api.md).
+ * @param input.openId the user to answer (the push's FromUserName), becomes ToUserName.
+ * @param input.accountId the account's `gh_…` id (the push's ToUserName), becomes FromUserName.
+ * @param input.createTime epoch seconds.
+ * @throws ValidationError when a value holds a character XML cannot carry.
+ * @example
+ * buildTextReplyXml({ openId: "oia2T…", accountId: "gh_7f08…", createTime: 1409304348, content: "welcome" });
+ * // "<xml><ToUserName><![CDATA[oia2T…]]></ToUserName>…<Content><![CDATA[welcome]]></Content></xml>"
+ */
+export function buildTextReplyXml(input: { openId: string; accountId: string; createTime: number; content: string }): string {
+  for (const [field, value] of [
+    ["text", input.content],
+    ["openId", input.openId],
+    ["accountId", input.accountId],
+  ] as const) {
+    if (NON_XML_CHARS_RE.test(value)) throw new ValidationError(field, "contains a control character that XML cannot carry");
+  }
+  if (!Number.isSafeInteger(input.createTime) || input.createTime < 0) throw new ValidationError("createTime", "must be a non-negative integer of seconds");
+  return (
+    `<xml><ToUserName>${cdata(input.openId)}</ToUserName><FromUserName>${cdata(input.accountId)}</FromUserName>` +
+    `<CreateTime>${input.createTime}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>${cdata(input.content)}</Content></xml>`
+  );
+}
+
+/**
+ * Builds the envelope of an encrypted reply; `msgSignature` must be computed over this `encrypt`.
+ * @example
+ * buildEncryptedReplyXml({ encrypt, msgSignature, timestamp: "1409304348", nonce: "xxxxxx" });
+ * // "<xml><Encrypt><![CDATA[…]]></Encrypt><MsgSignature><![CDATA[…]]></MsgSignature><TimeStamp>1409304348</TimeStamp><Nonce><![CDATA[xxxxxx]]></Nonce></xml>"
+ */
+export function buildEncryptedReplyXml(input: { encrypt: string; msgSignature: string; timestamp: string; nonce: string }): string {
+  return (
+    `<xml><Encrypt>${cdata(input.encrypt)}</Encrypt><MsgSignature>${cdata(input.msgSignature)}</MsgSignature>` +
+    `<TimeStamp>${input.timestamp}</TimeStamp><Nonce>${cdata(input.nonce)}</Nonce></xml>`
+  );
+}
