@@ -28,6 +28,8 @@ export const ERROR_CODES = [
   "PUSH_TOO_LARGE",
   "NOT_FOUND",
   "SCENE_CONFLICT",
+  "QUOTA_EXHAUSTED",
+  "STORAGE_UNAVAILABLE",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -196,5 +198,21 @@ export class SceneConflictError extends QrError {
   constructor(sceneKey: string) {
     super("SCENE_CONFLICT", `scene ${sceneKey} is already in use by a live code`);
     this.sceneKey = sceneKey;
+  }
+}
+
+/** wxqr's own accounting says no permanent code may be created (WXQR_PERMANENT_QUOTA). */
+export class QuotaExhaustedError extends QrError {
+  readonly limit: number;
+  constructor(limit: number) {
+    super("QUOTA_EXHAUSTED", `the permanent-code quota (${limit}) is used up; create temporary codes, or raise WXQR_PERMANENT_QUOTA if the account has more`);
+    this.limit = limit;
+  }
+}
+
+/** The database could not be reached or failed mid-transaction; nothing was committed. */
+export class StorageUnavailableError extends QrError {
+  constructor(message: string, options: QrErrorOptions = {}) {
+    super("STORAGE_UNAVAILABLE", `storage unavailable: ${message}`, { retryable: true, ...options });
   }
 }

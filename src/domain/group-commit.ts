@@ -1,0 +1,64 @@
+/**
+ * Group commit: work submitted while a batch is committing waits and goes into the next one,
+ * so under load many pushes share one transaction (and one fsync) while each caller still gets
+ * its own result only after the commit that holds it.
+ * @module
+ */
+import type { ItemResult } from "../store/database.ts";
+
+export interface GroupCommitter<I, R> {
+  submit(item: I): Promise<R>;
+  /** Resolves when everything submitted so far has been committed or failed. */
+  drain(): Promise<void>;
+  /** Items waiting for the next batch (for metrics). */
+  readonly pending: number;
+}
+
+export function createGroupCommitter<I, R>(options: {
+  /** Runs one batch in one transaction; per-item results, or throws when the whole batch failed. */
+  runBatch: (items: readonly I[]) => Promise<ItemResult<R>[]>;
+  maxBatch?: number;
+}): GroupCommitter<I, R> {
+  const maxBatch = options.maxBatch ?? 512;
+  let queue: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  let running: Promise<void> | undefined;
+
+  async function loop(): Promise<void> {
+    while (queue.length > 0) {
+      const batch = queue.slice(0, maxBatch);
+      queue = queue.slice(batch.length);
+      try {
+        const results = await options.runBatch(batch.map((b) => b.item));
+        batch.forEach((b, i) => {
+          const r = results[i];
+          if (r?.ok) b.resolve(r.value);
+          else b.reject(r ? r.error : new Error("batch returned fewer results than items"));
+        });
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
+    }
+  }
+
+  function kick(): void {
+    running ??= loop().finally(() => {
+      running = undefined;
+      if (queue.length > 0) kick();
+    });
+  }
+
+  return {
+    submit(item) {
+      return new Promise<R>((resolve, reject) => {
+        queue.push({ item, resolve, reject });
+        kick();
+      });
+    },
+    async drain() {
+      while (running) await running;
+    },
+    get pending() {
+      return queue.length;
+    },
+  };
+}

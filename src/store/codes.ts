@@ -1,0 +1,188 @@
+/**
+ * Accounts, codes and scene allocation. A scene value is held by at most one live code:
+ * `scene_allocations` has one row per (account, scene), and an insert either takes a free
+ * value, reclaims one whose temporary code has expired, or changes nothing.
+ * @module
+ */
+import type { Sql } from "./database.ts";
+
+export type CodeType = "temporary" | "permanent";
+export type OwnerKind = "channel" | "follower" | "session";
+
+export interface QrCodeRow {
+  id: string;
+  accountId: string;
+  type: CodeType;
+  sceneId: number | null;
+  sceneStr: string | null;
+  ticket: string | null;
+  url: string | null;
+  expiresAt: number | null;
+  ownerKind: OwnerKind | null;
+  ownerId: string | null;
+  label: string | null;
+  createdAt: number;
+}
+
+interface WireQrCodeRow {
+  id: string;
+  account_id: string;
+  type: CodeType;
+  scene_id: number | null;
+  scene_str: string | null;
+  ticket: string | null;
+  url: string | null;
+  expires_at: number | null;
+  owner_kind: OwnerKind | null;
+  owner_id: string | null;
+  label: string | null;
+  created_at: number;
+}
+
+const QR_COLUMNS = "id, account_id, type, scene_id, scene_str, ticket, url, expires_at, owner_kind, owner_id, label, created_at";
+
+function toQrCode(r: WireQrCodeRow): QrCodeRow {
+  return {
+    id: r.id,
+    accountId: r.account_id,
+    type: r.type,
+    sceneId: r.scene_id === null ? null : Number(r.scene_id),
+    sceneStr: r.scene_str,
+    ticket: r.ticket,
+    url: r.url,
+    expiresAt: r.expires_at === null ? null : Number(r.expires_at),
+    ownerKind: r.owner_kind,
+    ownerId: r.owner_id,
+    label: r.label,
+    createdAt: Number(r.created_at),
+  };
+}
+
+export function sceneKey(scene: { sceneId?: number | null; sceneStr?: string | null }): string {
+  return scene.sceneId !== undefined && scene.sceneId !== null ? `id:${scene.sceneId}` : `str:${scene.sceneStr}`;
+}
+
+export interface AccountRow {
+  id: string;
+  timeZone: string;
+  permanentUsed: number;
+}
+
+export async function ensureAccount(sql: Sql, account: { id: string; timeZone: string }, now: number): Promise<void> {
+  await sql.run("INSERT INTO accounts (id, time_zone, created_at) VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE SET time_zone = excluded.time_zone", [
+    account.id,
+    account.timeZone,
+    now,
+  ]);
+}
+
+export async function getAccount(sql: Sql, id: string): Promise<AccountRow | undefined> {
+  const r = await sql.get<{ id: string; time_zone: string; permanent_used: number }>("SELECT id, time_zone, permanent_used FROM accounts WHERE id = ?", [id]);
+  return r && { id: r.id, timeZone: r.time_zone, permanentUsed: Number(r.permanent_used) };
+}
+
+/** Counts one more permanent code if that stays within `limit`; false when the quota is used up. */
+export async function takePermanentQuota(sql: Sql, accountId: string, limit: number): Promise<boolean> {
+  return (await sql.run("UPDATE accounts SET permanent_used = permanent_used + 1 WHERE id = ? AND permanent_used < ?", [accountId, limit])) === 1;
+}
+
+export async function returnPermanentQuota(sql: Sql, accountId: string): Promise<void> {
+  await sql.run("UPDATE accounts SET permanent_used = permanent_used - 1 WHERE id = ? AND permanent_used > 0", [accountId]);
+}
+
+/** The next candidate permanent scene id, from a per-account sequence (never from a count of rows). */
+export async function nextPermanentSceneId(sql: Sql, accountId: string): Promise<number> {
+  const r = await sql.get<{ n: number }>("UPDATE accounts SET next_permanent_scene = next_permanent_scene + 1 WHERE id = ? RETURNING next_permanent_scene - 1 AS n", [accountId]);
+  if (!r) throw new Error(`account ${accountId} does not exist`);
+  return Number(r.n);
+}
+
+/**
+ * Takes `key` for `qrcodeId`: true when it was free or held by an expired temporary code.
+ * Concurrent callers for one key: exactly one gets true (the primary key decides).
+ */
+export async function reserveScene(
+  sql: Sql,
+  r: { accountId: string; key: string; qrcodeId: string; permanent: boolean; expiresAt: number | null },
+  now: number,
+): Promise<boolean> {
+  const changed = await sql.run(
+    `INSERT INTO scene_allocations (account_id, scene_key, qrcode_id, permanent, expires_at) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (account_id, scene_key) DO UPDATE SET qrcode_id = excluded.qrcode_id, permanent = excluded.permanent, expires_at = excluded.expires_at
+     WHERE scene_allocations.expires_at IS NOT NULL AND scene_allocations.expires_at <= ?`,
+    [r.accountId, r.key, r.qrcodeId, r.permanent ? 1 : 0, r.expiresAt, now],
+  );
+  return changed === 1;
+}
+
+export async function releaseScene(sql: Sql, accountId: string, key: string, qrcodeId: string): Promise<void> {
+  await sql.run("DELETE FROM scene_allocations WHERE account_id = ? AND scene_key = ? AND qrcode_id = ?", [accountId, key, qrcodeId]);
+}
+
+/** Sets a held scene's expiry once the platform has said when the code expires. */
+export async function setSceneExpiry(sql: Sql, accountId: string, key: string, qrcodeId: string, expiresAt: number | null): Promise<void> {
+  await sql.run("UPDATE scene_allocations SET expires_at = ? WHERE account_id = ? AND scene_key = ? AND qrcode_id = ?", [expiresAt, accountId, key, qrcodeId]);
+}
+
+export async function insertQrCode(sql: Sql, c: QrCodeRow): Promise<void> {
+  await sql.run(`INSERT INTO qrcodes (${QR_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+    c.id,
+    c.accountId,
+    c.type,
+    c.sceneId,
+    c.sceneStr,
+    c.ticket,
+    c.url,
+    c.expiresAt,
+    c.ownerKind,
+    c.ownerId,
+    c.label,
+    c.createdAt,
+  ]);
+}
+
+/** Fills in what the platform answered for a code inserted before the call. */
+export async function activateQrCode(sql: Sql, id: string, c: { ticket: string; url: string; expiresAt: number | null }): Promise<void> {
+  await sql.run("UPDATE qrcodes SET ticket = ?, url = ?, expires_at = ? WHERE id = ?", [c.ticket, c.url, c.expiresAt, id]);
+}
+
+export async function deleteQrCode(sql: Sql, id: string): Promise<void> {
+  await sql.run("DELETE FROM qrcodes WHERE id = ?", [id]);
+}
+
+export async function getQrCode(sql: Sql, accountId: string, id: string): Promise<QrCodeRow | undefined> {
+  const r = await sql.get<WireQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND id = ?`, [accountId, id]);
+  return r && toQrCode(r);
+}
+
+export async function findQrCodeByTicket(sql: Sql, accountId: string, ticket: string): Promise<QrCodeRow | undefined> {
+  const r = await sql.get<WireQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket = ? AND account_id = ?`, [ticket, accountId]);
+  return r && toQrCode(r);
+}
+
+/** The code currently holding a scene value (the newest, for codes learnt by scene only). */
+export async function findQrCodeByScene(sql: Sql, accountId: string, key: string): Promise<QrCodeRow | undefined> {
+  const r = await sql.get<WireQrCodeRow>(
+    `SELECT ${QR_COLUMNS.split(", ").map((c) => `q.${c}`).join(", ")} FROM scene_allocations a JOIN qrcodes q ON q.id = a.qrcode_id
+     WHERE a.account_id = ? AND a.scene_key = ?`,
+    [accountId, key],
+  );
+  return r && toQrCode(r);
+}
+
+export async function findQrCodeByOwner(sql: Sql, accountId: string, ownerKind: OwnerKind, ownerId: string): Promise<QrCodeRow | undefined> {
+  const r = await sql.get<WireQrCodeRow>(
+    `SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND owner_kind = ? AND owner_id = ? AND ticket IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
+    [accountId, ownerKind, ownerId],
+  );
+  return r && toQrCode(r);
+}
+
+export async function setQrCodeOwner(sql: Sql, id: string, ownerKind: OwnerKind, ownerId: string): Promise<void> {
+  await sql.run("UPDATE qrcodes SET owner_kind = ?, owner_id = ? WHERE id = ?", [ownerKind, ownerId, id]);
+}
+
+export async function countPermanentCodes(sql: Sql, accountId: string): Promise<number> {
+  const r = await sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM scene_allocations WHERE account_id = ? AND permanent = 1", [accountId]);
+  return Number(r?.n ?? 0);
+}

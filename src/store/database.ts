@@ -1,0 +1,58 @@
+/**
+ * The one seam between wxqr's queries and a database engine. Queries are written once, in
+ * the SQL both engines share (`?` placeholders, `ON CONFLICT`, `RETURNING`), against `Sql`;
+ * `sqlite-database.ts` and `postgres-database.ts` run them.
+ * @module
+ */
+
+export type Dialect = "sqlite" | "postgres";
+export type SqlParam = string | number | null;
+
+/** A connection inside a transaction. */
+export interface Sql {
+  readonly dialect: Dialect;
+  /** Rows changed. */
+  run(sql: string, params?: readonly SqlParam[]): Promise<number>;
+  get<T>(sql: string, params?: readonly SqlParam[]): Promise<T | undefined>;
+  all<T>(sql: string, params?: readonly SqlParam[]): Promise<T[]>;
+}
+
+export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+export interface Database {
+  readonly dialect: Dialect;
+  /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  /**
+   * Group commit: one transaction, each item in its own savepoint, so one bad item is rolled
+   * back alone while the rest commit together. Resolves after the commit.
+   */
+  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]>;
+  /** A read outside any write transaction. */
+  read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+/** Runs each item of a batch in a savepoint, on an already open transaction. */
+export async function runInSavepoints<I, R>(sql: Sql, items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
+  const results: ItemResult<R>[] = [];
+  for (const item of items) {
+    await sql.run("SAVEPOINT item");
+    try {
+      const value = await fn(sql, item);
+      await sql.run("RELEASE SAVEPOINT item");
+      results.push({ ok: true, value });
+    } catch (error) {
+      await sql.run("ROLLBACK TO SAVEPOINT item");
+      await sql.run("RELEASE SAVEPOINT item");
+      results.push({ ok: false, error });
+    }
+  }
+  return results;
+}
+
+/** `sqlite:./wxqr.db` → sqlite; `postgres://…` → postgres. */
+export function parseDatabaseUrl(url: string): { dialect: "sqlite"; file: string } | { dialect: "postgres"; connectionString: string } {
+  if (url.startsWith("sqlite:")) return { dialect: "sqlite", file: url.slice("sqlite:".length) };
+  return { dialect: "postgres", connectionString: url };
+}

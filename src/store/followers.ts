@@ -1,0 +1,141 @@
+/** Followers (per account and openId) and the append-only push log. */
+import type { Sql } from "./database.ts";
+
+export interface FollowerRow {
+  accountId: string;
+  openId: string;
+  subscribed: boolean;
+  /** The code that first brought this follower, when wxqr saw it. */
+  sourceQrcodeId: string | null;
+  firstSeenAt: number;
+  lastSeenAt: number;
+  subscribedAt: number | null;
+  unsubscribedAt: number | null;
+}
+
+interface WireFollowerRow {
+  account_id: string;
+  open_id: string;
+  subscribed: number;
+  source_qrcode_id: string | null;
+  first_seen_at: number;
+  last_seen_at: number;
+  subscribed_at: number | null;
+  unsubscribed_at: number | null;
+}
+
+const nullableNumber = (v: number | null): number | null => (v === null ? null : Number(v));
+
+export async function getFollower(sql: Sql, accountId: string, openId: string): Promise<FollowerRow | undefined> {
+  const r = await sql.get<WireFollowerRow>(
+    "SELECT account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at FROM followers WHERE account_id = ? AND open_id = ?",
+    [accountId, openId],
+  );
+  return (
+    r && {
+      accountId: r.account_id,
+      openId: r.open_id,
+      subscribed: Number(r.subscribed) === 1,
+      sourceQrcodeId: r.source_qrcode_id,
+      firstSeenAt: Number(r.first_seen_at),
+      lastSeenAt: Number(r.last_seen_at),
+      subscribedAt: nullableNumber(r.subscribed_at),
+      unsubscribedAt: nullableNumber(r.unsubscribed_at),
+    }
+  );
+}
+
+export async function saveFollower(sql: Sql, f: FollowerRow): Promise<void> {
+  await sql.run(
+    `INSERT INTO followers (account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (account_id, open_id) DO UPDATE SET subscribed = excluded.subscribed, source_qrcode_id = excluded.source_qrcode_id,
+       last_seen_at = excluded.last_seen_at, subscribed_at = excluded.subscribed_at, unsubscribed_at = excluded.unsubscribed_at`,
+    [f.accountId, f.openId, f.subscribed ? 1 : 0, f.sourceQrcodeId, f.firstSeenAt, f.lastSeenAt, f.subscribedAt, f.unsubscribedAt],
+  );
+}
+
+export interface PushLogRow {
+  seq?: number;
+  accountId: string;
+  dedupeKey: string;
+  kind: string;
+  openId: string;
+  event: string | null;
+  eventKey: string | null;
+  ticket: string | null;
+  scene: string | null;
+  qrcodeId: string | null;
+  isNewFollower: boolean | null;
+  /** WeChat's CreateTime, in seconds. */
+  createTimeSec: number;
+  receivedAt: number;
+}
+
+/** Appends a push; false when its dedupe key is already there (a redelivery: do nothing else). */
+export async function appendPushLog(sql: Sql, p: PushLogRow): Promise<boolean> {
+  const changed = await sql.run(
+    `INSERT INTO push_log (account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, dedupe_key) DO NOTHING`,
+    [
+      p.accountId,
+      p.dedupeKey,
+      p.kind,
+      p.openId,
+      p.event,
+      p.eventKey,
+      p.ticket,
+      p.scene,
+      p.qrcodeId,
+      p.isNewFollower === null ? null : p.isNewFollower ? 1 : 0,
+      p.createTimeSec,
+      p.receivedAt,
+    ],
+  );
+  return changed === 1;
+}
+
+interface WirePushLogRow {
+  seq: number;
+  account_id: string;
+  dedupe_key: string;
+  kind: string;
+  open_id: string;
+  event: string | null;
+  event_key: string | null;
+  ticket: string | null;
+  scene: string | null;
+  qrcode_id: string | null;
+  is_new_follower: number | null;
+  create_time: number;
+  received_at: number;
+}
+
+/** The scan log, oldest first, after cursor `afterSeq`. */
+export async function listPushLog(sql: Sql, accountId: string, afterSeq: number, limit: number): Promise<PushLogRow[]> {
+  const rows = await sql.all<WirePushLogRow>(
+    `SELECT seq, account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at
+     FROM push_log WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    [accountId, afterSeq, limit],
+  );
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    accountId: r.account_id,
+    dedupeKey: r.dedupe_key,
+    kind: r.kind,
+    openId: r.open_id,
+    event: r.event,
+    eventKey: r.event_key,
+    ticket: r.ticket,
+    scene: r.scene,
+    qrcodeId: r.qrcode_id,
+    isNewFollower: r.is_new_follower === null ? null : Number(r.is_new_follower) === 1,
+    createTimeSec: Number(r.create_time),
+    receivedAt: Number(r.received_at),
+  }));
+}
+
+export async function countPushLog(sql: Sql, accountId: string): Promise<number> {
+  const r = await sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM push_log WHERE account_id = ?", [accountId]);
+  return Number(r?.n ?? 0);
+}

@@ -1,0 +1,110 @@
+/**
+ * PostgreSQL through `pg`: a pool, one client per transaction. `?` placeholders are rewritten
+ * to `$n` once per statement text; BIGINT (epoch ms) is read back as a number.
+ * @module
+ */
+import pg from "pg";
+import { StorageUnavailableError } from "../errors.ts";
+import { runInSavepoints, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+
+const INT8_OID = 20;
+const NUMERIC_OID = 1700;
+// Epoch milliseconds and counters fit in a double; strings would leak into the domain.
+const types = {
+  getTypeParser: (oid: number, format?: string) =>
+    oid === INT8_OID || oid === NUMERIC_OID ? (v: string) => Number(v) : pg.types.getTypeParser(oid, format as "text"),
+};
+
+// Errors that mean "the database is not there", as opposed to a bad query.
+const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
+
+export interface PostgresOptions {
+  connectionString: string;
+  maxConnections?: number;
+}
+
+export class PostgresDatabase implements Database {
+  readonly dialect = "postgres" as const;
+  private readonly pool: pg.Pool;
+  private readonly texts = new Map<string, string>();
+
+  constructor(options: PostgresOptions) {
+    this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, types, connectionTimeoutMillis: 5_000 });
+    // An idle client losing its server must not crash the process; the next query reports it.
+    this.pool.on("error", () => undefined);
+  }
+
+  private text(sql: string): string {
+    let out = this.texts.get(sql);
+    if (out === undefined) {
+      let n = 0;
+      out = sql.replace(/\?/g, () => `$${++n}`);
+      this.texts.set(sql, out);
+    }
+    return out;
+  }
+
+  private wrap(client: pg.PoolClient): Sql {
+    return {
+      dialect: "postgres",
+      run: async (sql, params = []) => (await client.query(this.text(sql), params as SqlParam[])).rowCount ?? 0,
+      get: async <T>(sql: string, params: readonly SqlParam[] = []) => (await client.query(this.text(sql), params as SqlParam[])).rows[0] as T | undefined,
+      all: async <T>(sql: string, params: readonly SqlParam[] = []) => (await client.query(this.text(sql), params as SqlParam[])).rows as T[],
+    };
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (cause) {
+      throw new StorageUnavailableError((cause as Error).message, { cause });
+    }
+  }
+
+  async transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      await client.query("BEGIN");
+      const value = await fn(this.wrap(client));
+      await client.query("COMMIT");
+      return value;
+    } catch (err) {
+      broken = isUnavailable(err);
+      await client.query("ROLLBACK").catch(() => {
+        broken = true;
+      });
+      throw broken ? new StorageUnavailableError((err as Error).message, { cause: err }) : err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
+    return this.transaction((sql) => runInSavepoints(sql, items, fn));
+  }
+
+  async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    let broken = false;
+    try {
+      return await fn(this.wrap(client));
+    } catch (err) {
+      broken = isUnavailable(err);
+      throw broken ? new StorageUnavailableError((err as Error).message, { cause: err }) : err;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}
+
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (typeof code === "string" && UNAVAILABLE_CODES.has(code)) return true;
+  const message = err instanceof Error ? err.message : "";
+  return /Connection terminated|connect ECONNREFUSED|terminating connection/i.test(message);
+}

@@ -1,0 +1,99 @@
+/**
+ * SQLite through better-sqlite3: WAL, `synchronous=FULL` (a commit is on disk before the push
+ * is answered), one connection whose transactions are queued, since SQLite has one writer anyway.
+ * @module
+ */
+import BetterSqlite3 from "better-sqlite3";
+import { StorageUnavailableError } from "../errors.ts";
+import { runInSavepoints, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+
+type Statement = BetterSqlite3.Statement<SqlParam[]>;
+
+export interface SqliteOptions {
+  /** A file path, or `:memory:`. */
+  file: string;
+  /** `FULL` (default) syncs every commit; `NORMAL` risks the last commits on power loss. */
+  synchronous?: "FULL" | "NORMAL";
+}
+
+export class SqliteDatabase implements Database {
+  readonly dialect = "sqlite" as const;
+  private readonly db: BetterSqlite3.Database;
+  private readonly statements = new Map<string, Statement>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly sql: Sql;
+
+  constructor(options: SqliteOptions) {
+    try {
+      this.db = new BetterSqlite3(options.file);
+      this.db.pragma("journal_mode = WAL");
+      this.db.pragma(`synchronous = ${options.synchronous ?? "FULL"}`);
+      this.db.pragma("busy_timeout = 5000");
+      this.db.pragma("foreign_keys = ON");
+    } catch (cause) {
+      throw new StorageUnavailableError(`cannot open SQLite database ${options.file}: ${(cause as Error).message}`, { cause });
+    }
+    const prepare = (text: string): Statement => {
+      let stmt = this.statements.get(text);
+      if (!stmt) {
+        stmt = this.db.prepare<SqlParam[]>(text);
+        this.statements.set(text, stmt);
+      }
+      return stmt;
+    };
+    this.sql = {
+      dialect: "sqlite",
+      run: async (text, params = []) => {
+        const stmt = prepare(text);
+        if (stmt.reader) {
+          stmt.all(...params);
+          return 0;
+        }
+        return stmt.run(...params).changes;
+      },
+      get: async <T>(text: string, params: readonly SqlParam[] = []) => prepare(text).get(...params) as T | undefined,
+      all: async <T>(text: string, params: readonly SqlParam[] = []) => prepare(text).all(...params) as T[],
+    };
+  }
+
+  /** Serialises work on the one connection. */
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.queue.then(work, work);
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.exclusive(async () => {
+      this.exec("BEGIN IMMEDIATE");
+      try {
+        const value = await fn(this.sql);
+        this.exec("COMMIT");
+        return value;
+      } catch (err) {
+        if (this.db.inTransaction) this.db.exec("ROLLBACK");
+        throw err;
+      }
+    });
+  }
+
+  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
+    return this.transaction((sql) => runInSavepoints(sql, items, fn));
+  }
+
+  read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
+    return this.exclusive(() => fn(this.sql));
+  }
+
+  async close(): Promise<void> {
+    await this.exclusive(async () => this.db.close());
+  }
+
+  private exec(text: string): void {
+    try {
+      this.db.exec(text);
+    } catch (cause) {
+      throw new StorageUnavailableError(`${text} failed: ${(cause as Error).message}`, { cause });
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * The domain suite, run on SQLite and PostgreSQL: scene allocation, quota, push ingestion with
+ * dedupe and channel counters, against the real emulator over HTTP.
+ */
+import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { createWxqrService } from "../../src/domain/service.ts";
+import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageUnavailableError } from "../../src/errors.ts";
+import { createSeededRandom, silentLogger } from "../../src/deps.ts";
+import type { Database } from "../../src/store/database.ts";
+import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
+import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
+import { followPush, scanPush } from "../helpers/pushes.ts";
+
+export function describeDomain(makeFactory: () => DatabaseFactory): void {
+  const factory = makeFactory();
+  let platform: Platform | undefined;
+  let seed = 0;
+  afterAll(() => factory.cleanup());
+  afterEach(async () => {
+    await platform?.close();
+    platform = undefined;
+  });
+
+  async function setup(o: { emulatorQuota?: number; permanentQuota?: number; wrap?: (db: Database) => Database } = {}) {
+    platform = await startPlatform(o.emulatorQuota === undefined ? {} : { permanentQuota: o.emulatorQuota });
+    const { db } = await factory.create();
+    const client = platform.client();
+    const service = await createWxqrService({
+      db: o.wrap ? o.wrap(db) : db,
+      qrcodes: client.qrcodes,
+      accountId: APP_ID,
+      permanentQuota: o.permanentQuota,
+      clock: platform.clock,
+      random: createSeededRandom(++seed),
+      logger: silentLogger,
+    });
+    return { platform, service, db };
+  }
+
+  describe(`domain (${factory.name})`, () => {
+    it("50 concurrent permanent codes get 50 distinct scene ids, all counted", async () => {
+      const { service } = await setup();
+      const created = await Promise.all(Array.from({ length: 50 }, () => service.codes.create({ type: "permanent" })));
+      expect(new Set(created.map((c) => c.sceneId)).size).toBe(50);
+      expect(new Set(created.map((c) => c.ticket)).size).toBe(50);
+      expect((await service.codes.quota()).permanent).toEqual({ used: 50, limit: 100_000, remaining: 99_950 });
+    });
+
+    it("the platform's quota refusal is returned as a typed error and the count stays exact", async () => {
+      const { service } = await setup({ emulatorQuota: 5 });
+      for (let i = 0; i < 5; i++) await service.codes.create({ type: "permanent" });
+      await expect(service.codes.create({ type: "permanent" })).rejects.toBeInstanceOf(QrQuotaExceededError);
+      expect((await service.codes.quota()).permanent.used).toBe(5);
+    });
+
+    it("wxqr's own quota stops creation before WeChat is asked", async () => {
+      const { service, platform: p } = await setup({ permanentQuota: 3 });
+      await Promise.all([1, 2, 3].map(() => service.codes.create({ type: "permanent" })));
+      const before = (await p.counters())["qrcode/create"];
+      await expect(service.codes.create({ type: "permanent" })).rejects.toBeInstanceOf(QuotaExhaustedError);
+      expect((await p.counters())["qrcode/create"]).toBe(before);
+    });
+
+    it("a scene held by a live code cannot be taken; an expired temporary one can", async () => {
+      const { service, platform: p } = await setup();
+      await service.codes.create({ type: "permanent", sceneStr: "shop" });
+      await expect(service.codes.create({ type: "permanent", sceneStr: "shop" })).rejects.toBeInstanceOf(SceneConflictError);
+      await service.codes.create({ type: "temporary", sceneId: 123_456, expireSeconds: 60 });
+      await expect(service.codes.create({ type: "temporary", sceneId: 123_456, expireSeconds: 60 })).rejects.toBeInstanceOf(SceneConflictError);
+      p.clock.advance(61_000);
+      const again = await service.codes.create({ type: "temporary", sceneId: 123_456, expireSeconds: 60 });
+      expect(again.sceneId).toBe(123_456);
+    });
+
+    it("channel counters: 3 new followers, 1 returning scan, 1 unfollow; welcome replies", async () => {
+      const { service, platform: p } = await setup();
+      const channel = await service.channels.create({ name: "poster A", welcome: "欢迎关注" });
+      const code = channel.qrcode;
+      const t0 = p.clock.now();
+      const replies = [];
+      for (const [i, openId] of ["u1", "u2", "u3"].entries()) {
+        const outcome = await service.ingest(scanPush({ openId, ticket: code.ticket!, scene: code.sceneId!, subscribe: true, at: t0 + i * 1000 }));
+        replies.push(outcome.replyText);
+        expect(outcome.isNewFollower).toBe(true);
+      }
+      expect(replies).toEqual(["欢迎关注", "欢迎关注", "欢迎关注"]);
+      await service.ingest(scanPush({ openId: "u1", ticket: code.ticket!, scene: code.sceneId!, subscribe: false, at: t0 + 10_000 }));
+      await service.ingest(followPush({ openId: "u2", event: "unsubscribe", at: t0 + 20_000 }));
+      const stats = await service.channels.stats(channel.id, { to: t0 + 60_000 });
+      expect(stats).toMatchObject({ scans: 4, uniqueScanners: 3, newFollowers: 3, returningFollowers: 1, unfollows: 1 });
+      expect(stats.days).toHaveLength(1);
+      expect(stats.days[0]).toMatchObject({ scans: 4, uniqueScanners: 3, newFollowers: 3, returningFollowers: 1, unfollows: 1 });
+    });
+
+    it("the same push delivered 3 times has one effect", async () => {
+      const { service, platform: p } = await setup();
+      const channel = await service.channels.create({ name: "retry" });
+      const push = scanPush({ openId: "r1", ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: p.clock.now() });
+      const outcomes = await Promise.all([service.ingest(push), service.ingest(push), service.ingest(push)]);
+      expect(outcomes.filter((o) => !o.duplicate)).toHaveLength(1);
+      expect(await service.ingest(push)).toEqual({ duplicate: true });
+      const stats = await service.channels.stats(channel.id);
+      expect(stats).toMatchObject({ scans: 1, newFollowers: 1 });
+      expect((await service.events(0, 100)).events).toHaveLength(1);
+    });
+
+    it("many concurrent pushes share commits and are all recorded", async () => {
+      const { service, platform: p } = await setup();
+      const channel = await service.channels.create({ name: "busy" });
+      const t = p.clock.now();
+      await Promise.all(
+        Array.from({ length: 300 }, (_, i) => service.ingest(scanPush({ openId: `b${i}`, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t }))),
+      );
+      expect(await service.channels.stats(channel.id)).toMatchObject({ scans: 300, uniqueScanners: 300, newFollowers: 300 });
+    });
+
+    it("attributes by scene when the ticket is unknown, and logs pushes for unknown codes", async () => {
+      const { service, platform: p } = await setup();
+      const channel = await service.channels.create({ name: "by scene" });
+      await service.ingest(scanPush({ openId: "s1", scene: channel.qrcode.sceneId!, subscribe: true, at: p.clock.now() }));
+      await service.ingest(scanPush({ openId: "s2", ticket: "gQunknown", scene: "never-created", subscribe: true, at: p.clock.now() }));
+      expect((await service.channels.stats(channel.id)).scans).toBe(1);
+      const { events } = await service.events(0, 10);
+      expect(events.map((e) => [e.openId, e.qrcodeId === null])).toEqual([
+        ["s1", false],
+        ["s2", true],
+      ]);
+    });
+
+    it("cuts days in the account's time zone (Asia/Shanghai) and counts distinct scanners over a range", async () => {
+      const { service } = await setup();
+      const channel = await service.channels.create({ name: "days" });
+      const code = channel.qrcode;
+      // 15:59 and 16:01 UTC are 23:59 and 00:01 in Shanghai: two days.
+      const late = Date.UTC(2026, 10, 26, 15, 59);
+      const early = Date.UTC(2026, 10, 26, 16, 1);
+      await service.ingest(scanPush({ openId: "d1", ticket: code.ticket!, scene: code.sceneId!, subscribe: true, at: late }));
+      await service.ingest(scanPush({ openId: "d1", ticket: code.ticket!, scene: code.sceneId!, subscribe: false, at: early }));
+      await service.ingest(scanPush({ openId: "d2", ticket: code.ticket!, scene: code.sceneId!, subscribe: true, at: early }));
+      const stats = await service.channels.stats(channel.id, { from: late, to: early });
+      expect(stats.days.map((d) => [d.date, d.scans, d.uniqueScanners])).toEqual([
+        ["2026-11-26", 1, 1],
+        ["2026-11-27", 2, 2],
+      ]);
+      expect(stats.uniqueScanners).toBe(2);
+      expect(stats.scans).toBe(3);
+    });
+
+    it("a push while storage is down fails; its redelivery after recovery counts once", async () => {
+      let faulty: ReturnType<typeof faultyDatabase> | undefined;
+      const { service, platform: p } = await setup({ wrap: (db) => (faulty = faultyDatabase(db)) });
+      const channel = await service.channels.create({ name: "outage" });
+      const push = scanPush({ openId: "f1", ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: p.clock.now() });
+      faulty!.down = true;
+      await expect(service.ingest(push)).rejects.toBeInstanceOf(StorageUnavailableError);
+      faulty!.down = false;
+      expect((await service.ingest(push)).duplicate).toBe(false);
+      expect((await service.ingest(push)).duplicate).toBe(true);
+      expect(await service.channels.stats(channel.id)).toMatchObject({ scans: 1, newFollowers: 1 });
+    });
+  });
+}
