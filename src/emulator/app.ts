@@ -1,0 +1,92 @@
+/**
+ * `createEmulator`: a Fastify app that behaves like `api.weixin.qq.com` and
+ * `mp.weixin.qq.com` for access tokens and parametric QR codes, pushes signed (optionally
+ * encrypted) scan, follow and unfollow events to the account's server URL, and has
+ * `/emulator/*` controls for tests, including a simulated user (`POST /emulator/scan`). It speaks only the public protocol (design.md: the emulator never
+ * imports service code).
+ * @module
+ */
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
+import { withDefaults, type Deps } from "../deps.ts";
+import type { EmulatorContext } from "./context.ts";
+import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
+import { serializeRequest } from "./redact.ts";
+import { registerControlRoutes } from "./routes-control.ts";
+import { registerPushRoutes } from "./routes-push.ts";
+import { registerQrCodeRoutes } from "./routes-qrcode.ts";
+import { registerTokenRoutes } from "./routes-token.ts";
+import { registerUserRoutes } from "./routes-user.ts";
+import { createEmulatorState, type EmulatorState } from "./state.ts";
+
+export type { EmulatorOptions } from "./options.ts";
+
+/** `fetch` is how pushes reach the account's server URL. */
+export type EmulatorDeps = Pick<Deps, "clock" | "random" | "fetch" | "logger">;
+
+export interface Emulator {
+  /** The Fastify app; `app.inject()` works without listening. */
+  app: FastifyInstance;
+  /** The live in-memory state, for in-process inspection by tests. */
+  state: EmulatorState;
+  /** The emulator's clock: the injected clock plus the offset moved by `POST /emulator/clock`. */
+  now(): number;
+  /** Starts listening (port 0 = any free port; host defaults to 127.0.0.1) and returns the base URL. */
+  listen(options?: { port?: number; host?: string }): Promise<string>;
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT_BYTES = 1_048_576;
+
+function loggerOption(logger: EmulatorOptions["logger"]): FastifyServerOptions["logger"] {
+  if (logger === undefined || logger === false) return false;
+  const { level = "info", stream } = logger === true ? {} : logger;
+  return { level, ...(stream === undefined ? {} : { stream }), serializers: { req: serializeRequest } };
+}
+
+/**
+ * Builds the emulator. Point the client's API base *and* showqrcode base at the URL
+ * `listen()` returns.
+ * @example
+ * const emulator = createEmulator({ appId: "wx0123456789abcdef", appSecret: "s3cret" }, { clock });
+ * const base = await emulator.listen({ port: 0 });
+ * await fetch(`${base}/cgi-bin/token?grant_type=client_credential&appid=wx0123456789abcdef&secret=s3cret`);
+ * await emulator.close();
+ */
+export function createEmulator(options: EmulatorOptions, deps?: Partial<EmulatorDeps>): Emulator {
+  const { clock, random, fetch, logger } = withDefaults(deps, ["clock", "random", "fetch", "logger"]);
+  const state = createEmulatorState(resolveEmulatorConfig(options));
+  const now = (): number => clock.now() + state.clockOffsetMs;
+  const ctx: EmulatorContext = { state, now, random, fetch, logger };
+
+  const app = Fastify({ logger: loggerOption(options.logger), bodyLimit: BODY_LIMIT_BYTES });
+  // Every body is read as text, whatever its Content-Type says: real clients post JSON as
+  // `application/x-www-form-urlencoded` (the seed's PHP), and the platform accepts it.
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  // Fastify's default 404 logs the raw URL, which may hold `access_token`.
+  app.setNotFoundHandler(async (_request, reply) => reply.code(404).type("text/plain; charset=utf-8").send("Not Found"));
+
+  registerTokenRoutes(app, ctx);
+  registerQrCodeRoutes(app, ctx);
+  registerControlRoutes(app, ctx);
+  registerPushRoutes(app, ctx);
+  registerUserRoutes(app, ctx);
+
+  return {
+    app,
+    state,
+    now,
+    async listen({ port = 0, host = "127.0.0.1" } = {}) {
+      await app.listen({ port, host });
+      const address = app.server.address();
+      if (address === null || typeof address === "string") {
+        throw new Error(`emulator: unexpected listen address ${String(address)}`);
+      }
+      const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
+      return `http://${hostPart}:${address.port}`;
+    },
+    async close() {
+      await app.close();
+    },
+  };
+}

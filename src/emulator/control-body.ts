@@ -1,0 +1,37 @@
+/**
+ * Reading the JSON bodies of `/emulator/*` control requests. A bad body gets 400 with a
+ * message saying what is wrong.
+ * @module
+ */
+import type { FastifyReply } from "fastify";
+import { z } from "zod";
+import { rawBody } from "./context.ts";
+
+export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
+
+/** Parses a body (read as text) as JSON and checks it against `schema`; an empty body is `{}`. */
+export function readJsonBody<T>(route: string, body: unknown, schema: z.ZodType<T>): Parsed<T> {
+  const text = rawBody(body).trim();
+  let json: unknown = {};
+  if (text !== "") {
+    try {
+      json = JSON.parse(text);
+    } catch {
+      return { ok: false, message: `${route}: the body is not JSON` };
+    }
+  }
+  const result = schema.safeParse(json);
+  if (!result.success) return { ok: false, message: `${route}: ${z.prettifyError(result.error).replaceAll("\n", " ")}` };
+  return { ok: true, value: result.data };
+}
+
+/** `readJsonBody`, answering 400 itself when the body is bad. */
+export function parseBody<T>(reply: FastifyReply, route: string, body: unknown, schema: z.ZodType<T>): Parsed<T> {
+  const parsed = readJsonBody(route, body, schema);
+  if (!parsed.ok) badRequest(reply, parsed.message);
+  return parsed;
+}
+
+export function badRequest(reply: FastifyReply, message: string, extra: Record<string, unknown> = {}): void {
+  void reply.code(400).send({ statusCode: 400, error: "Bad Request", message, ...extra });
+}
