@@ -1,0 +1,102 @@
+/**
+ * `wxqr dev`: the newcomer's command. The emulator and the service wired together on an embedded
+ * SQLite file, in safe (encrypted) mode: the emulator pushes to the service, the service calls the
+ * emulator's API. Credentials come from the environment or are generated and printed.
+ */
+import type { Command } from "commander";
+import { loadConfig } from "../../config.ts";
+import type { Random } from "../../deps.ts";
+import { ValidationError } from "../../errors.ts";
+import type { CliContext } from "../context.ts";
+import { parseWholeNumber } from "../parse.ts";
+import { startService } from "../start-service.ts";
+
+const DEV_APP_ID = "wx0e1a2b3c4d5e6f70"; // the emulator's default: codes in the dev database stay under one account
+const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+function alnum(random: Random, n: number): string {
+  return Array.from(random.bytes(n), (b) => ALNUM[b % ALNUM.length]).join("");
+}
+
+interface DevFlags {
+  port: string;
+  emulatorPort: string;
+  db?: string;
+  host: string;
+}
+
+export function registerDevCommand(program: Command, ctx: CliContext): void {
+  program
+    .command("dev")
+    .description("emulator + service + API on one SQLite file, in safe mode: everything offline, nothing to configure")
+    .option("--port <n>", "the service's port", "3000")
+    .option("--emulator-port <n>", "the emulator's port", "3001")
+    .option("--db <file>", "SQLite file (default: WXQR_DATABASE, else ./wxqr.db)")
+    .option("--host <addr>", "address for both", "127.0.0.1")
+    .action(async (flags: DevFlags) => {
+      const config = loadConfig(ctx.env);
+      const random = ctx.deps.random;
+      const database = flags.db ? `sqlite:${flags.db}` : config.database;
+      if (!database.startsWith("sqlite:")) throw new ValidationError("db", "wxqr dev runs on SQLite; give --db FILE");
+      const appId = config.appId ?? DEV_APP_ID;
+      const appSecret = config.appSecret ?? alnum(random, 32);
+      const token = config.token ?? alnum(random, 32);
+      const encodingAESKey = config.encodingAESKey ?? alnum(random, 43);
+      const adminToken = config.adminToken ?? alnum(random, 32);
+      const host = flags.host;
+
+      const { createEmulator } = await import("../../emulator/app.ts");
+      const emulator = createEmulator({ appId, appSecret }, ctx.deps);
+      const emulatorUrl = await emulator.listen({ port: parseWholeNumber(flags.emulatorPort, "emulatorPort"), host });
+      let service;
+      try {
+        service = await startService(
+          {
+            appId,
+            appSecret,
+            token,
+            encodingAESKey,
+            apiBase: emulatorUrl,
+            mpBase: emulatorUrl,
+            database,
+            host,
+            port: parseWholeNumber(flags.port, "port"),
+            adminToken,
+            permanentQuota: config.permanentQuota,
+          },
+          ctx.deps,
+        );
+        const res = await ctx.deps.fetch(`${emulatorUrl}/emulator/push`, {
+          method: "PUT",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ url: `${service.url}/wechat`, token, encodingAESKey, mode: "safe" }),
+        });
+        if (!res.ok) throw new Error(`could not point the emulator at the service: HTTP ${res.status} ${await res.text()}`);
+      } catch (err) {
+        await service?.close().catch(() => undefined);
+        await emulator.close();
+        throw err;
+      }
+
+      ctx.stdout.write(
+        [
+          `wxqr dev is running (safe mode, ${database})`,
+          `  service:   ${service.url}    (API ${service.url}/api, docs ${service.url}/docs, metrics ${service.url}/metrics)`,
+          `  emulator:  ${emulatorUrl}    (pushes to ${service.url}/wechat)`,
+          `  admin token: ${adminToken}`,
+          ``,
+          `Try it:`,
+          `  curl -s -X POST ${service.url}/api/channels -H 'Authorization: Bearer ${adminToken}' -H 'content-type: application/json' -d '{"name":"poster A","welcome":"Welcome!"}'`,
+          `  npx wxqr scan --openid user-1 --ticket <qrcode.ticket from above> --emulator ${emulatorUrl}`,
+          `  curl -s ${service.url}/api/channels/<id>/stats -H 'Authorization: Bearer ${adminToken}'`,
+          `Press Ctrl-C to stop.`,
+          "",
+        ].join("\n"),
+      );
+      const signal = await ctx.untilStopped();
+      ctx.stdout.write(`stopping (${signal})…\n`);
+      await service.close();
+      await emulator.close();
+      ctx.stdout.write("stopped\n");
+    });
+}

@@ -1,0 +1,76 @@
+/** `wxqr serve`, `wxqr migrate`, `wxqr stats`: the service from the environment. */
+import type { Command } from "commander";
+import { loadConfig, requireConfig } from "../../config.ts";
+import { createWxqrService } from "../../domain/index.ts";
+import { migrate } from "../../store/migrations.ts";
+import { openDatabase } from "../../store/index.ts";
+import type { CliContext } from "../context.ts";
+import { settingsFrom, startService } from "../start-service.ts";
+
+export function registerServiceCommands(program: Command, ctx: CliContext): void {
+  program
+    .command("serve")
+    .description("run the service (push endpoint, REST API, metrics), configured from the environment")
+    .option("--port <n>", "overrides WXQR_PORT")
+    .option("--host <addr>", "overrides WXQR_HOST")
+    .option("--log", "log requests (JSON lines on stdout; secrets redacted)")
+    .action(async (flags: { port?: string; host?: string; log?: boolean }) => {
+      const config = loadConfig(ctx.env, { ...(flags.port ? { WXQR_PORT: flags.port } : {}), ...(flags.host ? { WXQR_HOST: flags.host } : {}) });
+      requireConfig(config, ["appId", "appSecret", "token", "adminToken"], "by wxqr serve");
+      const running = await startService({ ...settingsFrom(config), logger: Boolean(flags.log) }, ctx.deps);
+      ctx.stdout.write(`wxqr serving on ${running.url} (push endpoint ${running.url}/wechat, API ${running.url}/api, docs ${running.url}/docs)\n`);
+      const signal = await ctx.untilStopped();
+      ctx.stdout.write(`stopping (${signal}): finishing in-flight pushes…\n`);
+      await running.close();
+      ctx.stdout.write("stopped\n");
+    });
+
+  program
+    .command("migrate")
+    .description("apply database migrations (also done at start)")
+    .action(async () => {
+      const config = loadConfig(ctx.env);
+      const db = openDatabase(config.database);
+      try {
+        const applied = await migrate(db);
+        ctx.stdout.write(applied.length ? `applied migrations ${applied.join(", ")}\n` : "database is up to date\n");
+      } finally {
+        await db.close();
+      }
+    });
+
+  program
+    .command("stats")
+    .description("print channel statistics from the database")
+    .option("--channel <id>", "one channel (default: all)")
+    .option("--from <day>", "first day, YYYY-MM-DD (default: the channel's creation)")
+    .option("--to <day>", "last day, YYYY-MM-DD (default: today)")
+    .option("--json", "print JSON")
+    .action(async (flags: { channel?: string; from?: string; to?: string; json?: boolean }) => {
+      const config = loadConfig(ctx.env);
+      requireConfig(config, ["appId"], "to know which account's statistics to read");
+      const db = openDatabase(config.database);
+      try {
+        const service = await createWxqrService({ db, accountId: config.appId, clock: ctx.deps.clock, random: ctx.deps.random, logger: ctx.deps.logger });
+        const channels = flags.channel ? [await service.channels.get(flags.channel)] : await service.channels.list();
+        const rows = [];
+        for (const c of channels) rows.push({ id: c.id, name: c.name, ...(await service.channels.stats(c.id, { from: flags.from, to: flags.to })) });
+        if (flags.json) {
+          ctx.stdout.write(`${JSON.stringify(rows)}\n`);
+          return;
+        }
+        if (rows.length === 0) {
+          ctx.stdout.write("no channels yet\n");
+          return;
+        }
+        ctx.stdout.write("channel                        scans  unique  new  returning  unfollows  days\n");
+        for (const r of rows) {
+          ctx.stdout.write(
+            `${`${r.name} (${r.id})`.padEnd(30).slice(0, 30)} ${String(r.scans).padStart(6)} ${String(r.uniqueScanners).padStart(7)} ${String(r.newFollowers).padStart(4)} ${String(r.returningFollowers).padStart(10)} ${String(r.unfollows).padStart(10)}  ${r.from}…${r.to}\n`,
+          );
+        }
+      } finally {
+        await db.close();
+      }
+    });
+}

@@ -1,0 +1,23 @@
+/**
+ * wxqr as a library: the WeChat API client, local QR rendering, the platform emulator,
+ * and (from `push/`) the push receiver. The only barrel of the package.
+ * @module
+ */
+export * from "./errors.ts";
+export { loadConfig, requireConfig, type Config } from "./config.ts";
+export {
+  createManualClock,
+  createSeededRandom,
+  systemDeps,
+  silentLogger,
+  type Clock,
+  type Deps,
+  type Fetch,
+  type Logger,
+  type ManualClock,
+  type Random,
+} from "./deps.ts";
+export * from "./wechat/index.ts";
+export * from "./qr/index.ts";
+export { decodeQrImage } from "./qr/decode.ts";
+export * from "./emulator/index.ts";
