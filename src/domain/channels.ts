@@ -27,8 +27,11 @@ export interface ChannelService {
   create(input: { name: string; welcome?: string }): Promise<ChannelWithCode>;
   get(id: string): Promise<ChannelWithCode>;
   list(): Promise<ChannelWithCode[]>;
-  /** Counters over `[from, to]` (epoch ms; default: the channel's creation to now), days cut in the account's zone. */
-  stats(id: string, range?: { from?: number; to?: number }): Promise<ChannelStats>;
+  /**
+   * Counters over `[from, to]`, each an instant (epoch ms) or a day (`YYYY-MM-DD`) in the account's
+   * zone; default: the channel's creation to now.
+   */
+  stats(id: string, range?: { from?: number | string | undefined; to?: number | string | undefined }): Promise<ChannelStats>;
 }
 
 const NAME_MAX = 100;
@@ -74,11 +77,10 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
     },
     async stats(id, range = {}) {
       const channel = await get(id);
-      const fromMs = range.from ?? channel.createdAt;
-      const toMs = range.to ?? deps.clock.now();
-      if (!(fromMs <= toMs)) throw new ValidationError("from", "must not be after `to`");
-      const from = dayInZone(fromMs, deps.timeZone);
-      const to = dayInZone(toMs, deps.timeZone);
+      const asDay = (v: number | string): string => (typeof v === "string" ? v : dayInZone(v, deps.timeZone));
+      const from = asDay(range.from ?? channel.createdAt);
+      const to = asDay(range.to ?? deps.clock.now());
+      if (from > to) throw new ValidationError("from", "must not be after `to`");
       const [days, uniqueScanners] = await db.read(async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const);
       const sum = (k: keyof channels.DayCounts): number => days.reduce((n, d) => n + d[k], 0);
       return {

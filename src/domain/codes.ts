@@ -5,7 +5,7 @@
  * @module
  */
 import type { Clock, Random } from "../deps.ts";
-import { QuotaExhaustedError, SceneConflictError, ValidationError } from "../errors.ts";
+import { ConfigError, QuotaExhaustedError, SceneConflictError, ValidationError } from "../errors.ts";
 import * as codes from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
@@ -26,7 +26,8 @@ export interface CreateCodeInput {
 
 export interface CodeServiceDeps {
   db: Database;
-  qrcodes: QrCodesApi;
+  /** Absent for read-only uses (statistics); creating a code then fails with a ConfigError. */
+  qrcodes?: QrCodesApi | undefined;
   accountId: string;
   permanentQuota: number;
   clock: Clock;
@@ -101,9 +102,11 @@ export function createCodeService(deps: CodeServiceDeps): CodeService {
 
     // WeChat is called outside any transaction: a slow platform must not hold the database.
     const scene = held.sceneId !== null ? { sceneId: held.sceneId } : { sceneStr: held.sceneStr! };
+    const api = deps.qrcodes;
     let ticket;
     try {
-      ticket = expireSeconds !== undefined ? await deps.qrcodes.createTemporary({ ...scene, expireSeconds }) : await deps.qrcodes.createPermanent(scene);
+      if (!api) throw new ConfigError([{ key: "WECHAT_APP_SECRET", message: "is required to create codes" }]);
+      ticket = expireSeconds !== undefined ? await api.createTemporary({ ...scene, expireSeconds }) : await api.createPermanent(scene);
     } catch (err) {
       await db.transaction(async (sql) => {
         await codes.releaseScene(sql, accountId, held.key, id);

@@ -20,7 +20,8 @@ export const DEFAULT_TIME_ZONE = "Asia/Shanghai";
 
 export interface WxqrServiceOptions {
   db: Database;
-  qrcodes: QrCodesApi;
+  /** The WeChat API for creating codes; leave out for read-only uses. */
+  qrcodes?: QrCodesApi;
   /** The app id: every row belongs to it. */
   accountId: string;
   timeZone?: string;

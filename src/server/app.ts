@@ -1,0 +1,133 @@
+/**
+ * The service's Fastify app: the push route, the REST API behind the admin token, health,
+ * metrics and the OpenAPI document. `closeServer` finishes in-flight requests, then waits for
+ * the pushes they accepted to commit.
+ * @module
+ */
+import swagger from "@fastify/swagger";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import type { WxqrService } from "../domain/index.ts";
+import { ValidationError } from "../errors.ts";
+import type { PushReceiver } from "../push/index.ts";
+import type { Database } from "../store/database.ts";
+import { bearerChecker } from "./auth.ts";
+import { httpErrorFor } from "./http-errors.ts";
+import { createMetrics, type Metrics } from "./metrics.ts";
+import { registerPushRoute } from "./push-route.ts";
+import { registerChannelRoutes } from "./routes/channels.ts";
+import { registerEventRoutes } from "./routes/events.ts";
+import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
+
+export interface ServerOptions {
+  service: WxqrService;
+  receiver: PushReceiver;
+  db: Database;
+  adminToken: string;
+  /** Access-token requests sent so far (for /metrics). */
+  tokenRefreshes?: () => number;
+  /** Request logs (pino); secrets in query strings are redacted. Default off. */
+  logger?: boolean | { level?: string; stream?: { write(line: string): void } };
+  pushPath?: string;
+}
+
+export interface Server {
+  app: FastifyInstance;
+  metrics: Metrics;
+}
+
+// Query values that must never reach a log line.
+const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echostr)=)[^&]*/gi;
+
+export async function buildServer(options: ServerOptions): Promise<Server> {
+  const { service } = options;
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    // The API answers JSON; 1 MiB is far above any request it takes.
+    bodyLimit: 1_048_576,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+  }) as unknown as FastifyInstance;
+  const metrics = createMetrics({ tokenRefreshes: options.tokenRefreshes ?? (() => 0), pendingPushes: () => service.pendingPushes });
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: "wxqr", version: "0.1.0", description: "WeChat parametric QR codes: codes, channels, statistics and the scan log" },
+      components: { securitySchemes: { admin: { type: "http", scheme: "bearer" } } },
+      security: [{ admin: [] }],
+    },
+  });
+
+  app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const known = error.validation ? new ValidationError(fieldOf(error), error.message) : error;
+    const { status, body } = httpErrorFor(known);
+    if (status >= 500) request.log.error({ err: error }, "request failed");
+    return reply.code(status).send(body);
+  });
+
+  const pushPath = options.pushPath ?? "/wechat";
+  registerPushRoute(app, {
+    receiver: options.receiver,
+    path: pushPath,
+    onMessage: async (message) => {
+      const outcome = await service.ingest(message);
+      metrics.pushes.inc({ outcome: outcome.duplicate ? "duplicate" : "recorded" });
+      return { text: outcome.replyText };
+    },
+  });
+  app.addHook("onResponse", async (request, reply) => {
+    if (request.routeOptions.url !== pushPath || request.method !== "POST") return;
+    const outcome = reply.statusCode === 200 ? "ok" : `http_${reply.statusCode}`;
+    if (reply.statusCode !== 200) metrics.pushes.inc({ outcome });
+    metrics.pushDuration.observe({ outcome }, reply.elapsedTime / 1000);
+  });
+
+  await app.register(async (api) => {
+    const authorised = bearerChecker(options.adminToken);
+    api.addHook("onRequest", async (request, reply) => {
+      if (!authorised(request.headers.authorization)) {
+        return reply.code(401).header("www-authenticate", 'Bearer realm="wxqr"').send({ error: "UNAUTHORIZED", message: "send Authorization: Bearer <WXQR_ADMIN_TOKEN>" });
+      }
+    });
+    registerQrcodeRoutes(api, { service, metrics });
+    registerChannelRoutes(api, { service, metrics });
+    registerEventRoutes(api, { service });
+  });
+
+  app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
+    try {
+      await options.db.read((sql) => sql.get("SELECT 1 AS ok"));
+      return { status: "ok" };
+    } catch {
+      return reply.code(503).send({ status: "unavailable", database: "unreachable" });
+    }
+  });
+  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  );
+  app.get("/docs", { schema: { hide: true } }, async () => app.swagger());
+  return { app, metrics };
+}
+
+function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["logger"] {
+  if (!logger) return false;
+  const { level = "info", stream } = logger === true ? {} : logger;
+  return {
+    level,
+    ...(stream ? { stream } : {}),
+    serializers: {
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.replace(SECRET_QUERY, "$1[redacted]"), ip: req.ip }),
+    },
+  };
+}
+
+function fieldOf(error: FastifyError): string {
+  const first = error.validation?.[0] as { instancePath?: string; params?: { missingProperty?: string; additionalProperty?: string } } | undefined;
+  const path = first?.params?.missingProperty ?? first?.params?.additionalProperty ?? first?.instancePath?.replace(/^\//, "").replace(/\//g, ".");
+  return path || (error.validationContext ?? "body");
+}
+
+/** Stops accepting, finishes in-flight requests, waits for their commits, closes the database. */
+export async function closeServer(server: Server, service: WxqrService, db: Database): Promise<void> {
+  await server.app.close();
+  await service.drain();
+  await db.close();
+}

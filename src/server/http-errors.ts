@@ -1,0 +1,73 @@
+/**
+ * The one place where errors become HTTP statuses (style.md §3: errors carry data, never a
+ * status). Push failures follow design.md "Replies": a push that is not authentic is 401,
+ * a malformed one 400, an oversize one 413; anything else is our failure and gets 503, so
+ * WeChat delivers the push again.
+ * @module
+ */
+import { QrError, type ErrorCode } from "../errors.ts";
+
+/** Status for each code that is the caller's fault; every other failure is `UNAVAILABLE_STATUS`. */
+export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
+  SIGNATURE_INVALID: 401,
+  TIMESTAMP_STALE: 401,
+  APPID_MISMATCH: 401,
+  PUSH_MALFORMED: 400,
+  DECRYPT_FAILED: 400,
+  VALIDATION_FAILED: 400,
+  PUSH_TOO_LARGE: 413,
+  NOT_FOUND: 404,
+  TICKET_NOT_FOUND: 404,
+  SCENE_CONFLICT: 409,
+  QUOTA_EXHAUSTED: 409,
+  WECHAT_QR_QUOTA_EXCEEDED: 409,
+  WECHAT_RATE_LIMITED: 429,
+  // WeChat refused or failed: the gateway's fault, not the caller's.
+  WECHAT_API_ERROR: 502,
+  WECHAT_TOKEN_INVALID: 502,
+  WECHAT_CREDENTIALS_INVALID: 502,
+  WECHAT_PERMISSION_DENIED: 502,
+  WECHAT_INVALID_ARGUMENT: 502,
+  WECHAT_BUSY: 502,
+  NETWORK_ERROR: 502,
+};
+
+/** A handler failure: WeChat retries a push that gets no 2xx answer (wechat-api.md §4). */
+export const UNAVAILABLE_STATUS = 503;
+
+export interface HttpErrorBody {
+  /** The error's `code`, or `UNAVAILABLE` for a failure of ours. */
+  error: string;
+  message: string;
+  /** The argument at fault, for validation errors. */
+  field?: string;
+  /** WeChat's errcode, when WeChat refused. */
+  errcode?: number;
+}
+
+/**
+ * @example
+ * httpStatusFor(new SignatureError("signature mismatch")); // 401
+ * httpStatusFor(new Error("database is down")); // 503
+ */
+export function httpStatusFor(err: unknown): number {
+  return (err instanceof QrError ? HTTP_STATUS_BY_CODE[err.code] : undefined) ?? UNAVAILABLE_STATUS;
+}
+
+/**
+ * The status and a small body. Only the caller's own mistakes are explained (our messages name
+ * variables, never their values); a failure of ours says nothing about its cause.
+ * @example
+ * httpErrorFor(new PushFormatError("push lacks <MsgType>")); // { status: 400, body: { error: "PUSH_MALFORMED", message: "push lacks <MsgType>" } }
+ */
+export function httpErrorFor(err: unknown): { status: number; body: HttpErrorBody } {
+  const status = httpStatusFor(err);
+  if (status === UNAVAILABLE_STATUS || !(err instanceof QrError)) {
+    return { status, body: { error: "UNAVAILABLE", message: "the request could not be processed now; try again later" } };
+  }
+  const body: HttpErrorBody = { error: err.code, message: err.message };
+  const extra = err as { field?: unknown; errcode?: unknown };
+  if (typeof extra.field === "string") body.field = extra.field;
+  if (typeof extra.errcode === "number") body.errcode = extra.errcode;
+  return { status, body };
+}

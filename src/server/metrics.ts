@@ -1,0 +1,41 @@
+/** Prometheus metrics (prom-client), in a registry of the server's own. */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+export interface Metrics {
+  registry: Registry;
+  pushes: Counter<"outcome">;
+  pushDuration: Histogram<"outcome">;
+  codesCreated: Counter<"type">;
+}
+
+export function createMetrics(sources: { tokenRefreshes: () => number; pendingPushes: () => number }): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
+  const pushes = new Counter({ name: "wxqr_pushes_total", help: "Pushes received, by outcome", labelNames: ["outcome"], registers: [registry] });
+  // WeChat gives up after 5 s; the buckets are dense below that.
+  const pushDuration = new Histogram({
+    name: "wxqr_push_duration_seconds",
+    help: "Time from a push's arrival to its reply (commit included)",
+    labelNames: ["outcome"],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  const codesCreated = new Counter({ name: "wxqr_qrcodes_created_total", help: "Codes created through the service", labelNames: ["type"], registers: [registry] });
+  new Gauge({
+    name: "wxqr_access_token_refreshes",
+    help: "Access-token requests this process has sent",
+    registers: [registry],
+    collect() {
+      this.set(sources.tokenRefreshes());
+    },
+  });
+  new Gauge({
+    name: "wxqr_push_commit_queue",
+    help: "Pushes waiting for the next group commit",
+    registers: [registry],
+    collect() {
+      this.set(sources.pendingPushes());
+    },
+  });
+  return { registry, pushes, pushDuration, codesCreated };
+}

@@ -1,0 +1,68 @@
+/** The scan log, cursor-paged: every accepted push, oldest first. */
+import type { FastifyInstance } from "fastify";
+import type { WxqrService } from "../../domain/index.ts";
+import { errorResponses } from "./schemas.ts";
+
+export function registerEventRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+  app.get(
+    "/api/events",
+    {
+      schema: {
+        summary: "The scan log; pass `next` back as `after` for the following page",
+        querystring: {
+          type: "object",
+          properties: { after: { type: "integer", minimum: 0, default: 0 }, limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              events: {
+                type: "array",
+                items: {
+                  type: "object",
+                  properties: {
+                    seq: { type: "integer" },
+                    kind: { type: "string" },
+                    openId: { type: "string" },
+                    event: { type: ["string", "null"] },
+                    eventKey: { type: ["string", "null"] },
+                    scene: { type: ["string", "null"] },
+                    ticket: { type: ["string", "null"] },
+                    qrcodeId: { type: ["string", "null"] },
+                    isNewFollower: { type: ["boolean", "null"] },
+                    createdAt: { type: "string", format: "date-time" },
+                    receivedAt: { type: "string", format: "date-time" },
+                  },
+                },
+              },
+              next: { type: "integer" },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const { after, limit } = request.query as { after: number; limit: number };
+      const page = await deps.service.events(after, limit);
+      return {
+        events: page.events.map((e) => ({
+          seq: e.seq,
+          kind: e.kind,
+          openId: e.openId,
+          event: e.event,
+          eventKey: e.eventKey,
+          scene: e.scene,
+          ticket: e.ticket,
+          qrcodeId: e.qrcodeId,
+          isNewFollower: e.isNewFollower,
+          createdAt: new Date(e.createTimeSec * 1000).toISOString(),
+          receivedAt: new Date(e.receivedAt).toISOString(),
+        })),
+        ...(page.next !== undefined ? { next: page.next } : {}),
+      };
+    },
+  );
+}

@@ -1,0 +1,106 @@
+/** Codes: create (scene allocated when not given), read, and render locally as PNG or SVG. */
+import type { FastifyInstance } from "fastify";
+import type { QrCodeRow, WxqrService } from "../../domain/index.ts";
+import { NotFoundError } from "../../errors.ts";
+import { renderPng } from "../../qr/png.ts";
+import { renderSvg } from "../../qr/svg.ts";
+import type { Metrics } from "../metrics.ts";
+import { errorResponses, errorSchema, idParams, qrcodeSchema } from "./schemas.ts";
+
+export function qrcodeJson(c: QrCodeRow): Record<string, unknown> {
+  return {
+    id: c.id,
+    type: c.type,
+    ...(c.sceneId !== null ? { sceneId: c.sceneId } : {}),
+    ...(c.sceneStr !== null ? { sceneStr: c.sceneStr } : {}),
+    ticket: c.ticket,
+    url: c.url,
+    expiresAt: c.expiresAt === null ? null : new Date(c.expiresAt).toISOString(),
+    imageUrl: `/api/qrcodes/${c.id}/image.png`,
+    label: c.label,
+  };
+}
+
+const imageQuery = {
+  type: "object",
+  properties: { size: { type: "integer", minimum: 21, maximum: 4096, default: 430 }, margin: { type: "integer", minimum: 0, maximum: 16, default: 4 } },
+  additionalProperties: false,
+} as const;
+
+export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+  const { service } = deps;
+
+  async function load(id: string): Promise<QrCodeRow> {
+    const code = await service.codes.get(id);
+    if (!code?.url) throw new NotFoundError(`no code ${id}`);
+    return code;
+  }
+
+  app.post(
+    "/api/qrcodes",
+    {
+      schema: {
+        summary: "Create a parametric QR code; with no scene given, one is allocated atomically",
+        body: {
+          type: "object",
+          properties: {
+            type: { type: "string", enum: ["temporary", "permanent"] },
+            sceneId: { type: "integer" },
+            sceneStr: { type: "string" },
+            expireSeconds: { type: "integer" },
+            label: { type: "string", maxLength: 200 },
+          },
+          required: ["type"],
+          additionalProperties: false,
+        },
+        response: { 201: qrcodeSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { type: "temporary" | "permanent"; sceneId?: number; sceneStr?: string; expireSeconds?: number; label?: string };
+      const code = await service.codes.create(body);
+      deps.metrics.codesCreated.inc({ type: code.type });
+      return reply.code(201).send(qrcodeJson(code));
+    },
+  );
+
+  app.get("/api/qrcodes/:id", { schema: { summary: "A code", params: idParams, response: { 200: qrcodeSchema, 404: errorSchema } } }, async (request) =>
+    qrcodeJson(await load((request.params as { id: string }).id)),
+  );
+
+  app.get(
+    "/api/qrcodes/:id/image.png",
+    { schema: { summary: "The code rendered locally as PNG", params: idParams, querystring: imageQuery } },
+    async (request, reply) => {
+      const { size, margin } = request.query as { size: number; margin: number };
+      const code = await load((request.params as { id: string }).id);
+      return reply.type("image/png").header("cache-control", "private, max-age=3600").send(renderPng(code.url!, { size, margin }));
+    },
+  );
+
+  app.get(
+    "/api/qrcodes/:id/image.svg",
+    { schema: { summary: "The code rendered locally as SVG", params: idParams, querystring: imageQuery } },
+    async (request, reply) => {
+      const { size, margin } = request.query as { size: number; margin: number };
+      const code = await load((request.params as { id: string }).id);
+      return reply.type("image/svg+xml").header("cache-control", "private, max-age=3600").send(renderSvg(code.url!, { size, margin }));
+    },
+  );
+
+  app.get(
+    "/api/quota",
+    {
+      schema: {
+        summary: "Permanent codes used and left",
+        response: {
+          200: {
+            type: "object",
+            properties: { permanent: { type: "object", properties: { used: { type: "integer" }, limit: { type: "integer" }, remaining: { type: "integer" } } } },
+          },
+        },
+      },
+    },
+    async () => service.codes.quota(),
+  );
+}

@@ -1,0 +1,46 @@
+/** JSON schemas shared by the routes; they validate requests and become the OpenAPI document. */
+export const errorSchema = {
+  type: "object",
+  properties: { error: { type: "string" }, message: { type: "string" }, field: { type: "string" }, errcode: { type: "integer" } },
+  required: ["error", "message"],
+} as const;
+
+export const qrcodeSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    type: { type: "string", enum: ["temporary", "permanent"] },
+    sceneId: { type: "integer" },
+    sceneStr: { type: "string" },
+    ticket: { type: "string" },
+    url: { type: "string" },
+    expiresAt: { type: ["string", "null"], format: "date-time" },
+    imageUrl: { type: "string" },
+    label: { type: ["string", "null"] },
+  },
+  required: ["id", "type", "ticket", "url", "expiresAt", "imageUrl"],
+} as const;
+
+export const dayCountsProperties = {
+  scans: { type: "integer" },
+  uniqueScanners: { type: "integer" },
+  newFollowers: { type: "integer" },
+  returningFollowers: { type: "integer" },
+  unfollows: { type: "integer" },
+} as const;
+
+export const channelSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    name: { type: "string" },
+    welcome: { type: ["string", "null"] },
+    qrcode: qrcodeSchema,
+    createdAt: { type: "string", format: "date-time" },
+  },
+  required: ["id", "name", "welcome", "qrcode", "createdAt"],
+} as const;
+
+export const idParams = { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 } }, required: ["id"] } as const;
+
+export const errorResponses = { 400: errorSchema, 401: errorSchema, 404: errorSchema, 409: errorSchema, 429: errorSchema, 502: errorSchema, 503: errorSchema } as const;
