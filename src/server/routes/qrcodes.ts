@@ -68,25 +68,21 @@ export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: Wxqr
     qrcodeJson(await load((request.params as { id: string }).id)),
   );
 
-  app.get(
-    "/api/qrcodes/:id/image.png",
-    { schema: { summary: "The code rendered locally as PNG", params: idParams, querystring: imageQuery } },
-    async (request, reply) => {
-      const { size, margin } = request.query as { size: number; margin: number };
-      const code = await load((request.params as { id: string }).id);
-      return reply.type("image/png").header("cache-control", "private, max-age=3600").send(renderPng(code.url!, { size, margin }));
-    },
-  );
-
-  app.get(
-    "/api/qrcodes/:id/image.svg",
-    { schema: { summary: "The code rendered locally as SVG", params: idParams, querystring: imageQuery } },
-    async (request, reply) => {
-      const { size, margin } = request.query as { size: number; margin: number };
-      const code = await load((request.params as { id: string }).id);
-      return reply.type("image/svg+xml").header("cache-control", "private, max-age=3600").send(renderSvg(code.url!, { size, margin }));
-    },
-  );
+  const renderers = {
+    png: { type: "image/png", render: renderPng },
+    svg: { type: "image/svg+xml", render: renderSvg },
+  } as const;
+  for (const [format, { type, render }] of Object.entries(renderers)) {
+    app.get(
+      `/api/qrcodes/:id/image.${format}`,
+      { schema: { summary: `The code rendered locally as ${format.toUpperCase()}`, params: idParams, querystring: imageQuery } },
+      async (request, reply) => {
+        const { size, margin } = request.query as { size: number; margin: number };
+        const code = await load((request.params as { id: string }).id);
+        return reply.type(type).header("cache-control", "private, max-age=3600").send(render(code.url!, { size, margin }));
+      },
+    );
+  }
 
   app.get(
     "/api/quota",
