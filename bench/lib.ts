@@ -3,7 +3,9 @@
  * the machine, so numbers in bench/results/ can be compared between runs.
  * @module
  */
+import { readdirSync, statSync } from "node:fs";
 import { arch, availableParallelism, cpus, loadavg, platform, release, totalmem } from "node:os";
+import { join } from "node:path";
 
 /** One row of a section's result table; keys become columns. */
 export type BenchRow = Record<string, string | number | boolean | null>;
@@ -151,4 +153,33 @@ export function systemInfo(): SystemInfo {
     totalMemGiB: Math.round((totalmem() / 2 ** 30) * 10) / 10,
     loadAvg: loadavg().map((l) => Math.round(l * 100) / 100),
   };
+}
+
+/** Newest modification time of a file, or of every non-test `.ts` file under a directory (recursively). */
+function newestMtimeMs(path: string): number {
+  const stat = statSync(path);
+  if (!stat.isDirectory()) return stat.mtimeMs;
+  let newest = 0;
+  for (const entry of readdirSync(path, { withFileTypes: true })) {
+    if (entry.isDirectory() || (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))) newest = Math.max(newest, newestMtimeMs(join(path, entry.name)));
+  }
+  return newest;
+}
+
+/**
+ * Whether every built file in `distFiles` exists and is at least as new as the sources it
+ * comes from (`sources`: files or directories, all relative to `root`). Sections measure the
+ * built `dist/` when it is fresh (what `npm run bench` measures after its build), else the
+ * sources through tsx.
+ * @example
+ * distIsFresh(root, ["dist/push/index.js"], ["src/push", "src/errors.ts", "src/deps.ts"]); // true after `npm run build`
+ */
+export function distIsFresh(root: string, distFiles: readonly string[], sources: readonly string[]): boolean {
+  try {
+    const oldestBuilt = Math.min(...distFiles.map((f) => statSync(join(root, f)).mtimeMs));
+    const newestSource = Math.max(...sources.map((s) => newestMtimeMs(join(root, s))));
+    return oldestBuilt >= newestSource;
+  } catch {
+    return false; // a dist file (or a source) is missing: use the sources
+  }
 }
