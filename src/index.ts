@@ -1,6 +1,6 @@
 /**
  * wxqr as a library: the WeChat API client, local QR rendering, the platform emulator,
- * and (from `push/`) the push receiver. The only barrel of the package.
+ * and (from `push/`) the push receiver and its Fastify adapter. The only barrel of the package.
  * @module
  */
 export * from "./errors.ts";
@@ -21,3 +21,5 @@ export * from "./wechat/index.ts";
 export * from "./qr/index.ts";
 export { decodeQrImage } from "./qr/decode.ts";
 export * from "./emulator/index.ts";
+export * from "./push/index.ts";
+export { registerPushRoute, httpErrorFor, httpStatusFor, type PushRouteOptions, type PushRouteReply } from "./server/index.ts";

@@ -114,14 +114,15 @@ describe("wxqr CLI against `wxqr emulator`", () => {
 
 describe("the package", () => {
   it('can be imported as "wxqr" from the project root', async () => {
-    const script = `import { createWeChatClient, renderPng, createEmulator, ValidationError } from "wxqr";
+    const script = `import { createWeChatClient, renderPng, createEmulator, createPushReceiver, registerPushRoute, ValidationError } from "wxqr";
       const png = renderPng("http://weixin.qq.com/q/pkg");
-      console.log(typeof createWeChatClient, typeof createEmulator, png.subarray(1, 4).toString(), new ValidationError("f", "m").code);`;
+      const receiver = createPushReceiver({ token: "pamtest", appId: "wxb11529c136998cb6" });
+      console.log(typeof createWeChatClient, typeof createEmulator, typeof receiver.open, typeof registerPushRoute, png.subarray(1, 4).toString(), new ValidationError("f", "m").code);`;
     const stdout = await new Promise<string>((resolve, reject) =>
       execFile(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT, env: cleanEnv() }, (error, out, err) =>
         error ? reject(new Error(err)) : resolve(out),
       ),
     );
-    expect(stdout.trim()).toBe("function function PNG VALIDATION_FAILED");
+    expect(stdout.trim()).toBe("function function function function PNG VALIDATION_FAILED");
   });
 });
