@@ -1,33 +1,30 @@
 /**
  * What one accepted push does, inside the (group-)commit transaction: log it (a duplicate ends
- * here), find its code, update the follower, count it for the owning channel, and decide the
- * passive reply. Runs on `Sql`, so it is the same on both engines (invariants 1 and 2).
+ * here), find its code, update the follower, emit the attributed events, and hand the push to
+ * the hooks of the code's owner, which may choose the passive reply. Runs on `Sql`, so it is the
+ * same on both engines (invariants 1 and 2).
  * @module
  */
 import type { PushMessage } from "../push/events.ts";
-import * as channels from "../store/channels.ts";
 import * as codes from "../store/codes.ts";
 import type { Sql } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import { dayInZone } from "./days.ts";
+import type { PushContext } from "./push-hooks.ts";
 
-export interface PushContext {
-  accountId: string;
-  timeZone: string;
-}
+export type { PushContext } from "./push-hooks.ts";
 
 export interface PushOutcome {
   duplicate: boolean;
   /** The passive reply, when the code's owner has something to say. */
   replyText?: string;
   qrcodeId?: string;
-  channelId?: string;
   isNewFollower?: boolean;
 }
 
 export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessage, receivedAt: number): Promise<PushOutcome> {
   const { accountId } = ctx;
-  const follower = await followers.getFollower(sql, accountId, message.openId);
+  const before = await followers.getFollower(sql, accountId, message.openId);
   const at = message.createTime * 1000;
   const day = dayInZone(at, ctx.timeZone);
 
@@ -36,65 +33,58 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
       (message.ticket ? await codes.findQrCodeByTicket(sql, accountId, message.ticket) : undefined) ??
       (await codes.findQrCodeByScene(sql, accountId, codes.sceneKey({ sceneId: message.scene.id, sceneStr: message.scene.id === undefined ? message.scene.str : null })));
     // "New" means never seen by wxqr: anyone with a row has been seen subscribed.
-    const isNewFollower = message.isNewFollower && follower === undefined;
+    const isNewFollower = message.isNewFollower && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }));
     if (!logged) return { duplicate: true };
     await followers.saveFollower(sql, {
       accountId,
       openId: message.openId,
       subscribed: true,
-      sourceQrcodeId: follower ? follower.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
-      firstSeenAt: follower?.firstSeenAt ?? at,
+      sourceQrcodeId: before ? before.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
+      firstSeenAt: before?.firstSeenAt ?? at,
       lastSeenAt: at,
-      subscribedAt: message.isNewFollower ? at : (follower?.subscribedAt ?? null),
-      unsubscribedAt: follower?.unsubscribedAt ?? null,
+      subscribedAt: message.isNewFollower ? at : (before?.subscribedAt ?? null),
+      unsubscribedAt: before?.unsubscribedAt ?? null,
     });
+    const data = { qrcodeId: code?.id ?? null, scene: message.scene.str, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null };
+    await ctx.emit(sql, { kind: "scan", openId: message.openId, at, key: message.dedupeKey, data: { ...data, isNewFollower } });
+    if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data });
     const outcome: PushOutcome = { duplicate: false, isNewFollower, ...(code ? { qrcodeId: code.id } : {}) };
-    if (code?.ownerKind === "channel" && code.ownerId) {
-      const channel = await channels.getChannel(sql, accountId, code.ownerId);
-      if (channel) {
-        const firstToday = await channels.addChannelScanner(sql, accountId, channel.id, day, message.openId);
-        await channels.addChannelDay(sql, accountId, channel.id, day, {
-          scans: 1,
-          uniqueScanners: firstToday ? 1 : 0,
-          newFollowers: isNewFollower ? 1 : 0,
-          returningFollowers: isNewFollower ? 0 : 1,
-        });
-        outcome.channelId = channel.id;
-        if (channel.welcome) outcome.replyText = channel.welcome;
-      }
-    }
+    const hooks = code?.ownerKind ? ctx.owners[code.ownerKind] : undefined;
+    const reply = code && hooks?.onScan ? await hooks.onScan(sql, ctx, { message, code, before, isNewFollower, at, day }) : undefined;
+    if (reply?.replyText) outcome.replyText = reply.replyText;
     return outcome;
   }
 
   if (message.kind === "subscribe" || message.kind === "unsubscribe") {
     const subscribing = message.kind === "subscribe";
-    const isNewFollower = subscribing && follower === undefined;
+    const isNewFollower = subscribing && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }));
     if (!logged) return { duplicate: true };
     await followers.saveFollower(sql, {
       accountId,
       openId: message.openId,
       subscribed: subscribing,
-      sourceQrcodeId: follower?.sourceQrcodeId ?? null,
-      firstSeenAt: follower?.firstSeenAt ?? at,
+      sourceQrcodeId: before?.sourceQrcodeId ?? null,
+      firstSeenAt: before?.firstSeenAt ?? at,
       lastSeenAt: at,
-      subscribedAt: subscribing ? at : (follower?.subscribedAt ?? null),
-      unsubscribedAt: subscribing ? (follower?.unsubscribedAt ?? null) : at,
+      subscribedAt: subscribing ? at : (before?.subscribedAt ?? null),
+      unsubscribedAt: subscribing ? (before?.unsubscribedAt ?? null) : at,
     });
-    // An unfollow counts against the channel that brought the follower, on the day it happens.
-    if (!subscribing && follower?.subscribed && follower.sourceQrcodeId) {
-      const code = await codes.getQrCode(sql, accountId, follower.sourceQrcodeId);
-      if (code?.ownerKind === "channel" && code.ownerId) {
-        await channels.addChannelDay(sql, accountId, code.ownerId, day, { unfollows: 1 });
-        return { duplicate: false, qrcodeId: code.id, channelId: code.ownerId };
-      }
-    }
-    return { duplicate: false, isNewFollower };
+    if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data: { qrcodeId: null } });
+    if (subscribing || !before?.subscribed) return { duplicate: false, isNewFollower };
+    // An unfollow counts against whoever brought the follower, on the day it happens.
+    const code = before.sourceQrcodeId ? await codes.getQrCode(sql, accountId, before.sourceQrcodeId) : undefined;
+    await ctx.emit(sql, { kind: "unfollow", openId: message.openId, at, key: message.dedupeKey, data: { sourceQrcodeId: code?.id ?? null, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null } });
+    const hooks = code?.ownerKind ? ctx.owners[code.ownerKind] : undefined;
+    if (code && hooks?.onUnfollow) await hooks.onUnfollow(sql, ctx, { openId: message.openId, code, at, day });
+    return { duplicate: false, ...(code ? { qrcodeId: code.id } : {}) };
   }
 
   const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: null, scene: null, ticket: null }));
-  return { duplicate: !logged };
+  if (!logged) return { duplicate: true };
+  const reply = ctx.onOther ? await ctx.onOther(sql, ctx, message, at) : undefined;
+  return { duplicate: false, ...(reply?.replyText ? { replyText: reply.replyText } : {}) };
 }
 
 function logRow(

@@ -14,6 +14,8 @@ import { createChannelService, type ChannelService } from "./channels.ts";
 import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
+import { channelHooks } from "./channel-hooks.ts";
+import { emitNothing, type PushContext } from "./push-hooks.ts";
 import { recordPush, type PushOutcome } from "./record-push.ts";
 
 export const DEFAULT_TIME_ZONE = "Asia/Shanghai";
@@ -58,10 +60,11 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
   const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random: options.random });
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random: options.random });
+  const pushContext: PushContext = { accountId, timeZone, owners: { channel: channelHooks }, emit: emitNothing };
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: (messages) => {
       const receivedAt = clock.now();
-      return db.batch(messages, (sql, message) => recordPush(sql, { accountId, timeZone }, message, receivedAt));
+      return db.batch(messages, (sql, message) => recordPush(sql, pushContext, message, receivedAt));
     },
   });
 

@@ -1,0 +1,68 @@
+/**
+ * How the owners of codes (channels now; referrals and scan sessions next) and other consumers
+ * take part in a push's transaction. `recordPush` does what every push needs (log, dedupe,
+ * follower) and then calls the hooks of the code's owner kind; each hook runs on the same `Sql`,
+ * so its effects commit with the push or not at all.
+ * @module
+ */
+import type { OtherMessage, ScanMessage } from "../push/events.ts";
+import type { OwnerKind, QrCodeRow } from "../store/codes.ts";
+import type { Sql } from "../store/database.ts";
+import type { FollowerRow } from "../store/followers.ts";
+
+export interface PushContext {
+  accountId: string;
+  timeZone: string;
+  /** Hooks per owner kind of the scanned code. */
+  owners: Partial<Record<OwnerKind, OwnerHooks>>;
+  /** Messages and events that are not scans or follows (e.g. a text reply confirming a login). */
+  onOther?: (sql: Sql, ctx: PushContext, message: OtherMessage, at: number) => Promise<HookReply | void>;
+  /** Writes an attributed event for forwarding (the outbox), in the push's transaction. */
+  emit: (sql: Sql, event: AttributedEvent) => Promise<void>;
+}
+
+export interface HookReply {
+  replyText?: string;
+}
+
+export interface ScanFacts {
+  message: ScanMessage;
+  code: QrCodeRow;
+  /** The follower as it was before this push; undefined when wxqr had never seen them. */
+  before: FollowerRow | undefined;
+  /** Never seen by wxqr before, and followed through this scan. */
+  isNewFollower: boolean;
+  /** The push's CreateTime, epoch ms. */
+  at: number;
+  /** `YYYY-MM-DD` in the account's zone. */
+  day: string;
+}
+
+export interface UnfollowFacts {
+  openId: string;
+  /** The code that first brought the follower. */
+  code: QrCodeRow;
+  at: number;
+  day: string;
+}
+
+export interface OwnerHooks {
+  onScan?(sql: Sql, ctx: PushContext, facts: ScanFacts): Promise<HookReply | void>;
+  onUnfollow?(sql: Sql, ctx: PushContext, facts: UnfollowFacts): Promise<void>;
+}
+
+export type AttributedEventKind = "scan" | "new_follower" | "unfollow" | "referral" | "session_scanned";
+
+/** What the business webhook receives (design.md: each attributed event). */
+export interface AttributedEvent {
+  kind: AttributedEventKind;
+  openId: string;
+  /** Epoch ms: when WeChat says it happened. */
+  at: number;
+  /** Unique per event; the webhook's idempotency id derives from it. */
+  key: string;
+  data: Record<string, unknown>;
+}
+
+/** For deployments that forward nothing. */
+export const emitNothing: PushContext["emit"] = async () => {};
