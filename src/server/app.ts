@@ -56,8 +56,18 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     },
   });
 
+  // Requests in flight when closing starts still get their answers (a push: after its commit), but
+  // on a connection that then closes: an idle keep-alive connection would hold `close()` open.
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
+  });
+  app.addHook("onSend", async (_request, reply) => {
+    if (closing) reply.header("connection", "close");
+  });
+
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const known = error.validation ? new ValidationError(fieldOf(error), error.message) : error;
+    const known = error.validation ? new ValidationError(fieldOf(error), error.message) : isRequestError(error) ? new ValidationError("body", error.message) : error;
     const { status, body } = httpErrorFor(known);
     if (status >= 500) request.log.error({ err: error }, "request failed");
     return reply.code(status).send(body);
@@ -117,6 +127,11 @@ function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["l
       req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.replace(SECRET_QUERY, "$1[redacted]"), ip: req.ip }),
     },
   };
+}
+
+/** Fastify's own refusals of a request (a body that is not JSON, an unknown content type …): the caller's fault, not ours. */
+function isRequestError(error: FastifyError): boolean {
+  return typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 && (error.code?.startsWith("FST_") ?? false);
 }
 
 function fieldOf(error: FastifyError): string {

@@ -5,7 +5,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import * as codes from "../../src/store/codes.ts";
 import * as followers from "../../src/store/followers.ts";
-import { migrate } from "../../src/store/migrations.ts";
+import { migrate, MIGRATIONS } from "../../src/store/migrations.ts";
 import type { DatabaseFactory } from "../helpers/databases.ts";
 
 export function describeStore(makeFactory: () => DatabaseFactory): void {
@@ -22,7 +22,7 @@ export function describeStore(makeFactory: () => DatabaseFactory): void {
   describe(`store contract (${factory.name})`, () => {
     it("migrates once, and again is a no-op", async () => {
       const { db } = await factory.create();
-      expect(await migrate(db)).toEqual([1]);
+      expect(await migrate(db)).toEqual(MIGRATIONS.map((m) => m.version));
       expect(await migrate(db)).toEqual([]);
     });
 

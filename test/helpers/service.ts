@@ -1,0 +1,180 @@
+/**
+ * The service and the emulator wired together over loopback, as `startService` and `wxqr dev`
+ * wire them, but on a database the test hands in (a contract factory's SQLite file or PostgreSQL
+ * schema, possibly wrapped to inject faults). Safe (encrypted) mode; one manual clock shared by
+ * the emulator, the service's push receiver, its domain and its WeChat client, so timestamps are
+ * never stale and nothing waits on real time.
+ */
+import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
+import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
+import { createEmulator, type DeliveryRecord, type EmulatorOptions } from "../../src/emulator/index.ts";
+import { createPushReceiver } from "../../src/push/index.ts";
+import { buildServer, closeServer, type Server } from "../../src/server/app.ts";
+import type { Database } from "../../src/store/database.ts";
+import { createWeChatClient } from "../../src/wechat/client.ts";
+
+export const SERVICE_APP_ID = "wx5e7c1ce0000000a1";
+export const SERVICE_APP_SECRET = "servicesecret0123456789abcdef012";
+export const PUSH_TOKEN = "serviceToken2026";
+export const AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
+export const ADMIN_TOKEN = "admin-token-for-tests-0123456789";
+/** 2026-11-25 12:00 in Beijing: every action of a test falls on one statistics day. */
+export const SERVICE_START = Date.UTC(2026, 10, 25, 4, 0, 0);
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export type Json = any;
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  /** Parsed JSON when the answer is JSON, else the text. */
+  body: Json;
+}
+
+export interface ServiceHarnessOptions {
+  db: Database;
+  /** Emulator options besides the credentials (e.g. `permanentQuota`). */
+  emulator?: Partial<EmulatorOptions>;
+  /** The service's own permanent-code quota (WXQR_PERMANENT_QUOTA). */
+  permanentQuota?: number;
+  /** Personal referral codes are permanent while more than this many permanent codes are left (default 1,000). */
+  referralPermanentReserve?: number;
+  /** Scan-session options (site name, life, cool-down, rate limit …). */
+  scanSessions?: ScanSessionOptions;
+  /** Where the emulator pushes, given the service's push URL; default that URL itself. */
+  pushUrl?: (servicePushUrl: string) => string;
+  /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
+  push?: { timeoutMs?: number; maxRetries?: number };
+  seed?: number;
+}
+
+export interface ServiceHarness {
+  serviceUrl: string;
+  /** `${serviceUrl}/wechat`. */
+  pushUrl: string;
+  emulatorUrl: string;
+  adminToken: string;
+  clock: ManualClock;
+  db: Database;
+  service: WxqrService;
+  server: Server;
+  /** A JSON request to the service with the admin bearer token (`token: null` sends none). */
+  api(method: string, path: string, body?: unknown, options?: { token?: string | null }): Promise<ApiResponse>;
+  /** The emulator acting as a user: answers once the push's delivery (every attempt) is over. */
+  scan(openId: string, ticket: string): Promise<ApiResponse>;
+  unsubscribe(openId: string): Promise<ApiResponse>;
+  /** The emulator's push log, oldest first. */
+  deliveries(openId?: string): Promise<DeliveryRecord[]>;
+  /** Any `/emulator/*` control request. */
+  emulatorControl(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  /** `closeServer`: stops accepting, finishes in-flight requests, waits for their commits, closes the database; idempotent. */
+  closeService(): Promise<void>;
+  /** `closeService`, then the emulator; idempotent. */
+  close(): Promise<void>;
+}
+
+async function request(url: string, method: string, body: unknown, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  const res = await fetch(url, {
+    method,
+    headers: { ...headers, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    signal: AbortSignal.timeout(20_000),
+  });
+  const text = await res.text();
+  const json = (res.headers.get("content-type") ?? "").includes("json");
+  return { status: res.status, headers: res.headers, body: json && text !== "" ? JSON.parse(text) : text };
+}
+
+export async function startServiceHarness(options: ServiceHarnessOptions): Promise<ServiceHarness> {
+  const seed = options.seed ?? 11;
+  const clock = createManualClock(SERVICE_START);
+  const { db } = options;
+  const emulator = createEmulator(
+    { appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, ...options.emulator },
+    { clock, random: createSeededRandom(seed * 1_000 + 1), logger: silentLogger },
+  );
+  const emulatorUrl = await emulator.listen({ port: 0, host: "127.0.0.1" });
+  const deps = { clock, random: createSeededRandom(seed), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis) };
+
+  let server: Server | undefined;
+  let service: WxqrService | undefined;
+  try {
+    // As startService does, with the given database instead of one opened from a URL.
+    const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase: emulatorUrl, mpBase: emulatorUrl }, deps);
+    const receiver = createPushReceiver({ token: PUSH_TOKEN, appId: SERVICE_APP_ID, encodingAESKey: AES_KEY, now: () => clock.now(), random: deps.random });
+    service = await createWxqrService({
+      db,
+      qrcodes: client.qrcodes,
+      wechat: client,
+      accountId: SERVICE_APP_ID,
+      permanentQuota: options.permanentQuota ?? 100_000,
+      ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
+      ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
+      clock,
+      random: deps.random,
+      logger: silentLogger,
+    });
+    server = await buildServer({ service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
+    await server.app.listen({ host: "127.0.0.1", port: 0 });
+  } catch (err) {
+    await server?.app.close();
+    await emulator.close();
+    throw err;
+  }
+  const { port } = server.app.server.address() as { port: number };
+  const serviceUrl = `http://127.0.0.1:${port}`;
+  const pushUrl = `${serviceUrl}/wechat`;
+
+  const emulatorControl = (method: string, path: string, body?: unknown): Promise<ApiResponse> => request(`${emulatorUrl}${path}`, method, body);
+  const configured = await emulatorControl("PUT", "/emulator/push", {
+    url: options.pushUrl ? options.pushUrl(pushUrl) : pushUrl,
+    token: PUSH_TOKEN,
+    encodingAESKey: AES_KEY,
+    mode: "safe",
+    ...options.push,
+  });
+  if (configured.status !== 200) throw new Error(`PUT /emulator/push: ${configured.status} ${JSON.stringify(configured.body)}`);
+
+  const running = { server, service };
+  let closingService: Promise<void> | undefined;
+  let closing: Promise<void> | undefined;
+  const closeService = (): Promise<void> => (closingService ??= closeServer(running.server, running.service, db));
+  return {
+    serviceUrl,
+    pushUrl,
+    emulatorUrl,
+    adminToken: ADMIN_TOKEN,
+    clock,
+    db,
+    service,
+    server,
+    api: (method, path, body, { token = ADMIN_TOKEN } = {}) =>
+      request(`${serviceUrl}${path}`, method, body, token === null ? {} : { authorization: `Bearer ${token}` }),
+    scan: (openId, ticket) => emulatorControl("POST", "/emulator/scan", { openId, ticket }),
+    unsubscribe: (openId) => emulatorControl("POST", "/emulator/unsubscribe", { openId }),
+    async deliveries(openId) {
+      const res = await emulatorControl("GET", `/emulator/deliveries${openId === undefined ? "" : `?openId=${encodeURIComponent(openId)}`}`);
+      return res.body.deliveries as DeliveryRecord[];
+    },
+    emulatorControl,
+    closeService,
+    close() {
+      closing ??= (async () => {
+        try {
+          await closeService();
+        } finally {
+          await emulator.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The value of one Prometheus sample, e.g. `metric(text, 'wxqr_pushes_total{outcome="duplicate"}')`; 0 when absent. */
+export function metricValue(exposition: string, sample: string): number {
+  for (const line of exposition.split("\n")) {
+    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+  }
+  return 0;
+}
