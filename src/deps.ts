@@ -48,6 +48,28 @@ export const systemRandom: Random = {
   float: () => randomBytes(4).readUInt32BE(0) / 2 ** 32,
 };
 
+/**
+ * Waiting in real time, for loops that must not move a (manual) clock: SSE heartbeats and
+ * database polling. Resolves early, without error, when `signal` aborts.
+ */
+export interface Timer {
+  delay(ms: number, signal?: AbortSignal): Promise<void>;
+}
+
+export const systemTimer: Timer = {
+  delay: (ms, signal) =>
+    new Promise((resolve) => {
+      if (signal?.aborted) return resolve();
+      const done = (): void => {
+        clearTimeout(handle);
+        signal?.removeEventListener("abort", done);
+        resolve();
+      };
+      const handle = setTimeout(done, ms);
+      signal?.addEventListener("abort", done, { once: true });
+    }),
+};
+
 const noop: LogFn = () => {};
 export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error: noop };
 

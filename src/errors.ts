@@ -30,6 +30,7 @@ export const ERROR_CODES = [
   "SCENE_CONFLICT",
   "QUOTA_EXHAUSTED",
   "STORAGE_UNAVAILABLE",
+  "RATE_LIMITED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -214,5 +215,14 @@ export class QuotaExhaustedError extends QrError {
 export class StorageUnavailableError extends QrError {
   constructor(message: string, options: QrErrorOptions = {}) {
     super("STORAGE_UNAVAILABLE", `storage unavailable: ${message}`, { retryable: true, ...options });
+  }
+}
+
+/** A client asked wxqr itself too often (e.g. creating scan sessions); `retryAfterMs` says when a new request may succeed. */
+export class ClientRateLimitedError extends QrError {
+  readonly retryAfterMs: number;
+  constructor(what: string, retryAfterMs: number) {
+    super("RATE_LIMITED", `too many ${what} requests from this client; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryable: true });
+    this.retryAfterMs = retryAfterMs;
   }
 }

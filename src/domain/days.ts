@@ -25,3 +25,38 @@ export function checkTimeZone(timeZone: string): string {
   formatter(timeZone);
   return timeZone;
 }
+
+const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** How far the zone's wall clock is ahead of UTC at an instant, in ms. */
+function zoneOffsetMs(epochMs: number, timeZone: string): number {
+  let f = offsetFormatters.get(timeZone);
+  if (!f) {
+    formatter(timeZone); // validates the zone
+    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    offsetFormatters.set(timeZone, f);
+  }
+  const parts = Object.fromEntries(f.formatToParts(epochMs).map((p) => [p.type, p.value]));
+  const wall = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+  return wall - Math.floor(epochMs / 1000) * 1000;
+}
+
+/**
+ * The instant a `YYYY-MM-DD` day starts in a time zone.
+ * @example
+ * dayStartInZone("2026-11-25", "Asia/Shanghai"); // Date.UTC(2026, 10, 24, 16)
+ */
+export function dayStartInZone(day: string, timeZone: string): number {
+  const midnightUtc = Date.parse(`${day}T00:00:00Z`);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(midnightUtc)) throw new ValidationError("day", `expected YYYY-MM-DD, got ${JSON.stringify(day)}`);
+  // Twice: the offset at the guess may differ from the offset at the answer across a DST change.
+  const guess = midnightUtc - zoneOffsetMs(midnightUtc, timeZone);
+  return midnightUtc - zoneOffsetMs(guess, timeZone);
+}
+
+/** The instant the day after `day` starts in a time zone (the exclusive end of `day`). */
+export function dayEndInZone(day: string, timeZone: string): number {
+  dayStartInZone(day, timeZone); // validates `day`
+  const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
+  return dayStartInZone(next, timeZone);
+}

@@ -22,6 +22,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   QUOTA_EXHAUSTED: 409,
   WECHAT_QR_QUOTA_EXCEEDED: 409,
   WECHAT_RATE_LIMITED: 429,
+  RATE_LIMITED: 429,
   // WeChat refused or failed: the gateway's fault, not the caller's.
   WECHAT_API_ERROR: 502,
   WECHAT_TOKEN_INVALID: 502,
