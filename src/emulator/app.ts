@@ -12,10 +12,12 @@ import type { EmulatorContext } from "./context.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
 import { serializeRequest } from "./redact.ts";
 import { registerControlRoutes } from "./routes-control.ts";
+import { registerMessageRoutes } from "./routes-message.ts";
 import { registerPushRoutes } from "./routes-push.ts";
 import { registerQrCodeRoutes } from "./routes-qrcode.ts";
 import { registerTokenRoutes } from "./routes-token.ts";
 import { registerUserRoutes } from "./routes-user.ts";
+import { registerUserListRoutes } from "./routes-user-list.ts";
 import { createEmulatorState, type EmulatorState } from "./state.ts";
 
 export type { EmulatorOptions } from "./options.ts";
@@ -71,6 +73,8 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   registerControlRoutes(app, ctx);
   registerPushRoutes(app, ctx);
   registerUserRoutes(app, ctx);
+  registerMessageRoutes(app, ctx);
+  registerUserListRoutes(app, ctx);
 
   return {
     app,

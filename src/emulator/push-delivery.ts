@@ -11,7 +11,7 @@
 import type { Fetch, Logger, Random } from "../deps.ts";
 import { computeMsgSignature, decryptMessage, parsePushXml, signatureMatches } from "../push/index.ts";
 import type { PushMode, PushTarget } from "./options.ts";
-import { buildEventXml, buildPushBody, generateNonce, signPushQuery, withQuery, type EventPush, type PushEventName } from "./push-message.ts";
+import { buildEventXml, buildPushBody, buildTextMessageXml, generateNonce, signPushQuery, withQuery, type EventPush, type PushEventName, type TextMessagePush } from "./push-message.ts";
 import type { EmulatorState } from "./state.ts";
 
 /** What WeChat shows the user when the server fails to answer or answers something invalid (OA-REPLY). */
@@ -48,8 +48,12 @@ export interface DeliveryReply {
 export interface DeliveryRecord {
   id: number;
   openId: string;
-  event: PushEventName;
+  /** `text` for a user's message (`POST /emulator/message`). */
+  event: PushEventName | "text";
+  /** `""` for a text message. */
   eventKey: string;
+  /** A text message's Content. */
+  content?: string;
   /** Epoch seconds, the push's CreateTime: the same on every attempt. */
   createTime: number;
   ticket?: string;
@@ -81,12 +85,12 @@ export interface DeliveryContext {
 export async function deliverPush(
   ctx: DeliveryContext,
   target: PushTarget,
-  push: Omit<EventPush, "accountId" | "createTimeSec">,
+  push: Omit<EventPush, "accountId" | "createTimeSec"> | ({ event: "text" } & Omit<TextMessagePush, "accountId" | "createTimeSec">),
 ): Promise<DeliveryRecord> {
   const { state, now, random } = ctx;
   const { appId, accountId } = state.config;
   const createTimeSec = Math.floor(now() / 1000);
-  const xml = buildEventXml({ ...push, accountId, createTimeSec });
+  const xml = push.event === "text" ? buildTextMessageXml({ ...push, accountId, createTimeSec }) : buildEventXml({ ...push, accountId, createTimeSec });
   // Encrypted once: every attempt carries the very same message (wechat-api.md §4).
   const { body, encrypt } = buildPushBody({
     mode: target.mode,
@@ -100,9 +104,9 @@ export async function deliverPush(
     id: ++state.lastDeliveryId,
     openId: push.openId,
     event: push.event,
-    eventKey: push.eventKey,
+    eventKey: push.event === "text" ? "" : push.eventKey,
     createTime: createTimeSec,
-    ...(push.ticket === undefined ? {} : { ticket: push.ticket }),
+    ...(push.event === "text" ? { content: push.content } : push.ticket === undefined ? {} : { ticket: push.ticket }),
     url: target.url,
     mode: target.mode,
     attempts: [],

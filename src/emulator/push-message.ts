@@ -43,6 +43,30 @@ export function buildEventXml(push: EventPush): string {
   );
 }
 
+/** A user's text message (`POST /emulator/message`), e.g. the `1` that confirms a scan-to-login. */
+export interface TextMessagePush {
+  accountId: string;
+  openId: string;
+  createTimeSec: number;
+  content: string;
+  /** Decimal, unique per message (the platform's 64-bit MsgId). */
+  msgId: string;
+}
+
+/**
+ * A text message's XML, as the platform pushes it (wechat-api.md §3, ordinary messages).
+ * @example
+ * buildTextMessageXml({ accountId: "gh_7f083739789a", openId: "o1", createTimeSec: 1409304348, content: "1", msgId: "1234567890123456" });
+ * // "<xml><ToUserName>…</ToUserName>…<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[1]]></Content><MsgId>1234567890123456</MsgId></xml>"
+ */
+export function buildTextMessageXml(push: TextMessagePush): string {
+  return (
+    `<xml><ToUserName>${cdata(push.accountId)}</ToUserName><FromUserName>${cdata(push.openId)}</FromUserName>` +
+    `<CreateTime>${push.createTimeSec}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>${cdata(push.content)}</Content>` +
+    `<MsgId>${push.msgId}</MsgId></xml>`
+  );
+}
+
 export interface PushBody {
   body: string;
   /** The `Encrypt` value, for `msg_signature`; undefined in plain mode. */
