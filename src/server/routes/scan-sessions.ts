@@ -1,0 +1,167 @@
+/**
+ * Scan sessions over HTTP. The site's backend creates one with the admin token
+ * (`registerScanSessionRoutes`, inside the admin scope); the browser reads it, or follows it as
+ * server-sent events, with the session's own secret (`registerScanSessionSecretRoutes`, outside
+ * the admin scope): `Authorization: Bearer <secret>`, or `?secret=` for EventSource, which cannot
+ * send headers.
+ * @module
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { WxqrService } from "../../domain/index.ts";
+import type { ScanSessionView } from "../../domain/scan-sessions.ts";
+import { ClientRateLimitedError } from "../../errors.ts";
+import { errorResponses, errorSchema, idParams } from "./schemas.ts";
+
+const viewSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    status: { type: "string", enum: ["pending", "scanned", "confirmed", "expired"] },
+    purpose: { type: "string", enum: ["login", "bind"] },
+    subject: { type: ["string", "null"] },
+    confirm: { type: "boolean" },
+    expiresAt: { type: "string", format: "date-time" },
+    openId: { type: "string", description: "Once the session is complete (scanned, or confirmed when `confirm`), until it expires" },
+    isNewFollower: { type: "boolean" },
+  },
+  required: ["id", "status", "purpose", "subject", "confirm", "expiresAt"],
+} as const;
+
+const createdSchema = {
+  type: "object",
+  properties: {
+    id: { type: "string" },
+    secret: { type: "string", description: "Give it to the browser; it is shown only once" },
+    qrcode: {
+      type: "object",
+      properties: { id: { type: "string" }, ticket: { type: "string" }, url: { type: "string" }, imageUrl: { type: "string" } },
+      required: ["id", "ticket", "url", "imageUrl"],
+    },
+    purpose: { type: "string" },
+    subject: { type: ["string", "null"] },
+    confirm: { type: "boolean" },
+    expiresAt: { type: "string", format: "date-time" },
+  },
+  required: ["id", "secret", "qrcode", "purpose", "subject", "confirm", "expiresAt"],
+} as const;
+
+const secretQuery = { type: "object", properties: { secret: { type: "string", maxLength: 200 } }, additionalProperties: false } as const;
+const secretSecurity = { security: [], description: "Authorised by the session's secret (`Authorization: Bearer <secret>`), not the admin token." } as const;
+
+export function viewJson(v: ScanSessionView): Record<string, unknown> {
+  return { ...v, expiresAt: new Date(v.expiresAt).toISOString() };
+}
+
+/** `POST /api/scan-sessions`, for the admin scope. */
+export function registerScanSessionRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+  const sessions = deps.service.scanSessions;
+  app.post(
+    "/api/scan-sessions",
+    {
+      schema: {
+        summary: "Start a scan-to-login / bind session; its code comes from a reusable pool",
+        body: {
+          type: "object",
+          properties: {
+            purpose: { type: "string", enum: ["login", "bind"] },
+            subject: { type: "string", minLength: 1, maxLength: 256 },
+            confirm: { type: "boolean", default: false },
+            clientIp: { type: "string", minLength: 1, maxLength: 64, description: "The browser's address, for per-client rate limiting (default: the caller's)" },
+          },
+          required: ["purpose"],
+          additionalProperties: false,
+        },
+        response: { 201: createdSchema, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body as { purpose: "login" | "bind"; subject?: string; confirm: boolean; clientIp?: string };
+      try {
+        const s = await sessions.create({ purpose: body.purpose, subject: body.subject, confirm: body.confirm, client: body.clientIp ?? request.ip });
+        return reply.code(201).send({
+          id: s.id,
+          secret: s.secret,
+          qrcode: { id: s.qrcode.id, ticket: s.qrcode.ticket, url: s.qrcode.url, imageUrl: `/api/qrcodes/${s.qrcode.id}/image.png` },
+          purpose: s.purpose,
+          subject: s.subject,
+          confirm: s.confirm,
+          expiresAt: new Date(s.expiresAt).toISOString(),
+        });
+      } catch (err) {
+        if (err instanceof ClientRateLimitedError) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
+        throw err;
+      }
+    },
+  );
+}
+
+function secretOf(request: FastifyRequest, allowQuery: boolean): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
+  if (m) return m[1];
+  return allowQuery ? (request.query as { secret?: string }).secret : undefined;
+}
+
+function refuse(reply: FastifyReply, reason: "not_found" | "bad_secret"): FastifyReply {
+  if (reason === "not_found") return reply.code(404).send({ error: "NOT_FOUND", message: "no such scan session" });
+  return reply
+    .code(401)
+    .header("www-authenticate", 'Bearer realm="wxqr scan session"')
+    .send({ error: "UNAUTHORIZED", message: "send Authorization: Bearer <the session's secret>" });
+}
+
+/** `GET /api/scan-sessions/:id` and `…/events`, outside the admin scope. */
+export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+  const sessions = deps.service.scanSessions;
+  const streams = new Set<AbortController>();
+  // An open stream would hold `close()` open: end them all first.
+  app.addHook("preClose", async () => {
+    for (const s of streams) s.abort();
+  });
+
+  app.get(
+    "/api/scan-sessions/:id",
+    { schema: { summary: "A scan session, as its secret's holder sees it", ...secretSecurity, params: idParams, response: { 200: viewSchema, 401: errorSchema, 404: errorSchema } } },
+    async (request, reply) => {
+      const access = await sessions.read((request.params as { id: string }).id, secretOf(request, false) ?? "");
+      if (!access.ok) return refuse(reply, access.reason);
+      return viewJson(access.view);
+    },
+  );
+
+  app.get(
+    "/api/scan-sessions/:id/events",
+    {
+      schema: {
+        summary: "A scan session's changes as server-sent events (one event per status, named after it); ends on a final status",
+        ...secretSecurity,
+        params: idParams,
+        querystring: secretQuery,
+        response: { 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const id = (request.params as { id: string }).id;
+      const access = await sessions.read(id, secretOf(request, true) ?? "");
+      if (!access.ok) return refuse(reply, access.reason);
+
+      const stop = new AbortController();
+      streams.add(stop);
+      reply.raw.on("close", () => stop.abort());
+      reply.hijack();
+      const res = reply.raw;
+      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+      res.write(": scan session stream\n\n");
+      try {
+        for await (const item of sessions.watch(id, stop.signal)) {
+          if (item.type === "heartbeat") res.write(": heartbeat\n\n");
+          else res.write(`event: ${item.view.status}\ndata: ${JSON.stringify(viewJson(item.view))}\n\n`);
+        }
+      } catch (err) {
+        request.log.error({ err }, "scan session stream failed");
+      } finally {
+        streams.delete(stop);
+        res.end();
+      }
+    },
+  );
+}
