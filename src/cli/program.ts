@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import type { CliContext } from "./context.ts";
 import { registerDevCommand } from "./commands/dev.ts";
 import { registerEmulatorCommand } from "./commands/emulator.ts";
+import { registerFollowerCommands } from "./commands/followers.ts";
 import { registerQrCommands } from "./commands/qr.ts";
 import { registerScanCommands } from "./commands/scan.ts";
 import { registerServiceCommands } from "./commands/serve.ts";
@@ -17,6 +18,7 @@ export function buildProgram(ctx: CliContext): Command {
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
   registerDevCommand(program, ctx);
   registerEmulatorCommand(program, ctx);
+  registerFollowerCommands(program, ctx);
   registerQrCommands(program, ctx);
   registerScanCommands(program, ctx);
   registerServiceCommands(program, ctx);

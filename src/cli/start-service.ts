@@ -1,10 +1,12 @@
 /** Wires the real service together: database, WeChat client, push receiver, domain, HTTP server. */
 import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
+import { ConfigError } from "../errors.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
 import { openDatabase } from "../store/index.ts";
+import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
 
 export interface ServiceSettings {
@@ -19,6 +21,9 @@ export interface ServiceSettings {
   port: number;
   adminToken: string;
   permanentQuota: number;
+  /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
+  webhookUrl?: string | undefined;
+  webhookSecret?: string | undefined;
   logger?: boolean;
 }
 
@@ -42,13 +47,18 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     port: config.port,
     adminToken: config.adminToken,
     permanentQuota: config.permanentQuota,
+    webhookUrl: config.webhookUrl,
+    webhookSecret: config.webhookSecret,
   };
 }
 
 export async function startService(settings: ServiceSettings, deps: Deps): Promise<RunningService> {
+  if (settings.webhookUrl && !settings.webhookSecret) throw new ConfigError([{ key: "WXQR_WEBHOOK_SECRET", message: "is required with WXQR_WEBHOOK_URL" }]);
   const db = openDatabase(settings.database);
   try {
-    const client = createWeChatClient({ appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase }, deps);
+    // The token lives in the database: every instance on it shares one token and one refresh lease.
+    const tokenStore = createDatabaseTokenStore(db);
+    const client = createWeChatClient({ appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase, tokenStore }, deps);
     const receiver = createPushReceiver({
       token: settings.token,
       appId: settings.appId,
@@ -59,8 +69,10 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
     const service = await createWxqrService({
       db,
       qrcodes: client.qrcodes,
+      wechat: client,
       accountId: settings.appId,
       permanentQuota: settings.permanentQuota,
+      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
       clock: deps.clock,
       random: deps.random,
       logger: deps.logger,
@@ -76,7 +88,15 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
     await server.app.listen({ host: settings.host, port: settings.port });
     const address = server.app.server.address();
     const port = typeof address === "object" && address ? address.port : settings.port;
-    return { url: `http://${settings.host}:${port}`, service, server, close: () => closeServer(server, service, db) };
+    service.webhook?.start();
+    const close = async (): Promise<void> => {
+      try {
+        await service.webhook?.stop();
+      } finally {
+        await closeServer(server, service, db);
+      }
+    };
+    return { url: `http://${settings.host}:${port}`, service, server, close };
   } catch (err) {
     await db.close().catch(() => undefined);
     throw err;

@@ -3,7 +3,8 @@
  * push ingestion (group-committed) and the scan log. Knows nothing of HTTP or SQL dialects.
  * @module
  */
-import type { Clock, Logger, Random } from "../deps.ts";
+import type { Clock, Fetch, Logger, Random, Timer } from "../deps.ts";
+import { ConfigError } from "../errors.ts";
 import type { PushMessage } from "../push/events.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database } from "../store/database.ts";
@@ -11,12 +12,18 @@ import * as followers from "../store/followers.ts";
 import { migrate } from "../store/migrations.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
+import { createFollowerService, type FollowerService, type WeChatCall } from "./followers.ts";
+import { referralHooks } from "./referral-hooks.ts";
+import { createReferralService, DEFAULT_REFERRAL_PERMANENT_RESERVE, type ReferralService } from "./referrals.ts";
 import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
 import { emitNothing, type PushContext } from "./push-hooks.ts";
 import { recordPush, type PushOutcome } from "./record-push.ts";
+import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
+import { createWebhookDispatcher, type WebhookDispatcher, type WebhookOptions } from "./webhook-dispatcher.ts";
+import { createOutboxEmitter } from "./webhook-outbox.ts";
 
 export const DEFAULT_TIME_ZONE = "Asia/Shanghai";
 
@@ -28,9 +35,21 @@ export interface WxqrServiceOptions {
   accountId: string;
   timeZone?: string;
   permanentQuota?: number;
+  /** Personal referral codes are permanent only while more than this many permanent codes are left (default 1,000). */
+  referralPermanentReserve?: number;
+  /** The WeChat client's generic `call`, for APIs beyond codes (the follower list import). */
+  wechat?: { call: WeChatCall };
   clock: Clock;
   random: Random;
   logger: Logger;
+  /** Scan-to-login / bind sessions: site name, session life, pool cool-down, rate limit … */
+  scanSessions?: ScanSessionOptions;
+  /** Real-time waits (SSE heartbeats, polling); default the system timer. */
+  timer?: Timer;
+  /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
+  webhook?: WebhookOptions;
+  /** For the webhook's requests; required with `webhook`. */
+  fetch?: Fetch;
 }
 
 export interface ScanLogPage {
@@ -43,6 +62,11 @@ export interface WxqrService {
   readonly accountId: string;
   readonly codes: CodeService;
   readonly channels: ChannelService;
+  /** The business webhook's dispatcher, when one is configured (`start()` it to deliver in the background). */
+  readonly webhook?: WebhookDispatcher;
+  readonly referrals: ReferralService;
+  readonly followers: FollowerService;
+  readonly scanSessions: ScanSessionService;
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
   events(after: number, limit: number): Promise<ScanLogPage>;
@@ -60,7 +84,14 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
   const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random: options.random });
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random: options.random });
-  const pushContext: PushContext = { accountId, timeZone, owners: { channel: channelHooks }, emit: emitNothing };
+  const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
+  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random: options.random });
+  const scanSessions = createScanSessionService({ db, codes, accountId, clock, random: options.random, logger: options.logger, timer: options.timer }, options.scanSessions);
+  const pushContext: PushContext = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
+  if (options.webhook && !options.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
+  const webhook = options.webhook && options.fetch
+    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger })
+    : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: (messages) => {
       const receivedAt = clock.now();
@@ -72,7 +103,12 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
     accountId,
     codes,
     channels,
-    ingest: (message) => committer.submit(message),
+    ...(webhook ? { webhook } : {}),
+    referrals: referralService,
+    followers: followerService,
+    scanSessions,
+    // Streams watching a session learn of its change only once the push is committed.
+    ingest: (message) => committer.submit(message).finally(() => scanSessions.committed(message.dedupeKey)),
     async events(after, limit) {
       const events = await db.read((sql) => followers.listPushLog(sql, accountId, after, limit + 1));
       const page = events.slice(0, limit);

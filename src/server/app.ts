@@ -17,6 +17,9 @@ import { registerPushRoute } from "./push-route.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
+import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
+import { registerReferralRoutes } from "./routes/referrals.ts";
+import { registerWebhookRoutes } from "./routes/webhook.ts";
 
 export interface ServerOptions {
   service: WxqrService;
@@ -46,7 +49,12 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     bodyLimit: 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }) as unknown as FastifyInstance;
-  const metrics = createMetrics({ tokenRefreshes: options.tokenRefreshes ?? (() => 0), pendingPushes: () => service.pendingPushes });
+  const webhook = service.webhook;
+  const metrics = createMetrics({
+    tokenRefreshes: options.tokenRefreshes ?? (() => 0),
+    pendingPushes: () => service.pendingPushes,
+    ...(webhook ? { webhookBacklog: () => webhook.backlog() } : {}),
+  });
 
   await app.register(swagger, {
     openapi: {
@@ -100,7 +108,13 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics });
     registerEventRoutes(api, { service });
+    registerScanSessionRoutes(api, { service });
+    registerReferralRoutes(api, { service });
+    registerWebhookRoutes(api, { service });
   });
+
+  // Read with the session's own secret, not the admin token: outside the admin scope.
+  registerScanSessionSecretRoutes(app, { service });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {

@@ -8,7 +8,7 @@ export interface Metrics {
   codesCreated: Counter<"type">;
 }
 
-export function createMetrics(sources: { tokenRefreshes: () => number; pendingPushes: () => number }): Metrics {
+export function createMetrics(sources: { tokenRefreshes: () => number; pendingPushes: () => number; webhookBacklog?: () => Promise<number> }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
   const pushes = new Counter({ name: "wxqr_pushes_total", help: "Pushes received, by outcome", labelNames: ["outcome"], registers: [registry] });
@@ -37,5 +37,16 @@ export function createMetrics(sources: { tokenRefreshes: () => number; pendingPu
       this.set(sources.pendingPushes());
     },
   });
+  const webhookBacklog = sources.webhookBacklog;
+  if (webhookBacklog) {
+    new Gauge({
+      name: "wxqr_webhook_backlog",
+      help: "Business-webhook events not yet delivered (the outbox, shared by every instance)",
+      registers: [registry],
+      async collect() {
+        this.set(await webhookBacklog());
+      },
+    });
+  }
   return { registry, pushes, pushDuration, codesCreated };
 }

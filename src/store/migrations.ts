@@ -7,6 +7,9 @@
  */
 import type { Database, Dialect } from "./database.ts";
 import { v1 } from "./schema/v1-core.ts";
+import { v2 } from "./schema/v2-referrals.ts";
+import { v3 } from "./schema/v3-scan-sessions.ts";
+import { v4 } from "./schema/v4-outbox-tokens.ts";
 
 export interface Migration {
   version: number;
@@ -19,6 +22,9 @@ const SERIAL: Record<Dialect, string> = { sqlite: "INTEGER PRIMARY KEY AUTOINCRE
 /** In order. Each file in schema/ is one version; an applied migration is never edited. */
 export const MIGRATIONS: readonly Migration[] = [
   v1,
+  v2,
+  v3,
+  v4,
   // next versions: one line each, in order
 ];
 
