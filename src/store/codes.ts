@@ -81,6 +81,10 @@ export async function getAccount(sql: Sql, id: string): Promise<AccountRow | und
   return r && { id: r.id, timeZone: r.time_zone, permanentUsed: Number(r.permanent_used) };
 }
 
+export async function listAccountIds(sql: Sql): Promise<string[]> {
+  return (await sql.all<{ id: string }>("SELECT id FROM accounts ORDER BY id")).map((r) => r.id);
+}
+
 /** Counts one more permanent code if that stays within `limit`; false when the quota is used up. */
 export async function takePermanentQuota(sql: Sql, accountId: string, limit: number): Promise<boolean> {
   return (await sql.run("UPDATE accounts SET permanent_used = permanent_used + 1 WHERE id = ? AND permanent_used < ?", [accountId, limit])) === 1;

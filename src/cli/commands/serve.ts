@@ -1,8 +1,10 @@
 /** `wxqr serve`, `wxqr migrate`, `wxqr stats`: the service from the environment. */
 import type { Command } from "commander";
 import { loadConfig, requireConfig } from "../../config.ts";
+import { ConfigError } from "../../errors.ts";
 import { createWxqrService } from "../../domain/index.ts";
 import { migrate } from "../../store/migrations.ts";
+import { listAccountIds } from "../../store/codes.ts";
 import { openDatabase } from "../../store/index.ts";
 import type { CliContext } from "../context.ts";
 import { settingsFrom, startService } from "../start-service.ts";
@@ -48,10 +50,16 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .option("--json", "print JSON")
     .action(async (flags: { channel?: string; from?: string; to?: string; json?: boolean }) => {
       const config = loadConfig(ctx.env);
-      requireConfig(config, ["appId"], "to know which account's statistics to read");
       const db = openDatabase(config.database);
       try {
-        const service = await createWxqrService({ db, accountId: config.appId, clock: ctx.deps.clock, random: ctx.deps.random, logger: ctx.deps.logger });
+        await migrate(db);
+        // A database with one account (as `wxqr dev` leaves it) needs no WECHAT_APP_ID to read.
+        const accounts = await db.read((sql) => listAccountIds(sql));
+        const accountId = config.appId ?? (accounts.length === 1 ? accounts[0] : undefined);
+        if (accountId === undefined) {
+          throw new ConfigError([{ key: "WECHAT_APP_ID", message: `is required to choose whose statistics to read (the database has ${accounts.length} accounts)` }]);
+        }
+        const service = await createWxqrService({ db, accountId, clock: ctx.deps.clock, random: ctx.deps.random, logger: ctx.deps.logger });
         const channels = flags.channel ? [await service.channels.get(flags.channel)] : await service.channels.list();
         const rows = [];
         for (const c of channels) rows.push({ id: c.id, name: c.name, ...(await service.channels.stats(c.id, { from: flags.from, to: flags.to })) });
