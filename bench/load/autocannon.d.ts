@@ -19,6 +19,19 @@ declare module "autocannon" {
       /** Responses whose body differs count as `mismatches`. */
       expectBody?: string;
       title?: string;
+      /** Called with each connection's client as it is created, before it connects (lib/httpClient.js). */
+      setupClient?: (client: Client) => void;
+    }
+
+    /**
+     * One connection (lib/httpClient.js). Each loops over its own list of requests; a request
+     * object may carry `onResponse(status, body, context, headers)`, called as a method of it.
+     */
+    interface Client {
+      /** Requests this connection has sent. */
+      readonly reqsMade: number;
+      /** Replaces the connection's request list and builds every request buffer at once. */
+      setRequests(requests: readonly object[]): void;
     }
 
     /** One histogram summary: mean, spread and percentiles (`p99`, …). */
@@ -53,6 +66,13 @@ declare module "autocannon" {
     }
   }
 
-  function autocannon(options: autocannon.Options): Promise<autocannon.Result>;
+  namespace autocannon {
+    /** What `autocannon(options)` returns: the run's result as a thenable, and its progress events ("start" once the clients are set up). */
+    interface Instance extends PromiseLike<Result> {
+      on(event: "start" | "tick" | "done", listener: (...args: unknown[]) => void): this;
+    }
+  }
+
+  function autocannon(options: autocannon.Options): autocannon.Instance;
   export default autocannon;
 }

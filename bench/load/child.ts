@@ -27,6 +27,13 @@ export interface Child {
   ask<T extends { type: string }>(message: IpcMessage, replyType: string, timeoutMs: number): Promise<T>;
   /** Asks the child to close (`{ type: "close" }`), then SIGKILLs it if it has not exited within `graceMs`. */
   stop(graceMs?: number): Promise<void>;
+  /** SIGKILLs the child at once, as a crash would end it, and waits for it to be gone. */
+  kill(): Promise<void>;
+}
+
+export interface StartChildOptions {
+  /** Extra Node flags for the child, after `--import tsx` (e.g. `--cpu-prof`). */
+  execArgv?: readonly string[];
 }
 
 const live = new Set<Child>();
@@ -64,10 +71,10 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
  * const server = startChild("push-server.ts", { mode: "bare-success" }, "server");
  * const { port } = await server.waitFor<{ type: "listening"; port: number }>("listening", 20_000);
  */
-export function startChild(script: string, config: unknown, label: string, cwd: string): Child {
+export function startChild(script: string, config: unknown, label: string, cwd: string, options: StartChildOptions = {}): Child {
   const proc = fork(join(LOAD_DIR, script), [JSON.stringify(config)], {
     cwd, // `--import tsx` resolves from here: the repository root
-    execArgv: ["--import", "tsx"],
+    execArgv: ["--import", "tsx", ...(options.execArgv ?? [])],
     stdio: ["ignore", 2, 2, "ipc"],
     serialization: "json",
   });
@@ -138,6 +145,17 @@ export function startChild(script: string, config: unknown, label: string, cwd: 
           if (proc.connected) proc.send({ type: "close" }, ignoreSendError);
           if (await waitForExit(proc, graceMs)) return;
           process.stderr.write(`  … ${label} (pid ${pid}) did not exit; killing it\n`);
+          proc.kill("SIGKILL");
+          if (!(await waitForExit(proc, 2_000))) throw new Error(`${label} (pid ${pid}) survived SIGKILL`);
+        }
+      } finally {
+        if (proc.connected) proc.disconnect();
+        live.delete(child);
+      }
+    },
+    async kill() {
+      try {
+        if (!exited(proc)) {
           proc.kill("SIGKILL");
           if (!(await waitForExit(proc, 2_000))) throw new Error(`${label} (pid ${pid}) survived SIGKILL`);
         }
