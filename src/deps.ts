@@ -163,3 +163,12 @@ export function createSeededRandom(seed: number): Random {
     },
   };
 }
+
+/**
+ * Resolves after the I/O callbacks already due have run (a `setImmediate`): lets work that
+ * arrived in this pass of the event loop gather before a batch starts. Not a clock: it never
+ * waits for time to pass.
+ */
+export function afterPendingIo(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

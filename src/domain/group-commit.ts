@@ -4,6 +4,7 @@
  * its own result only after the commit that holds it.
  * @module
  */
+import { afterPendingIo } from "../deps.ts";
 import type { ItemResult } from "../store/database.ts";
 
 export interface GroupCommitter<I, R> {
@@ -41,10 +42,15 @@ export function createGroupCommitter<I, R>(options: {
   }
 
   function kick(): void {
-    running ??= loop().finally(() => {
-      running = undefined;
-      if (queue.length > 0) kick();
-    });
+    // Start a macrotask later, so every push read in this pass of the event loop joins the batch:
+    // with a synchronous driver (better-sqlite3) the batch would otherwise run to its COMMIT
+    // before the next request is even read, and every push would pay for its own fsync.
+    running ??= afterPendingIo()
+      .then(loop)
+      .finally(() => {
+        running = undefined;
+        if (queue.length > 0) kick();
+      });
   }
 
   return {

@@ -1,0 +1,53 @@
+import { describe, expect, it } from "vitest";
+import { createGroupCommitter } from "./group-commit.ts";
+
+describe("group commit", () => {
+  it("puts everything submitted in one pass of the event loop into one batch, even with a synchronous driver", async () => {
+    const batches: number[][] = [];
+    const committer = createGroupCommitter<number, number>({
+      runBatch: async (items) => {
+        batches.push([...items]);
+        return items.map((i) => ({ ok: true as const, value: i * 2 }));
+      },
+    });
+    const results = await Promise.all(Array.from({ length: 10 }, (_, i) => committer.submit(i)));
+    expect(results).toEqual([0, 2, 4, 6, 8, 10, 12, 14, 16, 18]);
+    expect(batches).toEqual([[0, 1, 2, 3, 4, 5, 6, 7, 8, 9]]);
+  });
+
+  it("work submitted while a batch commits goes into the next batch", async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const committer = createGroupCommitter<string, string>({
+      runBatch: async (items) => {
+        batches.push([...items]);
+        if (batches.length === 1) await held;
+        return items.map((value) => ({ ok: true as const, value }));
+      },
+    });
+    const first = committer.submit("a");
+    await new Promise((r) => setImmediate(r));
+    const later = [committer.submit("b"), committer.submit("c")];
+    release();
+    expect(await Promise.all([first, ...later])).toEqual(["a", "b", "c"]);
+    expect(batches).toEqual([["a"], ["b", "c"]]);
+  });
+
+  it("rejects each failed item alone, and every item when the batch fails", async () => {
+    let failWhole = false;
+    const committer = createGroupCommitter<number, number>({
+      runBatch: async (items) => {
+        if (failWhole) throw new Error("database down");
+        return items.map((i) => (i % 2 ? { ok: false as const, error: new Error(`item ${i}`) } : { ok: true as const, value: i }));
+      },
+      maxBatch: 3,
+    });
+    const settled = await Promise.allSettled([0, 1, 2, 3].map((i) => committer.submit(i)));
+    expect(settled.map((s) => s.status)).toEqual(["fulfilled", "rejected", "fulfilled", "rejected"]);
+    failWhole = true;
+    await expect(committer.submit(4)).rejects.toThrow("database down");
+    await committer.drain();
+    expect(committer.pending).toBe(0);
+  });
+});
