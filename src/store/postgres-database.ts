@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { StorageUnavailableError } from "../errors.ts";
-import { runInSavepoints, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+import { batchOptimistically, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -81,7 +81,7 @@ export class PostgresDatabase implements Database {
   }
 
   batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
-    return this.transaction((sql) => runInSavepoints(sql, items, fn));
+    return batchOptimistically((work) => this.transaction(work), items, fn);
   }
 
   async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {

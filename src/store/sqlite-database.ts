@@ -5,7 +5,7 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import { StorageUnavailableError } from "../errors.ts";
-import { runInSavepoints, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+import { batchOptimistically, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
 
 type Statement = BetterSqlite3.Statement<SqlParam[]>;
 
@@ -78,7 +78,7 @@ export class SqliteDatabase implements Database {
   }
 
   batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
-    return this.transaction((sql) => runInSavepoints(sql, items, fn));
+    return batchOptimistically((work) => this.transaction(work), items, fn);
   }
 
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
