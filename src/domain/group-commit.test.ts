@@ -51,32 +51,3 @@ describe("group commit", () => {
     expect(committer.pending).toBe(0);
   });
 });
-
-describe("group commit with concurrency", () => {
-  it("keeps up to `concurrency` batches in flight, and drain waits for all of them", async () => {
-    const releases: Array<() => void> = [];
-    let inFlight = 0;
-    let most = 0;
-    const committer = createGroupCommitter<number, number>({
-      concurrency: 2,
-      maxBatch: 2,
-      runBatch: async (items) => {
-        inFlight++;
-        most = Math.max(most, inFlight);
-        await new Promise<void>((r) => releases.push(r));
-        inFlight--;
-        return items.map((value) => ({ ok: true as const, value }));
-      },
-    });
-    const all = Promise.all([1, 2, 3, 4, 5, 6].map((i) => committer.submit(i)));
-    let drained = false;
-    const draining = committer.drain().then(() => (drained = true));
-    for (let round = 0; round < 10 && !drained; round++) {
-      await new Promise((r) => setImmediate(r));
-      releases.splice(0).forEach((r) => r());
-    }
-    expect(await all).toEqual([1, 2, 3, 4, 5, 6]);
-    await draining;
-    expect(most).toBe(2);
-  });
-});

@@ -19,63 +19,38 @@ export function createGroupCommitter<I, R>(options: {
   /** Runs one batch in one transaction; per-item results, or throws when the whole batch failed. */
   runBatch: (items: readonly I[]) => Promise<ItemResult<R>[]>;
   maxBatch?: number;
-  /**
-   * Batches in flight at once. 1 suits SQLite (one writer); a server database gains from a few,
-   * since a batch spends most of its time waiting on round trips.
-   */
-  concurrency?: number;
 }): GroupCommitter<I, R> {
   const maxBatch = options.maxBatch ?? 512;
-  const concurrency = options.concurrency ?? 1;
   let queue: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
-  let active = 0;
-  let scheduled = false;
-  let idleWaiters: Array<() => void> = [];
+  let running: Promise<void> | undefined;
 
-  async function runOne(batch: typeof queue): Promise<void> {
-    try {
-      const results = await options.runBatch(batch.map((b) => b.item));
-      batch.forEach((b, i) => {
-        const r = results[i];
-        if (r?.ok) b.resolve(r.value);
-        else b.reject(r ? r.error : new Error("batch returned fewer results than items"));
-      });
-    } catch (err) {
-      for (const b of batch) b.reject(err);
-    }
-  }
-
-  function startBatches(): void {
-    while (active < concurrency && queue.length > 0) {
+  async function loop(): Promise<void> {
+    while (queue.length > 0) {
       const batch = queue.slice(0, maxBatch);
       queue = queue.slice(batch.length);
-      active++;
-      void runOne(batch).finally(() => {
-        active--;
-        kick();
-        settleIdle();
-      });
+      try {
+        const results = await options.runBatch(batch.map((b) => b.item));
+        batch.forEach((b, i) => {
+          const r = results[i];
+          if (r?.ok) b.resolve(r.value);
+          else b.reject(r ? r.error : new Error("batch returned fewer results than items"));
+        });
+      } catch (err) {
+        for (const b of batch) b.reject(err);
+      }
     }
   }
 
-  // Start a macrotask later, so every push read in this pass of the event loop joins the batch:
-  // with a synchronous driver (better-sqlite3) the batch would otherwise run to its COMMIT
-  // before the next request is even read, and every push would pay for its own fsync.
   function kick(): void {
-    if (scheduled || active >= concurrency || queue.length === 0) return;
-    scheduled = true;
-    void afterPendingIo().then(() => {
-      scheduled = false;
-      startBatches();
-      settleIdle();
-    });
-  }
-
-  function settleIdle(): void {
-    if (active > 0 || scheduled || queue.length > 0) return;
-    const waiters = idleWaiters;
-    idleWaiters = [];
-    for (const w of waiters) w();
+    // Start a macrotask later, so every push read in this pass of the event loop joins the batch:
+    // with a synchronous driver (better-sqlite3) the batch would otherwise run to its COMMIT
+    // before the next request is even read, and every push would pay for its own fsync.
+    running ??= afterPendingIo()
+      .then(loop)
+      .finally(() => {
+        running = undefined;
+        if (queue.length > 0) kick();
+      });
   }
 
   return {
@@ -85,11 +60,8 @@ export function createGroupCommitter<I, R>(options: {
         kick();
       });
     },
-    drain() {
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        settleIdle();
-      });
+    async drain() {
+      while (running) await running;
     },
     get pending() {
       return queue.length;

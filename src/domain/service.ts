@@ -97,9 +97,6 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
       const receivedAt = clock.now();
       return db.batch(messages, (sql, message) => recordPush(sql, pushContext, message, receivedAt));
     },
-    // SQLite has one writer; PostgreSQL overlaps a few batches' round trips (a conflict between
-    // them, such as a deadlock, fails only that batch's attempt and is retried item by item).
-    concurrency: db.dialect === "postgres" ? 4 : 1,
   });
 
   return {
