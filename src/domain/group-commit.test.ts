@@ -51,3 +51,23 @@ describe("group commit", () => {
     expect(committer.pending).toBe(0);
   });
 });
+
+describe("group commit back-pressure", () => {
+  it("refuses at once, as storage unavailable, when too many items already wait", async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const committer = createGroupCommitter<number, number>({
+      maxPending: 3,
+      runBatch: async (items) => {
+        await held;
+        return items.map((value) => ({ ok: true as const, value }));
+      },
+    });
+    const first = committer.submit(0);
+    await new Promise((r) => setImmediate(r)); // item 0 is now in the running batch
+    const waiting = [1, 2, 3].map((i) => committer.submit(i));
+    await expect(committer.submit(4)).rejects.toMatchObject({ code: "STORAGE_UNAVAILABLE" });
+    release();
+    expect(await Promise.all([first, ...waiting])).toEqual([0, 1, 2, 3]);
+  });
+});

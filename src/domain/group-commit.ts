@@ -5,6 +5,7 @@
  * @module
  */
 import { afterPendingIo } from "../deps.ts";
+import { StorageUnavailableError } from "../errors.ts";
 import type { ItemResult } from "../store/database.ts";
 
 export interface GroupCommitter<I, R> {
@@ -19,15 +20,21 @@ export function createGroupCommitter<I, R>(options: {
   /** Runs one batch in one transaction; per-item results, or throws when the whole batch failed. */
   runBatch: (items: readonly I[]) => Promise<ItemResult<R>[]>;
   maxBatch?: number;
+  /**
+   * Items allowed to wait; past that, `submit` refuses at once with StorageUnavailableError (a
+   * push gets 503 and WeChat delivers it again) instead of queueing without bound behind a slow
+   * database: a push waiting longer than WeChat's 5 s is redelivered anyway.
+   */
+  maxPending?: number;
 }): GroupCommitter<I, R> {
   const maxBatch = options.maxBatch ?? 512;
-  let queue: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
+  const maxPending = options.maxPending ?? 10_000;
+  const queue: Array<{ item: I; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
   let running: Promise<void> | undefined;
 
   async function loop(): Promise<void> {
     while (queue.length > 0) {
-      const batch = queue.slice(0, maxBatch);
-      queue = queue.slice(batch.length);
+      const batch = queue.splice(0, maxBatch);
       try {
         const results = await options.runBatch(batch.map((b) => b.item));
         batch.forEach((b, i) => {
@@ -55,6 +62,7 @@ export function createGroupCommitter<I, R>(options: {
 
   return {
     submit(item) {
+      if (queue.length >= maxPending) return Promise.reject(new StorageUnavailableError(`${queue.length} items already wait for a commit`));
       return new Promise<R>((resolve, reject) => {
         queue.push({ item, resolve, reject });
         kick();
