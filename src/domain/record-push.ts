@@ -24,6 +24,7 @@ export interface PushOutcome {
 
 export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessage, receivedAt: number): Promise<PushOutcome> {
   const { accountId } = ctx;
+  await followers.lockFollower(sql, accountId, message.openId);
   const before = await followers.getFollower(sql, accountId, message.openId);
   const at = message.createTime * 1000;
   const day = dayInZone(at, ctx.timeZone);

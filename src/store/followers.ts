@@ -26,6 +26,15 @@ interface WireFollowerRow {
 
 const nullableNumber = (v: number | null): number | null => (v === null ? null : Number(v));
 
+/**
+ * Holds one follower's pushes back until this transaction ends, so two transactions never both
+ * decide from the same "before" (e.g. both count the same person as new). PostgreSQL only:
+ * SQLite runs one write transaction at a time anyway.
+ */
+export async function lockFollower(sql: Sql, accountId: string, openId: string): Promise<void> {
+  if (sql.dialect === "postgres") await sql.run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [`${accountId}|${openId}`]);
+}
+
 export async function getFollower(sql: Sql, accountId: string, openId: string): Promise<FollowerRow | undefined> {
   const r = await sql.get<WireFollowerRow>(
     "SELECT account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at FROM followers WHERE account_id = ? AND open_id = ?",

@@ -7,6 +7,7 @@ import { createWxqrService } from "../../src/domain/service.ts";
 import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageUnavailableError } from "../../src/errors.ts";
 import { createSeededRandom, silentLogger } from "../../src/deps.ts";
 import type { Database } from "../../src/store/database.ts";
+import { openDatabase } from "../../src/store/index.ts";
 import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
@@ -23,7 +24,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
 
   async function setup(o: { emulatorQuota?: number; permanentQuota?: number; wrap?: (db: Database) => Database } = {}) {
     platform = await startPlatform(o.emulatorQuota === undefined ? {} : { permanentQuota: o.emulatorQuota });
-    const { db } = await factory.create();
+    const { db, url } = await factory.create();
     const client = platform.client();
     const service = await createWxqrService({
       db: o.wrap ? o.wrap(db) : db,
@@ -34,7 +35,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       random: createSeededRandom(++seed),
       logger: silentLogger,
     });
-    return { platform, service, db };
+    return { platform, service, db, url };
   }
 
   describe(`domain (${factory.name})`, () => {
@@ -144,6 +145,28 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       ]);
       expect(stats.uniqueScanners).toBe(2);
       expect(stats.scans).toBe(3);
+    });
+
+    it("two instances on one database never count one person as new twice", async () => {
+      const { service, platform: p, url } = await setup();
+      const other = openDatabase(url);
+      try {
+        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID, clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger });
+        const x = await service.channels.create({ name: "x" });
+        const y = await service.channels.create({ name: "y" });
+        const t = p.clock.now();
+        const people = Array.from({ length: 60 }, (_, i) => `twice${i}`);
+        await Promise.all(
+          people.flatMap((openId) => [
+            service.ingest(scanPush({ openId, ticket: x.qrcode.ticket!, scene: x.qrcode.sceneId!, subscribe: true, at: t })),
+            second.ingest(scanPush({ openId, ticket: y.qrcode.ticket!, scene: y.qrcode.sceneId!, subscribe: true, at: t + 1000 })),
+          ]),
+        );
+        const counted = (await service.channels.stats(x.id)).newFollowers + (await service.channels.stats(y.id)).newFollowers;
+        expect(counted).toBe(people.length);
+      } finally {
+        await other.close();
+      }
     });
 
     it("a push while storage is down fails; its redelivery after recovery counts once", async () => {
