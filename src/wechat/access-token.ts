@@ -14,9 +14,17 @@ import type { WireAccessToken } from "./wire.ts";
 const FORCE_REFRESH_PER_DAY = 20;
 const FORCE_REFRESH_GAP_MS = 30_000;
 const DAY_MS = 86_400_000;
-// How long one holder may spend refreshing before another may take over.
-const LEASE_MS = 15_000;
 const LEASE_POLL_MS = 50;
+
+/**
+ * How long one holder may spend refreshing before another may take over: the whole retry budget
+ * of a refresh (every attempt timing out, the longest backoffs), twice, for the forced second
+ * request. A shorter lease would let a second process refresh while the first is still waiting,
+ * and the slower one's older token could then overwrite the newer.
+ */
+export function refreshLeaseMs(transport: Pick<Transport, "timeoutMs">, retry: RetryPolicy): number {
+  return 2 * retry.maxAttempts * (transport.timeoutMs + retry.maxDelayMs);
+}
 // Remember a few rejected tokens: a stable_token answer that hands one back must be forced.
 const REJECTED_MEMORY = 8;
 
@@ -53,6 +61,7 @@ export function createAccessTokenManager(
   // Stable and classic tokens are separate on the platform; keep them apart in the store too.
   const key = `${appId}:${useStableToken ? "stable" : "classic"}`;
   const holder = deps.random.uuid();
+  const leaseMs = refreshLeaseMs(options.transport, options.retry);
   const rejected: string[] = [];
   const forcedAt: number[] = [];
   let inflight: Promise<string> | undefined;
@@ -71,11 +80,11 @@ export function createAccessTokenManager(
   }
 
   async function refresh(): Promise<string> {
-    const giveUpAt = clock.now() + 2 * LEASE_MS;
+    const giveUpAt = clock.now() + 2 * leaseMs;
     for (;;) {
       const cached = await store.get(key);
       if (usable(cached)) return cached.token;
-      if (await store.acquireLease(key, holder, clock.now(), clock.now() + LEASE_MS)) {
+      if (await store.acquireLease(key, holder, clock.now(), clock.now() + leaseMs)) {
         try {
           const again = await store.get(key);
           if (usable(again)) return again.token;

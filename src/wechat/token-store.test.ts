@@ -40,3 +40,11 @@ describe("memory token store waiting", () => {
     expect(woke).toBe(true);
   });
 });
+
+describe("refresh lease", () => {
+  it("outlasts a whole refresh: every attempt timing out after the longest backoff, twice", async () => {
+    const { refreshLeaseMs } = await import("./access-token.ts");
+    const lease = refreshLeaseMs({ timeoutMs: 10_000 }, { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 3_000 });
+    expect(lease).toBeGreaterThanOrEqual(2 * (4 * 10_000 + 3 * 3_000));
+  });
+});
