@@ -116,9 +116,12 @@ export function createCodeService(deps: CodeServiceDeps): CodeService {
       throw err;
     }
     const expiresAt = ticket.expiresAt ?? null;
+    // The scene stays held until the platform's code has surely expired: count its life from
+    // after the answer (the call may have spent seconds on retries), not from before the request.
+    const heldUntil = ticket.expireSeconds === undefined ? null : clock.now() + ticket.expireSeconds * 1000;
     await db.transaction(async (sql) => {
       await codes.activateQrCode(sql, id, { ticket: ticket.ticket, url: ticket.url, expiresAt });
-      await codes.setSceneExpiry(sql, accountId, held.key, id, expiresAt);
+      await codes.setSceneExpiry(sql, accountId, held.key, id, heldUntil);
     });
     return {
       id,

@@ -73,6 +73,17 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       expect(again.sceneId).toBe(123_456);
     });
 
+    it("holds a temporary scene until the platform's code has surely expired, even when the call was slow", async () => {
+      const { service, platform: p } = await setup();
+      await p.client().accessToken.get();
+      await p.fault("/cgi-bin/qrcode/create", -1, 2); // two retries: the client's backoff moves the clock
+      const code = await service.codes.create({ type: "temporary", sceneId: 777_777, expireSeconds: 60 });
+      p.clock.set(code.expiresAt!);
+      await expect(service.codes.create({ type: "temporary", sceneId: 777_777, expireSeconds: 60 })).rejects.toBeInstanceOf(SceneConflictError);
+      p.clock.advance(10_000);
+      expect((await service.codes.create({ type: "temporary", sceneId: 777_777, expireSeconds: 60 })).sceneId).toBe(777_777);
+    });
+
     it("channel counters: 3 new followers, 1 returning scan, 1 unfollow; welcome replies", async () => {
       const { service, platform: p } = await setup();
       const channel = await service.channels.create({ name: "poster A", welcome: "欢迎关注" });
