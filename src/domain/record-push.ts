@@ -37,16 +37,19 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     const isNewFollower = message.isNewFollower && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }));
     if (!logged) return { duplicate: true };
-    await followers.saveFollower(sql, {
-      accountId,
-      openId: message.openId,
-      subscribed: true,
-      sourceQrcodeId: before ? before.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
-      firstSeenAt: before?.firstSeenAt ?? at,
-      lastSeenAt: at,
-      subscribedAt: message.isNewFollower ? at : (before?.subscribedAt ?? null),
-      unsubscribedAt: before?.unsubscribedAt ?? null,
-    });
+    await followers.saveFollower(
+      sql,
+      settle(before, {
+        accountId,
+        openId: message.openId,
+        subscribed: true,
+        sourceQrcodeId: before ? before.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
+        firstSeenAt: before?.firstSeenAt ?? at,
+        lastSeenAt: at,
+        subscribedAt: message.isNewFollower ? at : (before?.subscribedAt ?? null),
+        unsubscribedAt: before?.unsubscribedAt ?? null,
+      }),
+    );
     const data = { qrcodeId: code?.id ?? null, scene: message.scene.str, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null };
     await ctx.emit(sql, { kind: "scan", openId: message.openId, at, key: message.dedupeKey, data: { ...data, isNewFollower } });
     if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data });
@@ -62,16 +65,19 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     const isNewFollower = subscribing && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }));
     if (!logged) return { duplicate: true };
-    await followers.saveFollower(sql, {
-      accountId,
-      openId: message.openId,
-      subscribed: subscribing,
-      sourceQrcodeId: before?.sourceQrcodeId ?? null,
-      firstSeenAt: before?.firstSeenAt ?? at,
-      lastSeenAt: at,
-      subscribedAt: subscribing ? at : (before?.subscribedAt ?? null),
-      unsubscribedAt: subscribing ? (before?.unsubscribedAt ?? null) : at,
-    });
+    await followers.saveFollower(
+      sql,
+      settle(before, {
+        accountId,
+        openId: message.openId,
+        subscribed: subscribing,
+        sourceQrcodeId: before?.sourceQrcodeId ?? null,
+        firstSeenAt: before?.firstSeenAt ?? at,
+        lastSeenAt: at,
+        subscribedAt: subscribing ? at : (before?.subscribedAt ?? null),
+        unsubscribedAt: subscribing ? (before?.unsubscribedAt ?? null) : at,
+      }),
+    );
     if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data: { qrcodeId: null } });
     if (subscribing || !before?.subscribed) return { duplicate: false, isNewFollower };
     // An unfollow counts against whoever brought the follower, on the day it happens.
@@ -86,6 +92,15 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
   if (!logged) return { duplicate: true };
   const reply = ctx.onOther ? await ctx.onOther(sql, ctx, message, at) : undefined;
   return { duplicate: false, ...(reply?.replyText ? { replyText: reply.replyText } : {}) };
+}
+
+/**
+ * A push older than what wxqr already knows of the follower (a redelivery that arrived late) is
+ * logged and counted, but does not turn back their state: the newer event's stands.
+ */
+function settle(before: followers.FollowerRow | undefined, next: followers.FollowerRow): followers.FollowerRow {
+  if (!before || next.lastSeenAt >= before.lastSeenAt) return next;
+  return { ...before, firstSeenAt: Math.min(before.firstSeenAt, next.lastSeenAt) };
 }
 
 function logRow(

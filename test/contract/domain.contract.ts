@@ -8,6 +8,7 @@ import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageU
 import { createSeededRandom, silentLogger } from "../../src/deps.ts";
 import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/index.ts";
+import * as followersStore from "../../src/store/followers.ts";
 import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
@@ -82,6 +83,17 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       await expect(service.codes.create({ type: "temporary", sceneId: 777_777, expireSeconds: 60 })).rejects.toBeInstanceOf(SceneConflictError);
       p.clock.advance(10_000);
       expect((await service.codes.create({ type: "temporary", sceneId: 777_777, expireSeconds: 60 })).sceneId).toBe(777_777);
+    });
+
+    it("a late redelivery does not turn back a follower's newer state", async () => {
+      const { service, db, platform: p } = await setup();
+      const t = p.clock.now();
+      await service.ingest(followPush({ openId: "late", event: "subscribe", at: t }));
+      await service.ingest(followPush({ openId: "late", event: "unsubscribe", at: t + 20_000 }));
+      await service.ingest(followPush({ openId: "late", event: "subscribe", at: t + 10_000 })); // arrives last, happened before the unfollow
+      const follower = await db.read((sql) => followersStore.getFollower(sql, APP_ID, "late"));
+      expect(follower).toMatchObject({ subscribed: false, lastSeenAt: t + 20_000 - ((t + 20_000) % 1000), firstSeenAt: t - (t % 1000) });
+      expect((await service.events(0, 10)).events).toHaveLength(3);
     });
 
     it("channel counters: 3 new followers, 1 returning scan, 1 unfollow; welcome replies", async () => {
