@@ -29,6 +29,8 @@ export const ERROR_CODES = [
   "NOT_FOUND",
   "SCENE_CONFLICT",
   "QUOTA_EXHAUSTED",
+  "UNAUTHORIZED",
+  "NAME_CONFLICT",
   "STORAGE_UNAVAILABLE",
   "RATE_LIMITED",
 ] as const;
@@ -224,5 +226,24 @@ export class ClientRateLimitedError extends QrError {
   constructor(what: string, retryAfterMs: number) {
     super("RATE_LIMITED", `too many ${what} requests from this client; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryable: true });
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/** The request lacks the bearer secret it needs (the admin token, or a scan session's secret). */
+export class UnauthorizedError extends QrError {
+  /** For the `WWW-Authenticate` challenge. */
+  readonly realm: string;
+  constructor(message: string, realm = "wxqr") {
+    super("UNAUTHORIZED", message);
+    this.realm = realm;
+  }
+}
+
+/** A name that must be unique (a channel's) is taken. */
+export class NameConflictError extends QrError {
+  readonly field: string;
+  constructor(field: string, name: string) {
+    super("NAME_CONFLICT", `${field}: ${JSON.stringify(name)} is already taken`);
+    this.field = field;
   }
 }

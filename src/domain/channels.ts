@@ -4,7 +4,7 @@
  * @module
  */
 import type { Clock, Random } from "../deps.ts";
-import { NotFoundError, SceneConflictError, ValidationError } from "../errors.ts";
+import { NameConflictError, NotFoundError, ValidationError } from "../errors.ts";
 import * as channels from "../store/channels.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
@@ -60,7 +60,7 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
       if (welcome !== null && welcome.length > WELCOME_MAX) throw new ValidationError("welcome", `must be at most ${WELCOME_MAX} characters`);
       const id = newId("ch", deps.random);
       const row = { id, accountId, name, welcome, qrcodeId: null, createdAt: deps.clock.now() };
-      if (!(await db.transaction((sql) => channels.insertChannel(sql, row)))) throw new SceneConflictError(`channel name ${JSON.stringify(name)}`);
+      if (!(await db.transaction((sql) => channels.insertChannel(sql, row)))) throw new NameConflictError("name", name);
       try {
         const qrcode = await deps.codes.create({ type: "permanent", label: `channel: ${name}`, owner: { kind: "channel", id } });
         await db.transaction((sql) => channels.setChannelQrCode(sql, id, qrcode.id));

@@ -7,9 +7,9 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
-import { ValidationError } from "../errors.ts";
+import { UnauthorizedError, ValidationError } from "../errors.ts";
 import type { PushReceiver } from "../push/index.ts";
-import type { Database } from "../store/database.ts";
+import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
@@ -78,6 +78,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     const known = error.validation ? new ValidationError(fieldOf(error), error.message) : isRequestError(error) ? new ValidationError("body", error.message) : error;
     const { status, body } = httpErrorFor(known);
     if (status >= 500) request.log.error({ err: error }, "request failed");
+    if (known instanceof UnauthorizedError) void reply.header("www-authenticate", `Bearer realm="${known.realm}"`);
     return reply.code(status).send(body);
   });
 
@@ -100,10 +101,8 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
 
   await app.register(async (api) => {
     const authorised = bearerChecker(options.adminToken);
-    api.addHook("onRequest", async (request, reply) => {
-      if (!authorised(request.headers.authorization)) {
-        return reply.code(401).header("www-authenticate", 'Bearer realm="wxqr"').send({ error: "UNAUTHORIZED", message: "send Authorization: Bearer <WXQR_ADMIN_TOKEN>" });
-      }
+    api.addHook("onRequest", async (request) => {
+      if (!authorised(request.headers.authorization)) throw new UnauthorizedError("send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
     });
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics });
@@ -118,7 +117,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {
-      await options.db.read((sql) => sql.get("SELECT 1 AS ok"));
+      await pingDatabase(options.db);
       return { status: "ok" };
     } catch {
       return reply.code(503).send({ status: "unavailable", database: "unreachable" });

@@ -79,3 +79,8 @@ export function parseDatabaseUrl(url: string): { dialect: "sqlite"; file: string
   if (url.startsWith("sqlite:")) return { dialect: "sqlite", file: url.slice("sqlite:".length) };
   return { dialect: "postgres", connectionString: url };
 }
+
+/** Resolves when the database answers a trivial query (for health checks). */
+export async function pingDatabase(db: Database): Promise<void> {
+  await db.read((sql) => sql.get("SELECT 1 AS ok"));
+}

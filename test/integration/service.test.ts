@@ -467,6 +467,15 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       expect((await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "shop-9", expireSeconds: 600 })).body).toMatchObject({ error: "SCENE_CONFLICT" });
       expect((await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"]).toBe(calls);
     });
+
+    it("refuses a second channel of the same name with 409 NAME_CONFLICT, spending no code", async () => {
+      expect((await h.api("POST", "/api/channels", { name: "twin" })).status).toBe(201);
+      const calls = (await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"];
+      const again = await h.api("POST", "/api/channels", { name: "twin" });
+      expect(again.status).toBe(409);
+      expect(again.body).toMatchObject({ error: "NAME_CONFLICT", field: "name" });
+      expect((await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"]).toBe(calls);
+    });
   });
 
   it("finishes a push in flight on shutdown: it gets its 200 and is committed", async () => {

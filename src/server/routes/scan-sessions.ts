@@ -6,10 +6,10 @@
  * send headers.
  * @module
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
-import { ClientRateLimitedError } from "../../errors.ts";
+import { ClientRateLimitedError, NotFoundError, UnauthorizedError } from "../../errors.ts";
 import { errorResponses, errorSchema, idParams } from "./schemas.ts";
 
 const viewSchema = {
@@ -101,12 +101,9 @@ function secretOf(request: FastifyRequest, allowQuery: boolean): string | undefi
   return allowQuery ? (request.query as { secret?: string }).secret : undefined;
 }
 
-function refuse(reply: FastifyReply, reason: "not_found" | "bad_secret"): FastifyReply {
-  if (reason === "not_found") return reply.code(404).send({ error: "NOT_FOUND", message: "no such scan session" });
-  return reply
-    .code(401)
-    .header("www-authenticate", 'Bearer realm="wxqr scan session"')
-    .send({ error: "UNAUTHORIZED", message: "send Authorization: Bearer <the session's secret>" });
+function refuse(reason: "not_found" | "bad_secret"): never {
+  if (reason === "not_found") throw new NotFoundError("no such scan session");
+  throw new UnauthorizedError("send Authorization: Bearer <the session's secret>", "wxqr scan session");
 }
 
 /** `GET /api/scan-sessions/:id` and `…/events`, outside the admin scope. */
@@ -121,9 +118,9 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
   app.get(
     "/api/scan-sessions/:id",
     { schema: { summary: "A scan session, as its secret's holder sees it", ...secretSecurity, params: idParams, response: { 200: viewSchema, 401: errorSchema, 404: errorSchema } } },
-    async (request, reply) => {
+    async (request) => {
       const access = await sessions.read((request.params as { id: string }).id, secretOf(request, false) ?? "");
-      if (!access.ok) return refuse(reply, access.reason);
+      if (!access.ok) refuse(access.reason);
       return viewJson(access.view);
     },
   );
@@ -142,7 +139,7 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
     async (request, reply) => {
       const id = (request.params as { id: string }).id;
       const access = await sessions.read(id, secretOf(request, true) ?? "");
-      if (!access.ok) return refuse(reply, access.reason);
+      if (!access.ok) refuse(access.reason);
 
       const stop = new AbortController();
       streams.add(stop);
