@@ -37,19 +37,12 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     const isNewFollower = message.isNewFollower && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }));
     if (!logged) return { duplicate: true };
-    await followers.saveFollower(
-      sql,
-      settle(before, {
-        accountId,
-        openId: message.openId,
-        subscribed: true,
-        sourceQrcodeId: before ? before.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
-        firstSeenAt: before?.firstSeenAt ?? at,
-        lastSeenAt: at,
-        subscribedAt: message.isNewFollower ? at : (before?.subscribedAt ?? null),
-        unsubscribedAt: before?.unsubscribedAt ?? null,
-      }),
-    );
+    await saveFollowerAt(sql, ctx, message.openId, before, at, {
+      subscribed: true,
+      sourceQrcodeId: before ? before.sourceQrcodeId : isNewFollower ? (code?.id ?? null) : null,
+      subscribedAt: message.isNewFollower ? at : (before?.subscribedAt ?? null),
+      unsubscribedAt: before?.unsubscribedAt ?? null,
+    });
     const data = { qrcodeId: code?.id ?? null, scene: message.scene.str, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null };
     await ctx.emit(sql, { kind: "scan", openId: message.openId, at, key: message.dedupeKey, data: { ...data, isNewFollower } });
     if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data });
@@ -65,19 +58,12 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     const isNewFollower = subscribing && before === undefined;
     const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }));
     if (!logged) return { duplicate: true };
-    await followers.saveFollower(
-      sql,
-      settle(before, {
-        accountId,
-        openId: message.openId,
-        subscribed: subscribing,
-        sourceQrcodeId: before?.sourceQrcodeId ?? null,
-        firstSeenAt: before?.firstSeenAt ?? at,
-        lastSeenAt: at,
-        subscribedAt: subscribing ? at : (before?.subscribedAt ?? null),
-        unsubscribedAt: subscribing ? (before?.unsubscribedAt ?? null) : at,
-      }),
-    );
+    await saveFollowerAt(sql, ctx, message.openId, before, at, {
+      subscribed: subscribing,
+      sourceQrcodeId: before?.sourceQrcodeId ?? null,
+      subscribedAt: subscribing ? at : (before?.subscribedAt ?? null),
+      unsubscribedAt: subscribing ? (before?.unsubscribedAt ?? null) : at,
+    });
     if (isNewFollower) await ctx.emit(sql, { kind: "new_follower", openId: message.openId, at, key: message.dedupeKey, data: { qrcodeId: null } });
     if (subscribing || !before?.subscribed) return { duplicate: false, isNewFollower };
     // An unfollow counts against whoever brought the follower, on the day it happens.
@@ -95,12 +81,21 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
 }
 
 /**
- * A push older than what wxqr already knows of the follower (a redelivery that arrived late) is
- * logged and counted, but does not turn back their state: the newer event's stands.
+ * Saves what a push at `at` says of a follower. A push older than what wxqr already knows of
+ * them (a redelivery that arrived late) does not turn back their state: the newer event's stands.
  */
-function settle(before: followers.FollowerRow | undefined, next: followers.FollowerRow): followers.FollowerRow {
-  if (!before || next.lastSeenAt >= before.lastSeenAt) return next;
-  return { ...before, firstSeenAt: Math.min(before.firstSeenAt, next.lastSeenAt) };
+async function saveFollowerAt(
+  sql: Sql,
+  ctx: PushContext,
+  openId: string,
+  before: followers.FollowerRow | undefined,
+  at: number,
+  state: Pick<followers.FollowerRow, "subscribed" | "sourceQrcodeId" | "subscribedAt" | "unsubscribedAt">,
+): Promise<void> {
+  const next: followers.FollowerRow = before && at < before.lastSeenAt
+    ? { ...before, firstSeenAt: Math.min(before.firstSeenAt, at) }
+    : { accountId: ctx.accountId, openId, firstSeenAt: before?.firstSeenAt ?? at, lastSeenAt: at, ...state };
+  await followers.saveFollower(sql, next);
 }
 
 function logRow(
