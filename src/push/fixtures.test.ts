@@ -26,6 +26,7 @@ describe("test/fixtures/push", () => {
     token: "pamtest",
     appId: "wxb11529c136998cb6",
     encodingAESKey: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG",
+    requireEncryption: false, // plain and encrypted fixtures alike, as during a migration
     now: () => 1409304348_000,
   });
 

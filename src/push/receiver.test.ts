@@ -30,7 +30,15 @@ const V2_ENCRYPT =
 
 const fixedRandom = (n: number): Uint8Array => Buffer.alloc(n, RANDOM16);
 
+/**
+ * A receiver with the key that also accepts plaintext pushes (`requireEncryption: false`, as during a
+ * migration), so one receiver reaches both paths; the safe-mode default has its own cases below.
+ */
 function receiver(options: Partial<PushReceiverOptions> = {}) {
+  return createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, requireEncryption: false, now: () => NOW_S * 1000, random: fixedRandom, ...options });
+}
+/** The receiver as configured in production: the key set, so only encrypted pushes (requireEncryption defaults to true). */
+function safeReceiver(options: Partial<PushReceiverOptions> = {}) {
   return createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, now: () => NOW_S * 1000, random: fixedRandom, ...options });
 }
 
@@ -231,6 +239,52 @@ describe("open", () => {
   });
 });
 
+describe("requireEncryption", () => {
+  const scan = event({ Event: "SCAN", EventKey: "forged" });
+  const compatibleBody = `${scan.slice(0, -6)}<Encrypt><![CDATA[${V6_ENCRYPT}]]></Encrypt></xml>`;
+
+  it.each<[string, PushRequest]>([
+    ["no encrypt_type", plainRequest(scan)],
+    ["encrypt_type=raw", plainRequest(scan, { query: { encrypt_type: "raw" } })],
+    ["an empty encrypt_type", plainRequest(scan, { query: { encrypt_type: "" } })],
+    ["a compatible-mode body sent without encrypt_type", plainRequest(compatibleBody)],
+    ["a plain push as raw bytes", plainRequest(Buffer.from(scan))],
+  ])("refuses a correctly signed plain push (%s) when a key is configured", (_name, request) => {
+    const err = caught(() => safeReceiver().open(request));
+    expect(err).toBeInstanceOf(SignatureError);
+    expect((err as SignatureError).code).toBe("SIGNATURE_INVALID");
+  });
+
+  it("checks signature and timestamp first", () => {
+    expect((caught(() => safeReceiver().open(plainRequest(scan, { token: "other" }))) as SignatureError).code).toBe("SIGNATURE_INVALID");
+    expect((caught(() => safeReceiver().open(plainRequest(scan, { timestamp: String(NOW_S - 1000) }))) as SignatureError).code).toBe("TIMESTAMP_STALE");
+  });
+
+  it("opens encrypted pushes, safe and compatible", () => {
+    expect(safeReceiver().open(encryptedRequestFor(V6_ENCRYPT))).toMatchObject({ kind: "scan", encrypted: true });
+    const m = safeReceiver().open(encryptedRequestFor(V6_ENCRYPT, { envelope: () => compatibleBody }));
+    expect(m.kind === "scan" && m.scene.str).toBe("123123");
+  });
+
+  it("still answers URL verification, whose echostr is plain in safe mode", () => {
+    expect(safeReceiver().verifyUrl({ ...plainRequest("").query, echostr: "e" })).toBe("e");
+  });
+
+  it("accepts plain pushes without a key (plaintext mode), or with requireEncryption: false", () => {
+    const plainMode = createPushReceiver({ token: TOKEN, appId: APP_ID, now: () => NOW_S * 1000 });
+    expect(plainMode.open(plainRequest(scan))).toMatchObject({ kind: "scan", encrypted: false });
+    expect(safeReceiver({ requireEncryption: false }).open(plainRequest(scan))).toMatchObject({ kind: "scan", encrypted: false });
+  });
+
+  it("is a ConfigError without a key, or when not a boolean", () => {
+    const noKey = caught(() => createPushReceiver({ token: TOKEN, appId: APP_ID, requireEncryption: true })) as ConfigError;
+    expect(noKey).toBeInstanceOf(ConfigError);
+    expect(noKey.problems.map((p) => p.key)).toEqual(["requireEncryption"]);
+    const notBoolean = caught(() => safeReceiver({ requireEncryption: "yes" as unknown as boolean })) as ConfigError;
+    expect(notBoolean.problems.map((p) => p.key)).toEqual(["requireEncryption"]);
+  });
+});
+
 describe("reply", () => {
   const r = receiver();
   const plainScan = r.open(plainRequest(event({ Event: "SCAN", EventKey: "1" })));
@@ -353,6 +407,9 @@ const cases: Case[] = [
   { name: "a replay from a day ago", request: () => encryptedRequestFor(V6_ENCRYPT, { timestamp: String(NOW_S - 86400) }), expect: sig("TIMESTAMP_STALE") },
   { name: "a bad signature on an encrypted push (checked before msg_signature)", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { signature: "0".repeat(40) } }), expect: sig() },
   // Safe mode
+  { name: "a signed plain push to a receiver with a key (a leaked query carrying forged XML)", options: { requireEncryption: undefined }, request: () => plainRequest(scanXml), expect: sig() },
+  { name: "encrypt_type=raw to a receiver with a key", options: { requireEncryption: undefined }, request: () => plainRequest(scanXml, { query: { encrypt_type: "raw" } }), expect: sig() },
+  { name: "a plain push to a receiver with requireEncryption: true", options: { requireEncryption: true }, request: () => plainRequest(scanXml), expect: sig() },
   { name: "no msg_signature", request: () => stripQuery(encryptedRequestFor(V6_ENCRYPT), "msg_signature"), expect: sig() },
   { name: "a wrong msg_signature", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { msg_signature: V6_MSG_SIGNATURE.replace("e7", "e8") } }), expect: sig() },
   { name: "a msg_signature over another Encrypt", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { msg_signature: "82c962d39941aa48552f90ef55aa323dc620cc10" } }), expect: sig() },

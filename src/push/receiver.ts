@@ -6,6 +6,11 @@
  * timestamp's age on every GET and POST in every mode, then for `encrypt_type=aes` the
  * `msg_signature` over `Encrypt` and the AppID inside the ciphertext. In compatible mode the body
  * also carries the fields in plain text; with `encrypt_type=aes` only the decrypted copy is trusted.
+ *
+ * `signature` covers only token, timestamp and nonce, never the body: a plaintext push is only
+ * as authentic as its query, and one leaked signed query lets anyone POST any XML until the
+ * timestamp is stale. So with an EncodingAESKey a POST must be encrypted (`requireEncryption`,
+ * on by default when a key is set), where `msg_signature` and the AppID inside bind the body.
  * @module
  */
 import { isUtf8 } from "node:buffer";
@@ -45,6 +50,13 @@ export interface PushReceiverOptions {
   appId: string;
   /** The 43-character EncodingAESKey (`WECHAT_ENCODING_AES_KEY`); without it encrypted pushes are refused. */
   encodingAESKey?: string | undefined;
+  /**
+   * Refuse every POST without `encrypt_type=aes` (SignatureError `SIGNATURE_INVALID`): the account is
+   * in safe or compatible mode, and a plaintext push's `signature` does not cover its body. Default
+   * `true` when `encodingAESKey` is set, else `false`; set `false` with a key only while migrating
+   * from plaintext mode. `true` without a key is a ConfigError. URL verification (GET) is unaffected.
+   */
+  requireEncryption?: boolean | undefined;
   /** Allowed distance between a push's timestamp and `now`, in seconds (default 300); `null` disables the check. */
   maxClockSkewSeconds?: number | null;
   /** Largest body accepted, in bytes (default 64 KiB). */
@@ -124,6 +136,12 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
   if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
     problems.push({ key: "maxBodyBytes", message: "must be a positive integer number of bytes" });
   }
+  const requireEncryption = options.requireEncryption ?? options.encodingAESKey !== undefined;
+  if (typeof requireEncryption !== "boolean") {
+    problems.push({ key: "requireEncryption", message: "must be true or false" });
+  } else if (requireEncryption && options.encodingAESKey === undefined) {
+    problems.push({ key: "requireEncryption", message: "needs WECHAT_ENCODING_AES_KEY: every push would be refused without the key to decrypt it" });
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const { token, appId } = options;
@@ -187,11 +205,16 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
   function open(request: PushRequest): PushMessage {
     const { query } = request;
     const { timestamp, nonce } = authenticate(query);
-    const xml = bodyText(request.body);
     const encryptType = queryValue(query, "encrypt_type");
-    if (encryptType === undefined || encryptType === "" || encryptType === "raw") {
-      return toPushMessage(parsePushXml(xml), false);
+    const plain = encryptType === undefined || encryptType === "" || encryptType === "raw";
+    if (plain && requireEncryption) {
+      // `signature` does not cover the body: accepting this would let a leaked signed query carry forged XML.
+      throw new SignatureError(
+        "push is not encrypted (no encrypt_type=aes) but an EncodingAESKey is configured, so only encrypted pushes are accepted: set the console's message encryption to safe or compatible mode (or, to take plaintext pushes while migrating, pass requireEncryption: false)",
+      );
     }
+    const xml = bodyText(request.body);
+    if (plain) return toPushMessage(parsePushXml(xml), false);
     if (encryptType !== "aes") {
       throw new PushFormatError(`unknown encrypt_type "${encryptType.slice(0, 16)}": WeChat sends "aes" or "raw"`, { field: "encrypt_type" });
     }

@@ -35,7 +35,8 @@ const delivery = (body: Json) => body["delivery"] as DeliveryRecord;
 
 async function start(mode: "plain" | "compatible" | "safe", push: Json = {}): Promise<{ platform: Platform; receiver: TestReceiver }> {
   const platform = await startPlatform();
-  const receiver = await startReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: AES_KEY, now: () => platform.clock.now() });
+  // A plaintext-mode account has no EncodingAESKey; with one, the receiver accepts only encrypted pushes.
+  const receiver = await startReceiver({ token: TOKEN, appId: APP_ID, ...(mode === "plain" ? {} : { encodingAESKey: AES_KEY }), now: () => platform.clock.now() });
   const configured = await send(platform, "PUT", "/emulator/push", {
     url: receiver.url,
     token: TOKEN,
@@ -268,6 +269,23 @@ describe("delivery like the platform: 5 s deadline, 3 retries of the same messag
       { n: 1, error: "network", detail: "ECONNREFUSED", durationMs: 0 },
       { n: 2, error: "network", detail: "ECONNREFUSED", durationMs: 0 },
     ]);
+  });
+});
+
+describe("a receiver with an EncodingAESKey", () => {
+  it("refuses plaintext pushes with 401, so a mode mismatch never stores anything", async () => {
+    const platform = await startPlatform();
+    const receiver = await startReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: AES_KEY, now: () => platform.clock.now() });
+    try {
+      await send(platform, "PUT", "/emulator/push", { url: receiver.url, token: TOKEN, mode: "plain" });
+      const record = delivery((await send(platform, "POST", "/emulator/subscribe", { openId: "p1" })).body);
+      expect(record.outcome).toBe("failed");
+      expect(record.attempts[0]).toMatchObject({ n: 1, status: 401 });
+      expect(receiver.messages).toEqual([]);
+    } finally {
+      await platform.close();
+      await receiver.close();
+    }
   });
 });
 
