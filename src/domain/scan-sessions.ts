@@ -20,6 +20,7 @@ import * as store from "../store/scan-sessions.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { newId } from "./ids.ts";
 import type { OwnerHooks, PushContext } from "./push-hooks.ts";
+import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
 import { createTokenBuckets } from "./token-bucket.ts";
 
 export type ScanSessionPurpose = store.SessionPurpose;
@@ -168,6 +169,7 @@ function resolveOptions(options: ScanSessionOptions): Required<ScanSessionOption
     problems.push({ key: "scanSessions.lifeMs", message: "a session plus the retire margin must be shorter than a pooled code's life" });
   }
   if (typeof o.siteName !== "string" || o.siteName.trim() === "") problems.push({ key: "scanSessions.siteName", message: "must not be empty" });
+  else if (!isReplyText(o.siteName)) problems.push({ key: "scanSessions.siteName", message: `${REPLY_TEXT_RULE}: it is sent inside passive replies` });
   if (problems.length > 0) throw new ConfigError(problems);
   return o;
 }

@@ -3,13 +3,14 @@
  * URL verification with the echostr, `POST` opens the push from its raw bytes, hands the
  * message to `onMessage`, and sends the passive reply once `onMessage` has finished
  * (design.md: "success" only after the effects are committed). Errors map to statuses in
- * `http-errors.ts`; a failing `onMessage` gives 503, so WeChat delivers the push again.
+ * `http-errors.ts`; a failing `onMessage` gives 503, so WeChat delivers the push again. Once
+ * `onMessage` has succeeded the answer is always 200: a reply that cannot be built is `success`.
  * @module
  */
 import type { FastifyError, FastifyInstance } from "fastify";
 import { PushFormatError } from "../errors.ts";
-import { DEFAULT_MAX_BODY_BYTES } from "../push/index.ts";
-import type { PushMessage, PushQuery, PushReceiver } from "../push/index.ts";
+import { DEFAULT_MAX_BODY_BYTES, SUCCESS_REPLY } from "../push/index.ts";
+import type { PushMessage, PushQuery, PushReceiver, PushReply } from "../push/index.ts";
 import { httpErrorFor, UNAVAILABLE_STATUS } from "./http-errors.ts";
 
 /** What `onMessage` may ask to say to the user: a text reply, or nothing (`success`). */
@@ -77,8 +78,17 @@ export function registerPushRoute(app: FastifyInstance, options: PushRouteOption
       const body = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
       const message = receiver.open({ query: request.query as PushQuery, body });
       const result = await onMessage(message);
-      const { body: replyBody, contentType } = receiver.reply(message, { text: result?.text });
-      return reply.code(200).type(contentType).send(replyBody);
+      // The effects are committed: whatever happens now, WeChat must hear 200, or it redelivers a
+      // push we already have (and the user sees "service unavailable"). A reply we cannot build
+      // (a welcome text XML cannot carry, a missing key) becomes `success`.
+      let answer: PushReply;
+      try {
+        answer = receiver.reply(message, { text: result?.text });
+      } catch (err) {
+        request.log.warn({ err, kind: message.kind }, "push committed but its passive reply could not be built; answering success");
+        answer = SUCCESS_REPLY;
+      }
+      return reply.code(200).type(answer.contentType).send(answer.body);
     });
   });
 }

@@ -1,6 +1,7 @@
 /**
- * `registerPushRoute` over loopback: URL verification, the passive reply, and the error →
- * status map (401 / 400 / 413 / 503) with bodies that never echo secrets.
+ * `registerPushRoute` over loopback: URL verification, the passive reply (`success` when it cannot
+ * be built after the effects committed), and the error → status map (401 / 400 / 413 / 503) with
+ * bodies that never echo secrets.
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -35,6 +36,7 @@ beforeAll(async () => {
     onMessage: async (message) => {
       seen.push(message);
       if (message.openId === "breaks") throw new Error(`database down, token ${TOKEN}`);
+      if (message.openId === "bell") return { text: "ding\u0007" }; // XML cannot carry U+0007
       return message.kind === "scan" ? { text: "hello" } : undefined;
     },
   });
@@ -99,6 +101,14 @@ describe("POST /wechat", () => {
     expect(JSON.parse(text)).toMatchObject({ error: code });
     expect(text).not.toContain(TOKEN);
     expect(seen).toHaveLength(before);
+  });
+
+  it("answers success with 200 when the reply cannot be built after onMessage committed", async () => {
+    const before = seen.length;
+    const res = await post(`/wechat?${signed()}`, pushXml("bell"));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("success");
+    expect(seen).toHaveLength(before + 1);
   });
 
   it("answers 503 when onMessage fails, so WeChat delivers the push again, without saying why", async () => {
