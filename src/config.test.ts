@@ -35,6 +35,23 @@ describe("loadConfig", () => {
     ).toEqual(["WECHAT_API_BASE", "WECHAT_ENCODING_AES_KEY", "WXQR_PORT", "WXQR_PORTT"]);
   });
 
+  it.each(["http://[::1", "http://[::1]:3001?x=1", "https://", "http://exa mple.com", "mailto:a@b.c", "https://user:pw@api.example.com"])(
+    "refuses %j as a base URL, as new URL() would",
+    (value) => {
+      expect(problemsOf(() => loadConfig({ WECHAT_API_BASE: value, WECHAT_MP_BASE: value, WXQR_EMULATOR_URL: value })).sort()).toEqual([
+        "WECHAT_API_BASE",
+        "WECHAT_MP_BASE",
+        "WXQR_EMULATOR_URL",
+      ]);
+    },
+  );
+
+  it("accepts IPv6 and path bases, and a webhook URL with a query", () => {
+    const config = loadConfig({ WECHAT_API_BASE: "http://[::1]:3001", WECHAT_MP_BASE: "http://127.0.0.1:3001/mp", WXQR_WEBHOOK_URL: "https://hooks.example.com/wxqr?team=7" });
+    expect(config).toMatchObject({ apiBase: "http://[::1]:3001", mpBase: "http://127.0.0.1:3001/mp", webhookUrl: "https://hooks.example.com/wxqr?team=7" });
+    expect(problemsOf(() => loadConfig({ WXQR_WEBHOOK_URL: "http://[::1" }))).toEqual(["WXQR_WEBHOOK_URL"]);
+  });
+
   it("accepts a 43-character EncodingAESKey and parses numbers", () => {
     const config = loadConfig({ WECHAT_ENCODING_AES_KEY: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", WXQR_PORT: "8080" });
     expect(config.encodingAESKey).toHaveLength(43);

@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { baseUrlProblem, httpUrlProblem } from "./wechat/request.ts";
 
 export interface Config {
   appId?: string;
@@ -26,7 +27,16 @@ export interface Config {
   emulatorUrl: string;
 }
 
-const url = z.string().regex(/^https?:\/\/[^/\s]+/, "must be an http(s) URL");
+/** Parsed as `new URL()` will parse it on every request: a typo fails here, not inside fetch. */
+const url = z.string().superRefine((v, ctx) => {
+  const problem = httpUrlProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
+/** A base the API paths and their queries are appended to. */
+const baseUrl = z.string().superRefine((v, ctx) => {
+  const problem = baseUrlProblem(v);
+  if (problem !== undefined) ctx.addIssue({ code: "custom", message: problem });
+});
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const port = z.coerce.number().int("must be a whole number").min(0).max(65_535);
 
@@ -36,8 +46,8 @@ const VARIABLES = {
   WECHAT_APP_SECRET: ["appSecret", nonEmpty, undefined, true],
   WECHAT_TOKEN: ["token", z.string().regex(/^[A-Za-z0-9]{3,32}$/, "must be 3 to 32 letters or digits (the console's rule)"), undefined, true],
   WECHAT_ENCODING_AES_KEY: ["encodingAESKey", z.string().regex(/^[A-Za-z0-9]{43}$/, "must be exactly 43 letters or digits"), undefined, true],
-  WECHAT_API_BASE: ["apiBase", url, "https://api.weixin.qq.com", false],
-  WECHAT_MP_BASE: ["mpBase", url, "https://mp.weixin.qq.com", false],
+  WECHAT_API_BASE: ["apiBase", baseUrl, "https://api.weixin.qq.com", false],
+  WECHAT_MP_BASE: ["mpBase", baseUrl, "https://mp.weixin.qq.com", false],
   WXQR_DATABASE: ["database", z.string().regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, "must be sqlite:<file> or postgres://…"), "sqlite:./wxqr.db", true],
   WXQR_PORT: ["port", port, 3000, false],
   WXQR_HOST: ["host", nonEmpty, "127.0.0.1", false],
@@ -45,7 +55,7 @@ const VARIABLES = {
   WXQR_WEBHOOK_URL: ["webhookUrl", url, undefined, false],
   WXQR_WEBHOOK_SECRET: ["webhookSecret", z.string().min(16, "must be at least 16 characters"), undefined, true],
   WXQR_PERMANENT_QUOTA: ["permanentQuota", z.coerce.number().int("must be a whole number").min(0).max(100_000), 100_000, false],
-  WXQR_EMULATOR_URL: ["emulatorUrl", url, "http://127.0.0.1:3001", false],
+  WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 
 export type ConfigVariable = keyof typeof VARIABLES;

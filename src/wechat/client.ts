@@ -6,7 +6,7 @@
 import { withDefaults, type Deps } from "../deps.ts";
 import { AccessTokenInvalidError, ConfigError, type ConfigProblem } from "../errors.ts";
 import { createAccessTokenManager, type AccessTokenManager } from "./access-token.ts";
-import { DEFAULT_RETRY, requestJson, withRetries, type RetryPolicy, type Transport } from "./request.ts";
+import { baseUrlProblem, DEFAULT_RETRY, redactQueries, requestJson, withRetries, type RetryPolicy, type Transport } from "./request.ts";
 import { createQrCodesApi, downloadShowQrCode, type QrCodesApi, type QrImage } from "./qr-ticket.ts";
 import { createMemoryTokenStore, type TokenStore } from "./token-store.ts";
 
@@ -103,6 +103,8 @@ export function createWeChatClient(options: WeChatClientOptions, deps?: Partial<
  */
 export function downloadQrImage(ticket: string, options: { mpBase?: string; timeoutMs?: number } = {}, deps?: Partial<Pick<Deps, "fetch">>): Promise<QrImage> {
   const { fetch } = withDefaults(deps, ["fetch"]);
+  const problem = options.mpBase === undefined ? undefined : baseUrlProblem(options.mpBase);
+  if (problem !== undefined) return Promise.reject(new ConfigError([{ key: "mpBase", message: problem }]));
   return downloadShowQrCode({ baseUrl: options.mpBase ?? DEFAULT_MP_BASE, fetch, timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS }, ticket);
 }
 
@@ -112,7 +114,8 @@ function checkOptions(options: WeChatClientOptions): void {
   if (typeof options.appSecret !== "string" || options.appSecret.trim() === "") problems.push({ key: "appSecret", message: "is required" });
   for (const key of ["apiBase", "mpBase"] as const) {
     const v = options[key];
-    if (v !== undefined && !/^https?:\/\/[^/]/.test(v)) problems.push({ key, message: `must be an http(s) URL, got ${JSON.stringify(v)}` });
+    const problem = v === undefined ? undefined : baseUrlProblem(v);
+    if (problem !== undefined) problems.push({ key, message: `${problem}, got ${JSON.stringify(redactQueries(String(v)))}` });
   }
   if (problems.length > 0) throw new ConfigError(problems);
 }

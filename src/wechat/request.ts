@@ -24,6 +24,36 @@ export interface ApiRequest {
   tokenEndpoint?: boolean;
 }
 
+/**
+ * Why `value` cannot be the base of API URLs (`apiBase`, `mpBase`), or `undefined` when it can:
+ * parsed by `new URL()` (a half-typed `http://[::1` would otherwise fail on every call, inside
+ * fetch, with the whole URL — secret included — in its message), http(s), with a host, and no
+ * credentials, query or fragment (the paths and queries are appended to it).
+ * @example
+ * baseUrlProblem("http://127.0.0.1:3001"); // undefined
+ * baseUrlProblem("http://[::1"); // "must be an http(s) URL"
+ */
+export function baseUrlProblem(value: unknown): string | undefined {
+  const problem = httpUrlProblem(value);
+  if (problem !== undefined) return problem;
+  const url = new URL(value as string);
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return "must be an http(s) URL without credentials, query or fragment";
+  return undefined;
+}
+
+/**
+ * Why `value` is not an absolute http(s) URL with a host that `new URL()` accepts, or `undefined`.
+ * @example
+ * httpUrlProblem("https://example.com/hook?k=1"); // undefined
+ * httpUrlProblem("ftp://example.com"); // "must be an http(s) URL"
+ */
+export function httpUrlProblem(value: unknown): string | undefined {
+  if (typeof value !== "string" || !URL.canParse(value)) return "must be an http(s) URL";
+  const url = new URL(value);
+  if ((url.protocol !== "http:" && url.protocol !== "https:") || url.hostname === "") return "must be an http(s) URL";
+  return undefined;
+}
+
 export function buildUrl(baseUrl: string, path: string, query: Record<string, string | undefined> = {}): string {
   const params = new URLSearchParams();
   for (const [k, v] of Object.entries(query)) if (v !== undefined) params.set(k, v);
@@ -31,13 +61,17 @@ export function buildUrl(baseUrl: string, path: string, query: Record<string, st
   return `${baseUrl.replace(/\/+$/, "")}${path}${qs ? `?${qs}` : ""}`;
 }
 
-/** Sends one request. The error never includes the query, which may carry the token or secret. */
+/**
+ * Sends one request. The error never includes the query, which may carry the token or secret:
+ * neither in its message nor in its `cause` (fetch's own errors quote the whole URL, e.g.
+ * `Failed to parse URL from …?secret=…`, and loggers print the causes too).
+ */
 export async function sendRaw(transport: Transport, path: string, url: string, init: RequestInit = {}): Promise<Response> {
   try {
     return await transport.fetch(url, { ...init, signal: AbortSignal.timeout(transport.timeoutMs) });
   } catch (cause) {
     const reason = cause instanceof Error && cause.name === "TimeoutError" ? `no answer within ${transport.timeoutMs} ms` : describeCause(cause);
-    throw new NetworkError(path, reason, { cause });
+    throw new NetworkError(path, reason, { cause: withoutQueries(cause) });
   }
 }
 
@@ -50,14 +84,15 @@ export async function requestJson<T>(transport: Transport, req: ApiRequest): Pro
   }
   const res = await sendRaw(transport, req.path, url, init);
   const text = await res.text().catch((cause: unknown) => {
-    throw new NetworkError(req.path, `reading the answer failed: ${describeCause(cause)}`, { cause });
+    throw new NetworkError(req.path, `reading the answer failed: ${describeCause(cause)}`, { cause: withoutQueries(cause) });
   });
   if (!res.ok) throw new NetworkError(req.path, `HTTP ${res.status}`);
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch (cause) {
-    throw new NetworkError(req.path, `answer is not JSON (${text.slice(0, 60)})`, { cause });
+    // An error page (a proxy's, say) may quote the request line, query and all.
+    throw new NetworkError(req.path, `answer is not JSON (${redactQueries(text.slice(0, 200)).slice(0, 60)})`, { cause });
   }
   if (typeof body !== "object" || body === null) throw new NetworkError(req.path, "answer is not a JSON object");
   const { errcode, errmsg } = body as Partial<WireError>;
@@ -94,11 +129,46 @@ export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; 
   }
 }
 
-function describeCause(cause: unknown): string {
+// A URL's query (`…/cgi-bin/token?grant_type=client_credential&appid=…&secret=…`), and any other
+// `?name=value…` run, as the request line of an error page quotes it.
+const URL_QUERY_RE = /(https?:\/\/[^\s?]+)\?\S*/g;
+const BARE_QUERY_RE = /\?[^\s?=]*=\S*/g;
+
+/**
+ * `text` with every query string cut to `?…`: the queries of WeChat calls carry the app secret or
+ * the access token, and must reach no error message, HTTP body, log or CLI line.
+ * @example
+ * redactQueries("Failed to parse URL from http://[::1/cgi-bin/token?grant_type=client_credential&secret=s");
+ * // "Failed to parse URL from http://[::1/cgi-bin/token?…"
+ */
+export function redactQueries(text: string): string {
+  return text.replace(URL_QUERY_RE, "$1?…").replace(BARE_QUERY_RE, "?…");
+}
+
+/**
+ * One line about why a request failed (fetch's message and the socket's error code), with no query.
+ * @example
+ * describeCause(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
+ */
+export function describeCause(cause: unknown): string {
   if (cause instanceof Error) {
     const inner = (cause as { cause?: unknown }).cause;
     const code = inner && typeof inner === "object" && "code" in inner ? String((inner as { code: unknown }).code) : undefined;
-    return code ? `${cause.message} (${code})` : cause.message;
+    return redactQueries(code ? `${cause.message} (${code})` : cause.message);
   }
-  return String(cause);
+  return redactQueries(String(cause));
+}
+
+const CAUSE_DEPTH = 4;
+
+/** A copy of an error and its causes with the queries cut from messages and stacks, for `cause`. */
+function withoutQueries(cause: unknown, depth = 0): unknown {
+  if (!(cause instanceof Error)) return typeof cause === "string" ? redactQueries(cause) : cause;
+  const inner = depth < CAUSE_DEPTH ? (cause as { cause?: unknown }).cause : undefined;
+  const copy = new Error(redactQueries(cause.message), inner === undefined ? undefined : { cause: withoutQueries(inner, depth + 1) });
+  copy.name = cause.name;
+  if (cause.stack !== undefined) copy.stack = redactQueries(cause.stack);
+  const code = (cause as { code?: unknown }).code;
+  if (typeof code === "string" || typeof code === "number") Object.assign(copy, { code });
+  return copy;
 }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import {
   AccessTokenInvalidError,
+  ConfigError,
   CredentialsError,
   NetworkError,
   QrQuotaExceededError,
@@ -11,6 +12,7 @@ import {
 } from "../../src/errors.ts";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { renderPng } from "../../src/qr/png.ts";
+import { createWeChatClient, downloadQrImage } from "../../src/wechat/client.ts";
 import type { SceneInput } from "../../src/wechat/qr-ticket.ts";
 import { createMemoryTokenStore } from "../../src/wechat/token-store.ts";
 import { APP_SECRET, startPlatform, type Platform } from "../helpers/platform.ts";
@@ -242,6 +244,20 @@ describe("errors and retries", () => {
     expect(err).toBeInstanceOf(RateLimitError);
     expect((err as RateLimitError).errcode).toBe(45009);
     expect((await p.counters())["qrcode/create"]).toBe(2);
+  });
+
+  it("refuses a base URL that new URL() cannot parse when the client is made, never echoing a query", async () => {
+    const err = (() => {
+      try {
+        createWeChatClient({ appId: "wx1", appSecret: APP_SECRET, apiBase: "http://[::1", mpBase: `http://127.0.0.1:1?secret=${APP_SECRET}` });
+      } catch (e) {
+        return e;
+      }
+    })() as ConfigError;
+    expect(err).toBeInstanceOf(ConfigError);
+    expect(err.problems.map((p) => p.key)).toEqual(["apiBase", "mpBase"]);
+    expect(err.message).not.toContain(APP_SECRET);
+    await expect(downloadQrImage("T", { mpBase: "http://[::1" })).rejects.toMatchObject({ code: "CONFIG_INVALID" });
   });
 
   it("an unreachable API is a NetworkError after the bounded retries, without the token in the message", async () => {
