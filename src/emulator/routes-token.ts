@@ -2,6 +2,7 @@
  * `GET /cgi-bin/token` and `POST /cgi-bin/stable_token` (wechat-api.md §7).
  * @module
  */
+import { createHash, timingSafeEqual } from "node:crypto";
 import type { FastifyInstance } from "fastify";
 import { queryValue, rawBody, type EmulatorContext } from "./context.ts";
 import { countCall, overDailyQuota } from "./counters.ts";
@@ -17,6 +18,18 @@ interface Credentials {
   secret: unknown;
 }
 
+/**
+ * Compares in constant time: the emulator may listen beyond loopback, and a plain `!==` would
+ * leak how much of a guessed secret is right. Hashing first makes the lengths equal too, so
+ * `timingSafeEqual` never throws and the length of the secret does not show either.
+ * @example
+ * secretMatches(givenInRequest, state.config.appSecret); // true only for the exact secret
+ */
+export function secretMatches(given: string, expected: string): boolean {
+  const digest = (s: string): Buffer => createHash("sha256").update(s, "utf8").digest();
+  return timingSafeEqual(digest(given), digest(expected));
+}
+
 /** The token endpoints' checks, in the platform's order; `undefined` when all pass. */
 function credentialError(ctx: EmulatorContext, c: Credentials): number | undefined {
   const { appId, appSecret } = ctx.state.config;
@@ -24,7 +37,7 @@ function credentialError(ctx: EmulatorContext, c: Credentials): number | undefin
   if (typeof c.appId !== "string" || c.appId === "") return 41002;
   if (typeof c.secret !== "string" || c.secret === "") return 41004;
   if (c.appId !== appId) return 40013;
-  if (c.secret !== appSecret) return 40125;
+  if (!secretMatches(c.secret, appSecret)) return 40125;
   return undefined;
 }
 

@@ -28,6 +28,19 @@ afterAll(async () => {
 });
 
 describe("wxqr CLI against `wxqr emulator`", () => {
+  it("never prints an app secret it was given, only one it generated", async () => {
+    expect(emulator.output).not.toContain(APP_SECRET);
+    expect(emulator.output).toContain("app secret: (from --app-secret/WECHAT_APP_SECRET)");
+
+    const fromEnv = await startCli(["emulator", "--port", "0"], /listening on (http:\/\/\S+)/, { WECHAT_APP_SECRET: APP_SECRET });
+    expect(await fromEnv.stop("SIGINT")).toBe(0);
+    expect(fromEnv.output).not.toContain(APP_SECRET);
+
+    const generated = await startCli(["emulator", "--port", "0"], /app secret: +([0-9a-f]{32})\n/);
+    expect(await generated.stop("SIGINT")).toBe(0);
+    expect(generated.output).toContain(`WECHAT_APP_SECRET=${generated.match[1]!} `);
+  });
+
   it("creates a temporary code and writes its image from the ticket", async () => {
     const created = await runCli(["qr", "create", "--temporary", "--scene-id", "123", "--expire", "1h", "--json"], env);
     expect(created.stderr).toBe("");

@@ -58,7 +58,11 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
     .action(async (flags: EmulatorFlags) => {
       const push = pushOptions(flags, ctx.env);
       const appId = flags.appId ?? ctx.env.WECHAT_APP_ID ?? DEFAULT_APP_ID;
-      const appSecret = flags.appSecret ?? ctx.env.WECHAT_APP_SECRET ?? Buffer.from(ctx.deps.random.bytes(16)).toString("hex");
+      const givenSecret = flags.appSecret ?? (ctx.env.WECHAT_APP_SECRET || undefined);
+      const appSecret = givenSecret ?? Buffer.from(ctx.deps.random.bytes(16)).toString("hex");
+      // A secret the user gave may be a real account's: never echo it (terminals get logged and shared).
+      const shownSecret = givenSecret === undefined ? appSecret : "(from --app-secret/WECHAT_APP_SECRET)";
+      const exportSecret = givenSecret === undefined ? ` WECHAT_APP_SECRET=${appSecret}` : "";
       // Loaded on demand: the other commands should not pay for Fastify's start-up.
       const { createEmulator } = await import("../../emulator/app.ts");
       const emulator = createEmulator(
@@ -67,23 +71,25 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
       );
       const url = await emulator.listen({ port: parseWholeNumber(flags.port, "port"), host: flags.host });
       const target = emulator.state.config.push;
+      // Listen for Ctrl-C before saying we are ready: a signal right after the banner must stop us cleanly.
+      const stopped = ctx.untilStopped();
       ctx.stdout.write(
         [
           `WeChat emulator listening on ${url}`,
           `  app id:     ${appId}`,
-          `  app secret: ${appSecret}`,
+          `  app secret: ${shownSecret}`,
           `  account:    ${emulator.state.config.accountId}`,
           target === undefined
             ? `  pushes:     off (give --push-url and --token, or PUT ${url}/emulator/push)`
             : `  pushes:     POST ${target.url} (${target.mode} mode, timeout ${target.timeoutMs} ms, ${target.maxRetries} retries)`,
-          `Point wxqr at it with:`,
-          `  export WECHAT_APP_ID=${appId} WECHAT_APP_SECRET=${appSecret} WECHAT_API_BASE=${url} WECHAT_MP_BASE=${url} WXQR_EMULATOR_URL=${url}`,
+          givenSecret === undefined ? `Point wxqr at it with:` : `Point wxqr at it with (WECHAT_APP_SECRET set to the secret you gave):`,
+          `  export WECHAT_APP_ID=${appId}${exportSecret} WECHAT_API_BASE=${url} WECHAT_MP_BASE=${url} WXQR_EMULATOR_URL=${url}`,
           `Act as a user with: wxqr scan --openid <id> --ticket <ticket>`,
           `Press Ctrl-C to stop.`,
           "",
         ].join("\n"),
       );
-      const signal = await ctx.untilStopped();
+      const signal = await stopped;
       await emulator.close();
       ctx.stdout.write(`emulator stopped (${signal})\n`);
     });
