@@ -8,8 +8,9 @@ import { NameConflictError, NotFoundError, ValidationError } from "../errors.ts"
 import * as channels from "../store/channels.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
-import { dayInZone } from "./days.ts";
+import { dayInZone, isCalendarDay } from "./days.ts";
 import { newId } from "./ids.ts";
+import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
 
 export type { ChannelRow, DayCounts } from "../store/channels.ts";
 
@@ -58,6 +59,8 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
       if (name.length === 0 || name.length > NAME_MAX) throw new ValidationError("name", `must be 1 to ${NAME_MAX} characters`);
       const welcome = input.welcome?.trim() || null;
       if (welcome !== null && welcome.length > WELCOME_MAX) throw new ValidationError("welcome", `must be at most ${WELCOME_MAX} characters`);
+      // Checked here, not when a push arrives: the welcome is the passive reply to committed effects.
+      if (welcome !== null && !isReplyText(welcome)) throw new ValidationError("welcome", REPLY_TEXT_RULE);
       const id = newId("ch", deps.random);
       const row = { id, accountId, name, welcome, qrcodeId: null, createdAt: deps.clock.now() };
       if (!(await db.transaction((sql) => channels.insertChannel(sql, row)))) throw new NameConflictError("name", name);
@@ -77,9 +80,13 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
     },
     async stats(id, range = {}) {
       const channel = await get(id);
-      const asDay = (v: number | string): string => (typeof v === "string" ? v : dayInZone(v, deps.timeZone));
-      const from = asDay(range.from ?? channel.createdAt);
-      const to = asDay(range.to ?? deps.clock.now());
+      const asDay = (v: number | string, field: "from" | "to"): string => {
+        if (typeof v !== "string") return dayInZone(v, deps.timeZone);
+        if (!isCalendarDay(v)) throw new ValidationError(field, `expected a day of the calendar as YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`);
+        return v;
+      };
+      const from = asDay(range.from ?? channel.createdAt, "from");
+      const to = asDay(range.to ?? deps.clock.now(), "to");
       if (from > to) throw new ValidationError("from", "must not be after `to`");
       const [days, uniqueScanners] = await db.read(async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const);
       const sum = (k: keyof channels.DayCounts): number => days.reduce((n, d) => n + d[k], 0);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayInZone } from "./days.ts";
+import { dayInZone, dayStartInZone, isCalendarDay } from "./days.ts";
 
 describe("dayInZone", () => {
   it("cuts days at the zone's midnight, also when the same minute is asked again", () => {
@@ -17,5 +17,18 @@ describe("dayInZone", () => {
       const f = new Intl.DateTimeFormat("en-CA", { timeZone: zone, year: "numeric", month: "2-digit", day: "2-digit" });
       for (let t = Date.UTC(2026, 0, 1); t < Date.UTC(2026, 0, 3); t += 7 * 60_000 + 13_000) expect(dayInZone(t, zone)).toBe(f.format(t));
     }
+  });
+});
+
+describe("isCalendarDay", () => {
+  it("knows month lengths and leap years", () => {
+    for (const day of ["2026-01-31", "2026-02-28", "2028-02-29", "2000-02-29", "2026-12-31", "0004-02-29"]) expect(isCalendarDay(day)).toBe(true);
+    for (const day of ["2026-13-45", "2026-02-29", "1900-02-29", "2026-04-31", "2026-00-01", "2026-01-00", "2026-1-01", "20261125", "2026-11-25T00:00:00Z"]) {
+      expect(isCalendarDay(day)).toBe(false);
+    }
+  });
+
+  it("keeps dayStartInZone from rolling 2026-02-30 over into March", () => {
+    expect(() => dayStartInZone("2026-02-30", "UTC")).toThrow(expect.objectContaining({ code: "VALIDATION_FAILED", field: "day" }));
   });
 });

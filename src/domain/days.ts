@@ -35,6 +35,22 @@ export function checkTimeZone(timeZone: string): string {
   return timeZone;
 }
 
+/**
+ * Whether `day` is a `YYYY-MM-DD` the calendar has: no month 13, no 2026-02-30 (which Date.parse
+ * would quietly roll over into March).
+ * @example
+ * isCalendarDay("2028-02-29"); // true
+ * isCalendarDay("2026-13-45"); // false
+ */
+export function isCalendarDay(day: string): boolean {
+  const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(day);
+  if (m === null) return false;
+  const [year, month, date] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  const leap = year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+  const daysInMonth = [31, leap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1];
+  return daysInMonth !== undefined && date >= 1 && date <= daysInMonth;
+}
+
 const offsetFormatters = new Map<string, Intl.DateTimeFormat>();
 
 /** How far the zone's wall clock is ahead of UTC at an instant, in ms. */
@@ -56,8 +72,8 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
  * dayStartInZone("2026-11-25", "Asia/Shanghai"); // Date.UTC(2026, 10, 24, 16)
  */
 export function dayStartInZone(day: string, timeZone: string): number {
+  if (!isCalendarDay(day)) throw new ValidationError("day", `expected YYYY-MM-DD, got ${JSON.stringify(day)}`);
   const midnightUtc = Date.parse(`${day}T00:00:00Z`);
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(day) || Number.isNaN(midnightUtc)) throw new ValidationError("day", `expected YYYY-MM-DD, got ${JSON.stringify(day)}`);
   // Twice: the offset at the guess may differ from the offset at the answer across a DST change.
   const guess = midnightUtc - zoneOffsetMs(midnightUtc, timeZone);
   return midnightUtc - zoneOffsetMs(guess, timeZone);

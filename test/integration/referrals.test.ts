@@ -138,6 +138,9 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
     expect((await leaders(h, "?from=2026-11-25&to=2026-11-25&limit=1")).leaders).toEqual([{ openId: "oA", invitees: 1 }]);
     expect((await leaders(h, "?from=2026-11-26")).leaders).toEqual([]);
     expect((await h.api("GET", "/api/referrals/leaderboard?from=yesterday")).status).toBe(400);
+    for (const [query, field] of [["from=2026-13-45", "from"], ["to=2026-02-30", "to"], ["from=2026-11-25T10:00:00Z&to=2026-02-30T10:00:00Z", "to"], ["from=1%202%203", "from"]]) {
+      expect(await h.api("GET", `/api/referrals/leaderboard?${query}`)).toMatchObject({ status: 400, body: { error: "VALIDATION_FAILED", field } });
+    }
   });
 
   it("gives the same result when every push is delivered three times", async () => {

@@ -468,6 +468,26 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       expect((await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"]).toBe(calls);
     });
 
+    it("refuses impossible days and non-ISO text as a stats bound: 400 naming the field", async () => {
+      const channel = await createChannel(h, "stats bounds");
+      for (const [query, field] of [["from=2026-13-45", "from"], ["to=2026-02-30", "to"], ["from=2026-11-31T08:00:00Z", "from"], ["to=1%202%203", "to"]]) {
+        expect(await h.api("GET", `/api/channels/${channel.id}/stats?${query}`)).toMatchObject({ status: 400, body: { error: "VALIDATION_FAILED", field } });
+      }
+      expect((await h.api("GET", `/api/channels/${channel.id}/stats?from=2028-02-29&to=2028-03-01`)).status).toBe(200);
+    });
+
+    it("refuses a welcome with a control character but the line feed: 400 naming the field, spending no code", async () => {
+      const calls = (await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"];
+      for (const [i, welcome] of ["Hi\u0007", "Hi\tthere", "Hi\r\nthere", "Hi\u007f"].entries()) {
+        const res = await h.api("POST", "/api/channels", { name: `bell ${i}`, welcome });
+        expect(res.status).toBe(400);
+        expect(res.body).toMatchObject({ error: "VALIDATION_FAILED", field: "welcome" });
+      }
+      expect((await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"]).toBe(calls);
+      const ok = await h.api("POST", "/api/channels", { name: "two lines", welcome: "Welcome!\nSecond line" });
+      expect(ok).toMatchObject({ status: 201, body: { welcome: "Welcome!\nSecond line" } });
+    });
+
     it("refuses a second channel of the same name with 409 NAME_CONFLICT, spending no code", async () => {
       expect((await h.api("POST", "/api/channels", { name: "twin" })).status).toBe(201);
       const calls = (await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"];

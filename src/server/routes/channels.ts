@@ -1,23 +1,13 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
 import type { ChannelWithCode, WxqrService } from "../../domain/index.ts";
-import { ValidationError } from "../../errors.ts";
 import type { Metrics } from "../metrics.ts";
+import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
 import { channelSchema, dayCountsProperties, errorResponses, idParams } from "./schemas.ts";
 
 function channelJson(c: ChannelWithCode): Record<string, unknown> {
   return { id: c.id, name: c.name, welcome: c.welcome, qrcode: qrcodeJson(c.qrcode), createdAt: new Date(c.createdAt).toISOString() };
-}
-
-/** `2026-11-25` (a day in the account's zone), an ISO date-time, or epoch milliseconds. */
-function parseInstant(value: string | undefined, field: string): number | string | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  if (/^\d{1,15}$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new ValidationError(field, `expected YYYY-MM-DD, an ISO date-time or epoch milliseconds, got ${JSON.stringify(value)}`);
-  return ms;
 }
 
 export function registerChannelRoutes(app: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {

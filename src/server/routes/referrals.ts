@@ -1,7 +1,7 @@
 /** Referrals (personal codes, leaderboard) and followers (who invited whom; the import of existing followers). */
 import type { FastifyInstance } from "fastify";
 import type { WxqrService } from "../../domain/index.ts";
-import { ValidationError } from "../../errors.ts";
+import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
 import { errorResponses, qrcodeSchema } from "./schemas.ts";
 
@@ -11,16 +11,6 @@ const newMeansSchema = {
   enum: ["new-to-wxqr", "new-to-account"],
   description: "`new-to-wxqr` until the existing followers have been imported (POST /api/followers/import), then `new-to-account`",
 } as const;
-
-/** `2026-11-25` (a whole day in the account's zone), an ISO date-time, or epoch milliseconds. */
-function parseInstant(value: string | undefined, field: string): number | string | undefined {
-  if (value === undefined || value === "") return undefined;
-  if (/^\d{4}-\d{2}-\d{2}$/.test(value)) return value;
-  if (/^\d{1,15}$/.test(value)) return Number(value);
-  const ms = Date.parse(value);
-  if (Number.isNaN(ms)) throw new ValidationError(field, `expected YYYY-MM-DD, an ISO date-time or epoch milliseconds, got ${JSON.stringify(value)}`);
-  return ms;
-}
 
 export function registerReferralRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
   const { service } = deps;
