@@ -1,4 +1,4 @@
-/** `wxqr qr create` and `wxqr qr image`. */
+/** `wxqr qr create` and `wxqr qr image`; `wxqr qr batch` lives in qr-batch.ts. */
 import { writeFile } from "node:fs/promises";
 import { extname } from "node:path";
 import type { Command } from "commander";
@@ -12,6 +12,7 @@ import { createWeChatClient, downloadQrImage } from "../../wechat/client.ts";
 import { validateExpireSeconds, validateScene, type QrTicket } from "../../wechat/qr-ticket.ts";
 import type { CliContext } from "../context.ts";
 import { parseDuration, parseWholeNumber } from "../parse.ts";
+import { registerQrBatchCommand } from "./qr-batch.ts";
 
 interface CreateFlags {
   temporary?: boolean;
@@ -97,6 +98,8 @@ export function registerQrCommands(program: Command, ctx: CliContext): void {
       await writeFile(flags.out, bytes);
       ctx.stdout.write(`${flags.out}: ${bytes.length} bytes, ${size}×${size} px, encodes ${text}\n`);
     });
+
+  registerQrBatchCommand(qr, ctx);
 }
 
 function outputFormat(file: string): "png" | "svg" | "jpeg" {
