@@ -57,7 +57,7 @@ async function start(): Promise<{ port: number; close: () => Promise<void> }> {
   if (config.mode === "fastify-route") {
     const { createPushReceiver } = await load<typeof PushModule>("dist/push/index.js", "src/push/index.ts");
     const { registerPushRoute } = await load<typeof ServerModule>("dist/server/index.js", "src/server/index.ts");
-    const receiver = createPushReceiver({ token: config.token, appId: config.appId, encodingAESKey: config.encodingAESKey });
+    const receiver = createPushReceiver({ token: config.token, appId: config.appId, encodingAESKey: config.encodingAESKey, requireEncryption: false });
     // No logger: the adapter is measured, not pino's per-request lines.
     const app = Fastify({ logger: false });
     registerPushRoute(app, {
@@ -81,7 +81,7 @@ async function start(): Promise<{ port: number; close: () => Promise<void> }> {
       });
   } else {
     const { createPushReceiver } = await load<typeof PushModule>("dist/push/index.js", "src/push/index.ts");
-    const receiver = createPushReceiver({ token: config.token, appId: config.appId, encodingAESKey: config.encodingAESKey });
+    const receiver = createPushReceiver({ token: config.token, appId: config.appId, encodingAESKey: config.encodingAESKey, requireEncryption: false });
     handler = (req, res) =>
       readBody(req, (body) => {
         try {

@@ -120,6 +120,8 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
     token: TOKEN,
     appId: APP_ID,
     encodingAESKey: ENCODING_AES_KEY,
+    // One receiver measures both modes; the plain path is the same as a keyless receiver's.
+    requireEncryption: false,
     now: () => Number(V6_TIMESTAMP) * 1000,
     random: (n) => V6_RANDOM.subarray(0, n), // only the reply's 16 bytes are drawn: V6's nonce is echoed
   });
