@@ -51,6 +51,20 @@ export function describeStore(makeFactory: () => DatabaseFactory): void {
       expect(rows.map((r) => r.dedupeKey)).toEqual(["k1", "k2"]);
     });
 
+    it("a read is not held up by a write transaction in progress, and sees only committed rows", async () => {
+      const db = await fresh();
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      const writing = db.transaction(async (sql) => {
+        await followers.appendPushLog(sql, log("in-flight"));
+        await held;
+      });
+      expect(await db.read((sql) => followers.countPushLog(sql, "wxA"))).toBe(0);
+      release();
+      await writing;
+      expect(await db.read((sql) => followers.countPushLog(sql, "wxA"))).toBe(1);
+    });
+
     it("the push log refuses a second row with the same dedupe key", async () => {
       const db = await fresh();
       expect(await db.transaction((sql) => followers.appendPushLog(sql, log("same")))).toBe(true);
