@@ -81,7 +81,8 @@ try {
   if (config.database.startsWith("sqlite:")) {
     const probe = openDatabase(config.database);
     try {
-      const [mode, sync] = await probe.read(async (sql) => [await sql.get<{ journal_mode: string }>("PRAGMA journal_mode"), await sql.get<{ synchronous: number }>("PRAGMA synchronous")] as const);
+      // The writing connection is the one whose commits must be durable (reads use another).
+      const [mode, sync] = await probe.transaction(async (sql) => [await sql.get<{ journal_mode: string }>("PRAGMA journal_mode"), await sql.get<{ synchronous: number }>("PRAGMA synchronous")] as const);
       sqlite = { journalMode: String(mode?.journal_mode), synchronous: Number(sync?.synchronous) };
     } finally {
       await probe.close();
