@@ -23,6 +23,8 @@ describe("loadConfig", () => {
       host: "127.0.0.1",
       permanentQuota: 100_000,
       emulatorUrl: "http://127.0.0.1:3001",
+      referralReserve: 1_000,
+      siteName: "this site",
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -56,6 +58,11 @@ describe("loadConfig", () => {
     const config = loadConfig({ WECHAT_ENCODING_AES_KEY: "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG", WXQR_PORT: "8080" });
     expect(config.encodingAESKey).toHaveLength(43);
     expect(config.port).toBe(8080);
+  });
+
+  it("reads the referral reserve and the site name, refusing bad values", () => {
+    expect(loadConfig({ WXQR_REFERRAL_RESERVE: "250", WXQR_SITE_NAME: " Example Shop " })).toMatchObject({ referralReserve: 250, siteName: "Example Shop" });
+    expect(problemsOf(() => loadConfig({ WXQR_REFERRAL_RESERVE: "-1", WXQR_SITE_NAME: "x".repeat(65) })).sort()).toEqual(["WXQR_REFERRAL_RESERVE", "WXQR_SITE_NAME"]);
   });
 
   it("redacts secrets when serialised", () => {

@@ -24,6 +24,10 @@ export interface Config {
   webhookUrl?: string;
   webhookSecret?: string;
   permanentQuota: number;
+  /** Permanent codes kept in reserve: below it, referral codes are temporary. */
+  referralReserve: number;
+  /** The site named in scan-to-login confirmation replies. */
+  siteName: string;
   emulatorUrl: string;
 }
 
@@ -55,6 +59,8 @@ const VARIABLES = {
   WXQR_WEBHOOK_URL: ["webhookUrl", url, undefined, false],
   WXQR_WEBHOOK_SECRET: ["webhookSecret", z.string().min(16, "must be at least 16 characters"), undefined, true],
   WXQR_PERMANENT_QUOTA: ["permanentQuota", z.coerce.number().int("must be a whole number").min(0).max(100_000), 100_000, false],
+  WXQR_REFERRAL_RESERVE: ["referralReserve", z.coerce.number().int("must be a whole number").min(0).max(100_000), 1_000, false],
+  WXQR_SITE_NAME: ["siteName", z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"), "this site", false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 

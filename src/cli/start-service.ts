@@ -21,6 +21,10 @@ export interface ServiceSettings {
   port: number;
   adminToken: string;
   permanentQuota: number;
+  /** WXQR_REFERRAL_RESERVE; default 1,000. */
+  referralReserve?: number;
+  /** WXQR_SITE_NAME, named in scan-to-login confirmation replies; default "this site". */
+  siteName?: string;
   /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
   webhookUrl?: string | undefined;
   webhookSecret?: string | undefined;
@@ -47,6 +51,8 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     port: config.port,
     adminToken: config.adminToken,
     permanentQuota: config.permanentQuota,
+    referralReserve: config.referralReserve,
+    siteName: config.siteName,
     webhookUrl: config.webhookUrl,
     webhookSecret: config.webhookSecret,
   };
@@ -72,6 +78,8 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       wechat: client,
       accountId: settings.appId,
       permanentQuota: settings.permanentQuota,
+      ...(settings.referralReserve !== undefined ? { referralPermanentReserve: settings.referralReserve } : {}),
+      ...(settings.siteName !== undefined ? { scanSessions: { siteName: settings.siteName } } : {}),
       ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
       clock: deps.clock,
       random: deps.random,

@@ -37,7 +37,7 @@ function oneLine(stderr: string): string {
 
 describe("wxqr dev", () => {
   it("runs the emulator and the service together: a channel, a scan by `wxqr scan`, its statistics; Ctrl-C stops it", async () => {
-    dev = await startCli(["dev", "--port", "0", "--emulator-port", "0", "--db", devDb], /admin token: (\S+)/, { WECHAT_APP_ID: APP_ID });
+    dev = await startCli(["dev", "--port", "0", "--emulator-port", "0", "--db", devDb], /admin token: (\S+)/, { WECHAT_APP_ID: APP_ID, WXQR_SITE_NAME: "Example Shop" });
     const adminToken = dev.match[1]!;
     const serviceUrl = /service: +(http:\/\/\S+)/.exec(dev.output)?.[1];
     const emulatorUrl = /emulator: +(http:\/\/\S+)/.exec(dev.output)?.[1];
@@ -61,6 +61,14 @@ describe("wxqr dev", () => {
     const again = await runCli(["scan", "--openid", "u1", "--ticket", channel.qrcode.ticket, "--emulator", emulatorUrl!, "--json"]);
     expect(again.code).toBe(0);
     expect(JSON.parse(again.stdout)).toMatchObject({ pushed: true, event: "SCAN", delivery: { outcome: "delivered", userSaw: WELCOME } });
+
+    // A login that asks for confirmation names the site from WXQR_SITE_NAME.
+    const session = await fetch(`${serviceUrl}/api/scan-sessions`, { method: "POST", headers: auth, body: JSON.stringify({ purpose: "login", confirm: true }) });
+    expect(session.status).toBe(201);
+    const login = (await session.json()) as { qrcode: { ticket: string } };
+    const loginScan = await runCli(["scan", "--openid", "u1", "--ticket", login.qrcode.ticket, "--emulator", emulatorUrl!, "--json"]);
+    expect(loginScan.code).toBe(0);
+    expect((JSON.parse(loginScan.stdout) as { delivery: { userSaw: string } }).delivery.userSaw).toContain("Example Shop");
 
     const stats = await fetch(`${serviceUrl}/api/channels/${channel.id}/stats`, { headers: auth });
     expect(stats.status).toBe(200);

@@ -63,6 +63,8 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             port: parseWholeNumber(flags.port, "port"),
             adminToken,
             permanentQuota: config.permanentQuota,
+            referralReserve: config.referralReserve,
+            siteName: config.siteName,
             webhookUrl: config.webhookUrl,
             webhookSecret: config.webhookSecret,
           },
