@@ -23,7 +23,7 @@ export const MAX_DEPTH = 8;
 
 // Characters XML 1.0 forbids anywhere (§2.2). NUL in particular would break PostgreSQL text columns.
 // eslint-disable-next-line no-control-regex
-const FORBIDDEN_CHARS_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
+export const FORBIDDEN_CHARS_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 interface Frame {
   name: string;

@@ -5,6 +5,7 @@
  * @module
  */
 import { ValidationError } from "../errors.ts";
+import { FORBIDDEN_CHARS_RE } from "./parse-xml.ts";
 
 /** What to send back as the HTTP response to a push. */
 export interface PushReply {
@@ -15,9 +16,6 @@ export interface PushReply {
 /** The reply that tells WeChat "received, nothing to say": it neither retries nor shows the user anything. */
 export const SUCCESS_REPLY: PushReply = Object.freeze({ body: "success", contentType: "text/plain" });
 
-// Characters XML 1.0 cannot carry at all; a reply containing one would be rejected by WeChat.
-// eslint-disable-next-line no-control-regex
-const NON_XML_CHARS_RE = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]/;
 
 /**
  * Wraps a value in CDATA, splitting any `]]>` as `]]]]><![CDATA[>` so it survives a round trip.
@@ -44,7 +42,8 @@ export function buildTextReplyXml(input: { openId: string; accountId: string; cr
     ["openId", input.openId],
     ["accountId", input.accountId],
   ] as const) {
-    if (NON_XML_CHARS_RE.test(value)) throw new ValidationError(field, "contains a control character that XML cannot carry");
+    // XML 1.0 cannot carry these at all; WeChat would reject the reply.
+    if (FORBIDDEN_CHARS_RE.test(value)) throw new ValidationError(field, "contains a control character that XML cannot carry");
   }
   if (!Number.isSafeInteger(input.createTime) || input.createTime < 0) throw new ValidationError("createTime", "must be a non-negative integer of seconds");
   return (
