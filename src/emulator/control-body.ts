@@ -6,6 +6,10 @@
 import type { FastifyReply } from "fastify";
 import { z } from "zod";
 import { rawBody } from "./context.ts";
+import { WECHAT_ID_RE } from "./options.ts";
+
+/** A user's openId in a control request. */
+export const openIdField = z.string().regex(WECHAT_ID_RE, "openId must be 1 to 64 letters, digits, _ or -");
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 

@@ -133,13 +133,14 @@ export function resolveEmulatorConfig(options: EmulatorOptions): EmulatorConfig 
     }
   }
   const accountId = options.push?.accountId ?? defaultAccountId(String(options.appId));
-  if (!ACCOUNT_ID_RE.test(accountId)) problems.push({ key: "push.accountId", message: "must be 1 to 64 letters, digits, _ or -, like gh_7f083739789a" });
+  if (!WECHAT_ID_RE.test(accountId)) problems.push({ key: "push.accountId", message: "must be 1 to 64 letters, digits, _ or -, like gh_7f083739789a" });
   const push = options.push === undefined ? undefined : checkPushOptions(options.push, problems, "push.");
   if (problems.length > 0) throw new ConfigError(problems);
   return { appId: options.appId, appSecret: options.appSecret, permanentQuota, dailyQuota, tokenTtlSeconds, accountId, push };
 }
 
-const ACCOUNT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+/** openIds and original ids (`gh_…`) as the emulator accepts them. */
+export const WECHAT_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 const TOKEN_RE = /^[A-Za-z0-9]{3,32}$/; // the console's rule for the Token
 const AES_KEY_RE = /^[A-Za-z0-9]{43}$/;
 

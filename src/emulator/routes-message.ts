@@ -11,7 +11,7 @@
 import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import type { EmulatorContext } from "./context.ts";
-import { readJsonBody } from "./control-body.ts";
+import { openIdField, readJsonBody } from "./control-body.ts";
 import { isFollowing } from "./followers.ts";
 import { deliverPush } from "./push-delivery.ts";
 
@@ -19,7 +19,7 @@ import { deliverPush } from "./push-delivery.ts";
 const CONTENT_MAX_CHARS = 2048;
 
 const messageBody = z.strictObject({
-  openId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "openId must be 1 to 64 letters, digits, _ or -"),
+  openId: openIdField,
   content: z.string().min(1).max(CONTENT_MAX_CHARS),
 });
 

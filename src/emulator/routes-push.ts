@@ -9,7 +9,7 @@ import { z } from "zod";
 import type { ConfigProblem } from "../errors.ts";
 import type { EmulatorContext } from "./context.ts";
 import { badRequest, parseBody } from "./control-body.ts";
-import { checkPushOptions, PUSH_MODES } from "./options.ts";
+import { checkPushOptions, PUSH_MODES, WECHAT_ID_RE } from "./options.ts";
 import { DELIVERY_LOG_MAX } from "./push-delivery.ts";
 import type { EmulatorState } from "./state.ts";
 
@@ -18,7 +18,7 @@ const pushBody = z.strictObject({
   token: z.string(),
   encodingAESKey: z.string().optional(),
   mode: z.enum(PUSH_MODES).optional(),
-  accountId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "accountId must be 1 to 64 letters, digits, _ or -").optional(),
+  accountId: z.string().regex(WECHAT_ID_RE, "accountId must be 1 to 64 letters, digits, _ or -").optional(),
   timeoutMs: z.number().optional(),
   maxRetries: z.number().optional(),
 });

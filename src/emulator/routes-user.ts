@@ -13,7 +13,7 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { decodeQrImage } from "../qr/decode.ts";
 import type { EmulatorContext } from "./context.ts";
-import { readJsonBody } from "./control-body.ts";
+import { openIdField, readJsonBody } from "./control-body.ts";
 import { follow, isFollowing, listFollowers, seedFollowers, unfollow } from "./followers.ts";
 import type { PushTarget } from "./options.ts";
 import { deliverPush, type DeliveryRecord } from "./push-delivery.ts";
@@ -25,19 +25,17 @@ import type { QrCodeRecord, QrScene } from "./state.ts";
 const CODE_URL_PREFIX = "http://weixin.qq.com/q/";
 /** Phone photos are bigger than API bodies. */
 const SCAN_BODY_LIMIT_BYTES = 8 * 1_048_576;
-const OPEN_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
 
-const openId = z.string().regex(OPEN_ID_RE, "openId must be 1 to 64 letters, digits, _ or -");
 const scanBody = z
   .strictObject({
-    openId,
+    openId: openIdField,
     ticket: z.string().min(1).optional(),
     url: z.string().min(1).optional(),
     image: z.string().min(1).optional(),
   })
   .refine((b) => [b.ticket, b.url, b.image].filter((v) => v !== undefined).length === 1, "give exactly one of ticket, url or image");
-const userBody = z.strictObject({ openId });
-const seedBody = z.strictObject({ openIds: z.array(openId).min(1).max(100_000) });
+const userBody = z.strictObject({ openId: openIdField });
+const seedBody = z.strictObject({ openIds: z.array(openIdField).min(1).max(100_000) });
 
 type Reason = "invalid_request" | "unknown_code" | "expired" | "no_qr_in_image" | "not_following" | "already_following" | "push_not_configured";
 
