@@ -18,14 +18,8 @@ export interface OutboxInsert {
   createdAt: number;
 }
 
-export interface OutboxRow {
+export interface OutboxRow extends Omit<OutboxInsert, "accountId"> {
   seq: number;
-  eventId: string;
-  kind: string;
-  openId: string;
-  payload: string;
-  occurredAt: number;
-  createdAt: number;
   attempts: number;
   nextAttemptAt: number;
   deliveredAt: number | null;
