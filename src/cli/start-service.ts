@@ -1,8 +1,9 @@
 /** Wires the real service together: database, WeChat client, push receiver, domain, HTTP server. */
 import type { Config } from "../config.ts";
-import type { Deps } from "../deps.ts";
+import { systemTimer, type Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
+import { runCodeReconciler } from "../domain/reconcile-codes.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
 import { openDatabase } from "../store/index.ts";
@@ -97,8 +98,16 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
     const address = server.app.server.address();
     const port = typeof address === "object" && address ? address.port : settings.port;
     service.webhook?.start();
+    // Reservations a crash left without their ticket would hold scenes and quota forever.
+    const reconciling = new AbortController();
+    const reconciler = runCodeReconciler(
+      { db, qrcodes: client.qrcodes, accountId: settings.appId, clock: deps.clock, logger: deps.logger, timer: systemTimer },
+      reconciling.signal,
+    );
     const close = async (): Promise<void> => {
       try {
+        reconciling.abort();
+        await reconciler;
         await service.webhook?.stop();
       } finally {
         await closeServer(server, service, db);

@@ -69,7 +69,8 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
         await db.transaction((sql) => channels.setChannelQrCode(sql, id, qrcode.id));
         return { ...row, qrcodeId: qrcode.id, qrcode };
       } catch (err) {
-        await db.transaction((sql) => channels.deleteChannel(sql, id));
+        // Unless a reconciliation gave it the code meanwhile: then the channel exists after all.
+        await db.transaction((sql) => channels.deleteUnfinishedChannel(sql, accountId, id));
         throw err;
       }
     },

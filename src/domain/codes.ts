@@ -108,11 +108,7 @@ export function createCodeService(deps: CodeServiceDeps): CodeService {
       if (!api) throw new ConfigError([{ key: "WECHAT_APP_SECRET", message: "is required to create codes" }]);
       ticket = expireSeconds !== undefined ? await api.createTemporary({ ...scene, expireSeconds }) : await api.createPermanent(scene);
     } catch (err) {
-      await db.transaction(async (sql) => {
-        await codes.releaseScene(sql, accountId, held.key, id);
-        await codes.deleteQrCode(sql, id);
-        if (input.type === "permanent") await codes.returnPermanentQuota(sql, accountId);
-      });
+      await db.transaction((sql) => codes.abandonReservation(sql, accountId, { id, type: input.type, sceneKey: held.key }));
       throw err;
     }
     const expiresAt = ticket.expiresAt ?? null;

@@ -41,8 +41,14 @@ export async function setChannelQrCode(sql: Sql, id: string, qrcodeId: string): 
   await sql.run("UPDATE channels SET qrcode_id = ? WHERE id = ?", [qrcodeId, id]);
 }
 
-export async function deleteChannel(sql: Sql, id: string): Promise<void> {
-  await sql.run("DELETE FROM channels WHERE id = ?", [id]);
+/** Gives a channel whose creation was interrupted the code reconciled for it (only if it still has none). */
+export async function attachUnfinishedChannelCode(sql: Sql, accountId: string, id: string, qrcodeId: string): Promise<void> {
+  await sql.run("UPDATE channels SET qrcode_id = ? WHERE account_id = ? AND id = ? AND qrcode_id IS NULL", [qrcodeId, accountId, id]);
+}
+
+/** Removes a channel whose creation was interrupted and whose code will never exist (its name is free again). */
+export async function deleteUnfinishedChannel(sql: Sql, accountId: string, id: string): Promise<void> {
+  await sql.run("DELETE FROM channels WHERE account_id = ? AND id = ? AND qrcode_id IS NULL", [accountId, id]);
 }
 
 export async function getChannel(sql: Sql, accountId: string, id: string): Promise<ChannelRow | undefined> {

@@ -150,8 +150,34 @@ export async function activateQrCode(sql: Sql, id: string, c: { ticket: string; 
   await sql.run("UPDATE qrcodes SET ticket = ?, url = ?, expires_at = ? WHERE id = ?", [c.ticket, c.url, c.expiresAt, id]);
 }
 
-export async function deleteQrCode(sql: Sql, id: string): Promise<void> {
-  await sql.run("DELETE FROM qrcodes WHERE id = ?", [id]);
+/**
+ * Gives up a reservation whose code the platform never made: the row, its scene and (for a
+ * permanent code) its quota go back. Only while the row still has no ticket: a reconciliation
+ * that completed it meanwhile keeps it. True when it was given up.
+ */
+export async function abandonReservation(sql: Sql, accountId: string, code: { id: string; type: CodeType; sceneKey: string }): Promise<boolean> {
+  if ((await sql.run("DELETE FROM qrcodes WHERE id = ? AND account_id = ? AND ticket IS NULL", [code.id, accountId])) !== 1) return false;
+  await releaseScene(sql, accountId, code.sceneKey, code.id);
+  if (code.type === "permanent") await returnPermanentQuota(sql, accountId);
+  return true;
+}
+
+/**
+ * Reservations that never got their ticket (their creator died or is still waiting for WeChat),
+ * created before `createdBefore`, oldest first, after the cursor `after` (the last row of the previous page).
+ */
+export async function listUnticketedCodes(
+  sql: Sql,
+  accountId: string,
+  page: { createdBefore: number; after?: { createdAt: number; id: string } | undefined; limit: number },
+): Promise<QrCodeRow[]> {
+  const after = page.after ?? { createdAt: -1, id: "" };
+  const rows = await sql.all<WireQrCodeRow>(
+    `SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND ticket IS NULL AND created_at < ? AND (created_at > ? OR (created_at = ? AND id > ?))
+     ORDER BY created_at, id LIMIT ?`,
+    [accountId, page.createdBefore, after.createdAt, after.createdAt, after.id, page.limit],
+  );
+  return rows.map(toQrCode);
 }
 
 export async function getQrCode(sql: Sql, accountId: string, id: string): Promise<QrCodeRow | undefined> {

@@ -49,6 +49,15 @@ export async function claimReferralCodeRenewal(
   return changed === 1;
 }
 
+/** Gives a follower whose code creation was interrupted the code reconciled for it (only if they still have none). */
+export async function attachUnfinishedReferralCode(sql: Sql, accountId: string, openId: string, qrcodeId: string): Promise<void> {
+  await sql.run("UPDATE referral_codes SET qrcode_id = ?, claim = NULL, claimed_at = NULL WHERE account_id = ? AND open_id = ? AND qrcode_id IS NULL", [
+    qrcodeId,
+    accountId,
+    openId,
+  ]);
+}
+
 /** Stores the code made under `claim` and lets go of the claim; false when the claim was taken over meanwhile. */
 export async function fulfilReferralCode(sql: Sql, accountId: string, openId: string, claim: string, qrcodeId: string): Promise<boolean> {
   const changed = await sql.run("UPDATE referral_codes SET qrcode_id = ?, claim = NULL, claimed_at = NULL WHERE account_id = ? AND open_id = ? AND claim = ?", [

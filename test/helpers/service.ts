@@ -41,6 +41,8 @@ export interface ServiceHarnessOptions {
   referralPermanentReserve?: number;
   /** Scan-session options (site name, life, cool-down, rate limit …). */
   scanSessions?: ScanSessionOptions;
+  /** Where the service's WeChat client sends API calls, given the emulator's URL; default that URL itself. */
+  apiBase?: (emulatorUrl: string) => string | Promise<string>;
   /** Where the emulator pushes, given the service's push URL; default that URL itself. */
   pushUrl?: (servicePushUrl: string) => string;
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
@@ -100,7 +102,8 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
   let service: WxqrService | undefined;
   try {
     // As startService does, with the given database instead of one opened from a URL.
-    const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase: emulatorUrl, mpBase: emulatorUrl }, deps);
+    const apiBase = options.apiBase ? await options.apiBase(emulatorUrl) : emulatorUrl;
+    const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase, mpBase: emulatorUrl }, deps);
     const receiver = createPushReceiver({ token: PUSH_TOKEN, appId: SERVICE_APP_ID, encodingAESKey: AES_KEY, now: () => clock.now(), random: deps.random });
     service = await createWxqrService({
       db,
