@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { PushFormatError } from "../errors.ts";
-import { parseScene, toPushMessage } from "./events.ts";
+import { CREATE_TIME_MAX_SEC, parseScene, toPushMessage } from "./events.ts";
 import type { PushMessage } from "./events.ts";
 
 const base = { ToUserName: "gh_abc", FromUserName: "oUser", CreateTime: "1700000000", MsgType: "event" };
@@ -100,7 +100,7 @@ describe("toPushMessage", () => {
     }
   });
 
-  it.each(["12a", "-1", "1.5", " 1", "1e9", "0x10", "1234567890123456"])("refuses CreateTime %j", (createTime) => {
+  it.each(["12a", "-1", "1.5", " 1", "1e9", "0x10", "1234567890123456", "999999999999999", "4294967296"])("refuses CreateTime %j", (createTime) => {
     try {
       toPushMessage({ ...base, CreateTime: createTime }, false);
       expect.unreachable();
@@ -108,6 +108,12 @@ describe("toPushMessage", () => {
       expect(e).toBeInstanceOf(PushFormatError);
       expect((e as PushFormatError).field).toBe("CreateTime");
     }
+  });
+});
+
+describe("CreateTime's range", () => {
+  it("accepts the last second of the unsigned 32-bit range", () => {
+    expect(toPushMessage({ ...base, CreateTime: String(CREATE_TIME_MAX_SEC) }, false).createTime).toBe(4_294_967_295);
   });
 });
 

@@ -84,6 +84,12 @@ const SCENE_ID_RE = /^(?:0|[1-9][0-9]{0,9})$/;
 const SCENE_ID_MAX = 4_294_967_295; // "32-bit unsigned integer" (event doc)
 /** WeChat's CreateTime is a decimal integer of seconds; 15 digits stays within Number's exact range. */
 const CREATE_TIME_RE = /^[0-9]{1,15}$/;
+/**
+ * The last second a CreateTime may name (2106-02-07, the unsigned 32-bit range WeChat's integer
+ * fields use). A larger value is no instant WeChat sends, and no day it could be counted on:
+ * such a push is refused (400) rather than failing in storage (503) and being delivered again forever.
+ */
+export const CREATE_TIME_MAX_SEC = 4_294_967_295;
 
 /**
  * Reads a scene value: `id` only for canonical decimals in 0..2^32−1 (`"007"` keeps just `str`).
@@ -116,7 +122,8 @@ function nonEmpty(v: string | undefined): string | undefined {
  * @param fields the output of `parsePushXml` (for an encrypted push: of the decrypted XML).
  * @param encrypted whether the push came encrypted.
  * @throws PushFormatError code PUSH_MALFORMED with `field` when ToUserName, FromUserName,
- * CreateTime or MsgType is missing or empty, or CreateTime is not a decimal integer.
+ * CreateTime or MsgType is missing or empty, or CreateTime is not a decimal integer of seconds up to
+ * `CREATE_TIME_MAX_SEC`.
  * @example
  * toPushMessage(parsePushXml(xml), false); // { kind: "scan", scene: { str: "123123", id: 123123 }, … }
  */
@@ -129,6 +136,9 @@ export function toPushMessage(fields: Record<string, string>, encrypted: boolean
     throw new PushFormatError("push <CreateTime> is not a decimal integer of seconds", { field: "CreateTime" });
   }
   const createTime = Number(createTimeText);
+  if (createTime > CREATE_TIME_MAX_SEC) {
+    throw new PushFormatError(`push <CreateTime> is past ${CREATE_TIME_MAX_SEC} seconds (2106): no instant WeChat sends`, { field: "CreateTime" });
+  }
   const base = { openId, accountId, createTime, encrypted, raw: fields };
 
   if (msgType.toLowerCase() !== "event") {
