@@ -10,6 +10,7 @@ import type { Database } from "../store/database.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { dayInZone, isCalendarDay } from "./days.ts";
 import { newId } from "./ids.ts";
+import { checkPlainText } from "./plain-text.ts";
 import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
 
 export type { ChannelRow, DayCounts } from "../store/channels.ts";
@@ -57,6 +58,7 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
     async create(input) {
       const name = typeof input.name === "string" ? input.name.trim() : "";
       if (name.length === 0 || name.length > NAME_MAX) throw new ValidationError("name", `must be 1 to ${NAME_MAX} characters`);
+      checkPlainText("name", name);
       const welcome = input.welcome?.trim() || null;
       if (welcome !== null && welcome.length > WELCOME_MAX) throw new ValidationError("welcome", `must be at most ${WELCOME_MAX} characters`);
       // Checked here, not when a push arrives: the welcome is the passive reply to committed effects.

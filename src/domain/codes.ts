@@ -11,6 +11,7 @@ import type { Database, Sql } from "../store/database.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { EXPIRE_SECONDS_MAX, PERMANENT_SCENE_ID_MAX, TEMPORARY_SCENE_ID_MAX, validateExpireSeconds, validateScene } from "../wechat/qr-ticket.ts";
 import { newId } from "./ids.ts";
+import { checkPlainText } from "./plain-text.ts";
 
 export type { QrCodeRow, OwnerKind, CodeType } from "../store/codes.ts";
 
@@ -75,6 +76,9 @@ export function createCodeService(deps: CodeServiceDeps): CodeService {
   async function create(input: CreateCodeInput): Promise<codes.QrCodeRow> {
     if (input.type !== "temporary" && input.type !== "permanent") throw new ValidationError("type", 'must be "temporary" or "permanent"');
     if (input.sceneId !== undefined || input.sceneStr !== undefined) validateScene(input, input.type);
+    // A scene string comes back inside push XML, which cannot carry control characters.
+    if (typeof input.sceneStr === "string") checkPlainText("sceneStr", input.sceneStr);
+    if (input.label !== undefined) checkPlainText("label", input.label);
     const expireSeconds = input.type === "temporary" ? validateExpireSeconds(input.expireSeconds ?? EXPIRE_SECONDS_MAX) : undefined;
     if (input.type === "permanent" && input.expireSeconds !== undefined) throw new ValidationError("expireSeconds", "permanent codes do not expire");
     const id = newId("qr", random);
