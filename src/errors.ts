@@ -10,6 +10,7 @@
 export const ERROR_CODES = [
   "CONFIG_INVALID",
   "VALIDATION_FAILED",
+  "BODY_TOO_LARGE",
   "WECHAT_API_ERROR",
   "WECHAT_TOKEN_INVALID",
   "WECHAT_BUSY",
@@ -182,6 +183,15 @@ export class SignatureError extends QrError {
 export class DecryptError extends QrError {
   constructor(message: string, options: QrErrorOptions = {}) {
     super("DECRYPT_FAILED", message, options);
+  }
+}
+
+/** A request body is larger than the endpoint takes; nothing was read past the limit. */
+export class BodyTooLargeError extends QrError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number) {
+    super("BODY_TOO_LARGE", `the request body is larger than ${limitBytes} bytes; the API takes small JSON documents`);
+    this.limitBytes = limitBytes;
   }
 }
 

@@ -7,7 +7,7 @@
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
-import { UnauthorizedError, ValidationError } from "../errors.ts";
+import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
 import type { PushReceiver } from "../push/index.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
@@ -38,6 +38,9 @@ export interface Server {
   metrics: Metrics;
 }
 
+// The API answers JSON; 1 MiB is far above any request it takes.
+const API_BODY_LIMIT_BYTES = 1_048_576;
+
 // Query values that must never reach a log line.
 const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echostr)=)[^&]*/gi;
 
@@ -45,8 +48,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   const { service } = options;
   const app = Fastify({
     logger: loggerOptions(options.logger),
-    // The API answers JSON; 1 MiB is far above any request it takes.
-    bodyLimit: 1_048_576,
+    bodyLimit: API_BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }) as unknown as FastifyInstance;
   const webhook = service.webhook;
@@ -75,10 +77,21 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
-    const known = error.validation ? new ValidationError(fieldOf(error), error.message) : isRequestError(error) ? new ValidationError("body", error.message) : error;
+    const known = error.validation
+      ? new ValidationError(fieldOf(error), error.message)
+      : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+        ? new BodyTooLargeError(API_BODY_LIMIT_BYTES)
+        : isRequestError(error)
+          ? new ValidationError("body", error.message)
+          : error;
     const { status, body } = httpErrorFor(known);
     if (status >= 500) request.log.error({ err: error }, "request failed");
     if (known instanceof UnauthorizedError) void reply.header("www-authenticate", `Bearer realm="${known.realm}"`);
+    return reply.code(status).send(body);
+  });
+  // In the service's error shape, naming the path but never the query (it may hold a secret).
+  app.setNotFoundHandler(async (request, reply) => {
+    const { status, body } = httpErrorFor(new NotFoundError(`no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`));
     return reply.code(status).send(body);
   });
 
