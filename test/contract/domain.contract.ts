@@ -12,6 +12,7 @@ import * as followersStore from "../../src/store/followers.ts";
 import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
+import { toPushMessage } from "../../src/push/events.ts";
 
 export function describeDomain(makeFactory: () => DatabaseFactory): void {
   const factory = makeFactory();
@@ -190,6 +191,24 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       } finally {
         await other.close();
       }
+    });
+
+    it("a NUL or other control character in a stored text is refused before storage, naming the field, on either engine", async () => {
+      const { service } = await setup();
+      const refused = async (p: Promise<unknown>, field: string): Promise<void> => {
+        await expect(p).rejects.toMatchObject({ code: "VALIDATION_FAILED", field });
+      };
+      await refused(service.channels.create({ name: "poster\u0000A" }), "name");
+      await refused(service.channels.create({ name: "line\nbreak" }), "name");
+      await refused(service.codes.create({ type: "temporary", label: "\u0000" }), "label");
+      await refused(service.codes.create({ type: "temporary", sceneStr: "shop\u0000" }), "sceneStr");
+      expect(await service.channels.list()).toEqual([]);
+      expect((await service.codes.quota()).permanent.used).toBe(0);
+    });
+
+    it("a push whose CreateTime is no instant never reaches storage: reading it refuses it", () => {
+      const fields = { ToUserName: "gh_test", FromUserName: "oFar", CreateTime: "999999999999999", MsgType: "event", Event: "subscribe", EventKey: "" };
+      expect(() => toPushMessage(fields, false)).toThrow(expect.objectContaining({ code: "PUSH_MALFORMED", field: "CreateTime" }));
     });
 
     it("a push while storage is down fails; its redelivery after recovery counts once", async () => {
