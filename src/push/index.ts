@@ -12,3 +12,5 @@ export { decryptMessage, encryptMessage } from "./msg-crypto.ts";
 export { MAX_DEPTH, parsePushXml } from "./parse-xml.ts";
 export { buildEncryptedReplyXml, buildTextReplyXml, cdata, SUCCESS_REPLY } from "./reply.ts";
 export type { PushReply } from "./reply.ts";
+export { createSceneRouter } from "./scene-router.ts";
+export type { FallbackMatch, PredicateMatch, SceneHandler, SceneMatch, SceneRouter } from "./scene-router.ts";
