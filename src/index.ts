@@ -22,7 +22,7 @@ export * from "./qr/index.ts";
 export { decodeQrImage } from "./qr/decode.ts";
 export * from "./emulator/index.ts";
 export * from "./push/index.ts";
-export { registerPushRoute, httpErrorFor, httpStatusFor, type PushRouteOptions, type PushRouteReply } from "./server/index.ts";
+export { httpErrorFor, httpStatusFor } from "./server/index.ts";
 // For receivers of the business webhook (WXQR_WEBHOOK_URL): check `Wxqr-Signature` on the raw body.
 export { verifyWebhookSignature, signWebhook, WEBHOOK_SIGNATURE_HEADER, type VerifyWebhookOptions } from "./domain/webhook-signature.ts";
 export type { WebhookEvent } from "./domain/webhook-outbox.ts";

@@ -64,7 +64,7 @@ const RULES: Array<{ category: string; test: (fn: string, url: string) => boolea
     category: "Fastify (routing, hooks, reply)",
     test: (_fn, url) =>
       /node_modules\/(fastify|@fastify|find-my-way|avvio|fastq|fast-querystring|fast-json-stringify|light-my-request|abstract-logging|pino|toad-cache|content-type|secure-json-parse|process-warning|fast-decode-uri-component|rfdc|ajv|fast-uri)\//.test(url) ||
-      /\/server\/push-route\./.test(url),
+      /\/push\/(handler|adapters\/fastify)\./.test(url),
   },
   { category: "metrics (prom-client)", test: (_fn, url) => /node_modules\/prom-client\//.test(url) },
   { category: "domain + store (JS)", test: (_fn, url) => /\/(domain|store)\/[a-z-]+\.(ts|js)$/.test(url) },

@@ -85,8 +85,7 @@ async function start(): Promise<{ port: number; close: () => Promise<void> }> {
     handler = (req, res) =>
       readBody(req, (body) => {
         try {
-          const message = receiver.open({ query: queryOf(req.url), body });
-          const reply = receiver.reply(message); // nothing to say: `success`, as the route's
+          const reply = receiver.open({ query: queryOf(req.url), body }).reply(); // nothing to say: `success`, as the route's
           handled++;
           res.writeHead(200, { "content-type": reply.contentType });
           res.end(reply.body);

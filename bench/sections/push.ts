@@ -86,7 +86,7 @@ const HTTP_CASES: readonly HttpCase[] = [
 
 /** The built dist when it is at least as new as the sources it comes from, else the sources through tsx. */
 function chooseImpl(root: string): "dist" | "src" {
-  return distIsFresh(root, ["dist/push/index.js", "dist/server/index.js", "dist/server/push-route.js"], ["src/push", "src/server", "src/errors.ts", "src/deps.ts"])
+  return distIsFresh(root, ["dist/push/index.js", "dist/server/index.js", "dist/push/adapters/fastify.js"], ["src/push", "src/server", "src/errors.ts", "src/deps.ts"])
     ? "dist"
     : "src";
 }
@@ -132,11 +132,11 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
 
   // Once, outside the timing: the library's own encryption reproduces V6, and every case opens.
   expect(safe.query.msg_signature === V6_MSG_SIGNATURE, `msg_signature ${safe.query.msg_signature} is not V6's: encryptMessage or computeMsgSignature changed`);
-  const opened = receiver.open(safeRequest);
+  const opened = receiver.open(safeRequest).message;
   expect(opened.kind === "scan" && opened.isNewFollower && opened.encrypted && opened.scene.str === "123123", "the V6 push did not open as a new-follower scan of scene 123123");
-  const welcome = receiver.reply(opened, { text: "welcome" });
+  const welcome = receiver.open(safeRequest).reply("welcome");
   expect(welcome.body.includes(`<MsgSignature><![CDATA[${V6_REPLY_MSG_SIGNATURE}]]></MsgSignature>`), "the encrypted reply is not V6's");
-  const openedPlain = receiver.open(plainRequest);
+  const openedPlain = receiver.open(plainRequest).message;
   expect(openedPlain.kind === "scan" && !openedPlain.encrypted && openedPlain.scene.str === PLAIN_SCENE, "the plain push did not open as a scan");
 
   const rows: { case: string; m: Measurement; bytes: number; note: string }[] = [];
@@ -145,7 +145,7 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log("push: open() + reply(text) safe mode");
   rows.push({
     case: "open() + reply(text), safe",
-    m: await measure(() => receiver.reply(receiver.open(safeRequest), { text: "welcome" }), MICRO),
+    m: await measure(() => receiver.open(safeRequest).reply("welcome"), MICRO),
     bytes: safeRequest.body.length,
     note: "verified: V6 encrypted reply",
   });
@@ -154,7 +154,7 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
   ctx.log("push: open() + reply(text) plain mode");
   rows.push({
     case: "open() + reply(text), plain",
-    m: await measure(() => receiver.reply(receiver.open(plainRequest), { text: "welcome" }), MICRO),
+    m: await measure(() => receiver.open(plainRequest).reply("welcome"), MICRO),
     bytes: plainRequest.body.length,
     note: "XML reply",
   });

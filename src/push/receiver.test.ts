@@ -107,7 +107,7 @@ describe("createPushReceiver: published vectors", () => {
       query: { signature: "76480565cbe296026c53aaacd1ad523a1ddba24f", timestamp: "1409304348", nonce: "xxxxxx", encrypt_type: "aes", msg_signature: V6_MSG_SIGNATURE },
       body: `<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[${V6_ENCRYPT}]]></Encrypt></xml>`,
     };
-    const message = r.open(request);
+    const { message } = r.open(request);
     expect(message).toEqual({
       kind: "scan",
       openId: "oia2TjjewbmiOUlr6X-1crbLOvLw",
@@ -124,8 +124,7 @@ describe("createPushReceiver: published vectors", () => {
 
   it("reproduces V6's encrypted reply byte for byte", () => {
     const r = receiver();
-    const message = r.open(encryptedRequestFor(V6_ENCRYPT));
-    const reply = r.reply(message, { text: "welcome" });
+    const reply = r.open(encryptedRequestFor(V6_ENCRYPT)).reply("welcome");
     expect(reply.contentType).toBe("application/xml");
     expect(reply.body).toBe(
       `<xml><Encrypt><![CDATA[${V6_REPLY_ENCRYPT}]]></Encrypt><MsgSignature><![CDATA[${V6_REPLY_MSG_SIGNATURE}]]></MsgSignature><TimeStamp>1409304348</TimeStamp><Nonce><![CDATA[xxxxxx]]></Nonce></xml>`,
@@ -134,7 +133,7 @@ describe("createPushReceiver: published vectors", () => {
 
   it("opens V2 (EasyWeChat), a text message, with its published msg_signature", () => {
     const r = receiver({ now: () => 1458300676_000 });
-    const message = r.open({
+    const { message } = r.open({
       query: {
         signature: computeSignature(TOKEN, "1458300676", "260774613"),
         timestamp: "1458300676",
@@ -185,55 +184,54 @@ describe("open", () => {
     const r = receiver();
     const xml = event({ Event: "SCAN", EventKey: "123", Ticket: "T" });
     for (const query of [{}, { encrypt_type: "raw" }, { encrypt_type: "" }]) {
-      expect(r.open(plainRequest(xml, { query }))).toMatchObject({ kind: "scan", encrypted: false, isNewFollower: false, scene: { str: "123", id: 123 }, ticket: "T" });
+      expect(r.open(plainRequest(xml, { query })).message).toMatchObject({ kind: "scan", encrypted: false, isNewFollower: false, scene: { str: "123", id: 123 }, ticket: "T" });
     }
   });
 
   it("accepts the body as raw bytes", () => {
-    const m = receiver().open(plainRequest(Buffer.from(event({ Event: "subscribe", EventKey: "qrscene_渠道" }))));
+    const m = receiver().open(plainRequest(Buffer.from(event({ Event: "subscribe", EventKey: "qrscene_渠道" })))).message;
     expect(m.kind === "scan" && m.scene.str).toBe("渠道");
     const u8 = new Uint8Array(Buffer.from(` ${event({ Event: "unsubscribe" })}`)).subarray(1);
-    expect(receiver().open(plainRequest(u8)).kind).toBe("unsubscribe");
+    expect(receiver().open(plainRequest(u8)).message.kind).toBe("unsubscribe");
   });
 
   it("trusts only the decrypted fields in compatible mode", () => {
     const inner = event({ Event: "SCAN", EventKey: "real" });
     const encrypt = encryptMessage({ encodingAESKey: KEY, appId: APP_ID, xml: inner, random16: RANDOM16 });
     const lying = (enc: string) => `${event({ Event: "SCAN", EventKey: "forged" }).slice(0, -6)}<Encrypt><![CDATA[${enc}]]></Encrypt></xml>`;
-    const m = receiver().open(encryptedRequestFor(encrypt, { envelope: lying }));
+    const m = receiver().open(encryptedRequestFor(encrypt, { envelope: lying })).message;
     expect(m.kind === "scan" && m.scene.str).toBe("real");
     expect(m.encrypted).toBe(true);
     expect(m.raw.Encrypt).toBeUndefined();
     // Without encrypt_type=aes the same body is read as plain text.
-    const plain = receiver().open(plainRequest(lying(encrypt)));
+    const plain = receiver().open(plainRequest(lying(encrypt))).message;
     expect(plain.kind === "scan" && plain.scene.str).toBe("forged");
     expect(plain.encrypted).toBe(false);
   });
 
   it("accepts timestamps exactly at the skew limit, in both directions", () => {
     const xml = event({ Event: "unsubscribe" });
-    expect(receiver().open(plainRequest(xml, { timestamp: String(NOW_S - 300) })).kind).toBe("unsubscribe");
-    expect(receiver().open(plainRequest(xml, { timestamp: String(NOW_S + 300) })).kind).toBe("unsubscribe");
-    expect(receiver({ maxClockSkewSeconds: 0 }).open(plainRequest(xml)).kind).toBe("unsubscribe");
+    expect(receiver().open(plainRequest(xml, { timestamp: String(NOW_S - 300) })).message.kind).toBe("unsubscribe");
+    expect(receiver().open(plainRequest(xml, { timestamp: String(NOW_S + 300) })).message.kind).toBe("unsubscribe");
+    expect(receiver({ maxClockSkewSeconds: 0 }).open(plainRequest(xml)).message.kind).toBe("unsubscribe");
   });
 
   it("skips the age check when maxClockSkewSeconds is null", () => {
-    expect(receiver({ maxClockSkewSeconds: null }).open(plainRequest(event({ Event: "unsubscribe" }), { timestamp: "1" })).kind).toBe("unsubscribe");
+    expect(receiver({ maxClockSkewSeconds: null }).open(plainRequest(event({ Event: "unsubscribe" }), { timestamp: "1" })).message.kind).toBe("unsubscribe");
   });
 
   it("accepts a body of exactly maxBodyBytes, counted in UTF-8 bytes", () => {
     const xml = event({ Event: "SCAN", EventKey: "渠道" });
     const bytes = Buffer.byteLength(xml);
-    expect(receiver({ maxBodyBytes: bytes }).open(plainRequest(xml)).kind).toBe("scan");
-    expect(receiver({ maxBodyBytes: bytes }).open(plainRequest(Buffer.from(xml))).kind).toBe("scan");
-    const err = caught(() => receiver({ maxBodyBytes: bytes - 1 }).open(plainRequest(xml)));
+    expect(receiver({ maxBodyBytes: bytes }).open(plainRequest(xml)).message.kind).toBe("scan");
+    expect(receiver({ maxBodyBytes: bytes }).open(plainRequest(Buffer.from(xml))).message.kind).toBe("scan");
+    const err = caught(() => receiver({ maxBodyBytes: bytes - 1 }).open(plainRequest(xml)).message);
     expect((err as PushFormatError).code).toBe("PUSH_TOO_LARGE");
   });
 
   it("uses the system clock and randomness by default", () => {
     const r = createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, maxClockSkewSeconds: null });
-    const m = r.open(encryptedRequestFor(V6_ENCRYPT));
-    const reply = r.reply(m, { text: "hi" });
+    const reply = r.open(encryptedRequestFor(V6_ENCRYPT)).reply("hi");
     expect(reply.body).toMatch(/^<xml><Encrypt>/);
     expect(reply.body).not.toContain(V6_REPLY_ENCRYPT);
   });
@@ -250,19 +248,19 @@ describe("requireEncryption", () => {
     ["a compatible-mode body sent without encrypt_type", plainRequest(compatibleBody)],
     ["a plain push as raw bytes", plainRequest(Buffer.from(scan))],
   ])("refuses a correctly signed plain push (%s) when a key is configured", (_name, request) => {
-    const err = caught(() => safeReceiver().open(request));
+    const err = caught(() => safeReceiver().open(request).message);
     expect(err).toBeInstanceOf(SignatureError);
     expect((err as SignatureError).code).toBe("SIGNATURE_INVALID");
   });
 
   it("checks signature and timestamp first", () => {
-    expect((caught(() => safeReceiver().open(plainRequest(scan, { token: "other" }))) as SignatureError).code).toBe("SIGNATURE_INVALID");
-    expect((caught(() => safeReceiver().open(plainRequest(scan, { timestamp: String(NOW_S - 1000) }))) as SignatureError).code).toBe("TIMESTAMP_STALE");
+    expect((caught(() => safeReceiver().open(plainRequest(scan, { token: "other" })).message) as SignatureError).code).toBe("SIGNATURE_INVALID");
+    expect((caught(() => safeReceiver().open(plainRequest(scan, { timestamp: String(NOW_S - 1000) })).message) as SignatureError).code).toBe("TIMESTAMP_STALE");
   });
 
   it("opens encrypted pushes, safe and compatible", () => {
-    expect(safeReceiver().open(encryptedRequestFor(V6_ENCRYPT))).toMatchObject({ kind: "scan", encrypted: true });
-    const m = safeReceiver().open(encryptedRequestFor(V6_ENCRYPT, { envelope: () => compatibleBody }));
+    expect(safeReceiver().open(encryptedRequestFor(V6_ENCRYPT)).message).toMatchObject({ kind: "scan", encrypted: true });
+    const m = safeReceiver().open(encryptedRequestFor(V6_ENCRYPT, { envelope: () => compatibleBody })).message;
     expect(m.kind === "scan" && m.scene.str).toBe("123123");
   });
 
@@ -272,8 +270,8 @@ describe("requireEncryption", () => {
 
   it("accepts plain pushes without a key (plaintext mode), or with requireEncryption: false", () => {
     const plainMode = createPushReceiver({ token: TOKEN, appId: APP_ID, now: () => NOW_S * 1000 });
-    expect(plainMode.open(plainRequest(scan))).toMatchObject({ kind: "scan", encrypted: false });
-    expect(safeReceiver({ requireEncryption: false }).open(plainRequest(scan))).toMatchObject({ kind: "scan", encrypted: false });
+    expect(plainMode.open(plainRequest(scan)).message).toMatchObject({ kind: "scan", encrypted: false });
+    expect(safeReceiver({ requireEncryption: false }).open(plainRequest(scan)).message).toMatchObject({ kind: "scan", encrypted: false });
   });
 
   it("is a ConfigError without a key, or when not a boolean", () => {
@@ -290,48 +288,45 @@ describe("reply", () => {
   const plainScan = r.open(plainRequest(event({ Event: "SCAN", EventKey: "1" })));
 
   it("answers success when there is nothing to say", () => {
-    expect(r.reply(plainScan)).toEqual({ body: "success", contentType: "text/plain" });
-    expect(r.reply(plainScan, {})).toEqual({ body: "success", contentType: "text/plain" });
-    expect(r.reply(plainScan, { text: "" })).toEqual({ body: "success", contentType: "text/plain" });
+    expect(plainScan.reply()).toEqual({ body: "success", contentType: "text/plain" });
+    expect(plainScan.reply(undefined)).toEqual({ body: "success", contentType: "text/plain" });
+    expect(plainScan.reply("")).toEqual({ body: "success", contentType: "text/plain" });
   });
 
   it("answers success to an unfollow, which WeChat cannot deliver a reply for", () => {
-    const m = r.open(plainRequest(event({ Event: "unsubscribe" })));
-    expect(r.reply(m, { text: "bye" }).body).toBe("success");
+    expect(r.open(plainRequest(event({ Event: "unsubscribe" }))).reply("bye").body).toBe("success");
   });
 
   it("answers a plain push with plain text XML, To and From swapped, CreateTime now", () => {
-    expect(receiver({ now: () => 1_700_000_000_999 }).reply(plainScan, { text: "a]]>b" })).toEqual({
+    const late = receiver({ now: () => 1_700_000_000_999, maxClockSkewSeconds: null });
+    expect(late.open(plainRequest(event({ Event: "SCAN", EventKey: "1" }))).reply("a]]>b")).toEqual({
       body: "<xml><ToUserName><![CDATA[oUser]]></ToUserName><FromUserName><![CDATA[gh_7f083739789a]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[a]]]]><![CDATA[>b]]></Content></xml>",
       contentType: "application/xml",
     });
   });
 
   it("encrypts the reply to an encrypted push; the reply opens with the same key", () => {
-    const m = r.open(encryptedRequest(event({ Event: "SCAN", EventKey: "1" }), { nonce: "123456" }));
-    const body = r.reply(m, { text: "你好" }).body;
+    const body = r.open(encryptedRequest(event({ Event: "SCAN", EventKey: "1" }), { nonce: "123456" })).reply("你好").body;
     const envelope = parsePushXml(body);
     expect(envelope.Nonce).toBe("123456");
     expect(envelope.TimeStamp).toBe(String(NOW_S));
     expect(envelope.MsgSignature).toBe(computeMsgSignature(TOKEN, envelope.TimeStamp!, envelope.Nonce!, envelope.Encrypt!));
-    const reopened = receiver().open(encryptedRequestFor(envelope.Encrypt!, { nonce: "123456" }));
+    const reopened = receiver().open(encryptedRequestFor(envelope.Encrypt!, { nonce: "123456" })).message;
     expect(reopened).toMatchObject({ kind: "other", msgType: "text", openId: "gh_7f083739789a", accountId: "oUser", raw: { Content: "你好" } });
   });
 
   it("draws a fresh nonce from random when the request's cannot be echoed", () => {
     const seeded = receiver({ random: createSeededRandom(7) });
-    const fromOpen = seeded.open(encryptedRequest(event({ Event: "SCAN", EventKey: "1" }), { nonce: "not-alnum!" }));
-    const copy: PushMessage = { ...fromOpen }; // not the object open() returned: no recorded nonce
-    for (const m of [fromOpen, copy]) {
-      const nonce = parsePushXml(seeded.reply(m, { text: "x" }).body).Nonce!;
-      expect(nonce).toMatch(/^[0-9]{10}$/);
-    }
+    const { reply } = seeded.open(encryptedRequest(event({ Event: "SCAN", EventKey: "1" }), { nonce: "not-alnum!" }));
+    const nonce = parsePushXml(reply("x").body).Nonce!;
+    expect(nonce).toMatch(/^[0-9]{10}$/);
   });
 
-  it("refuses to encrypt without a key", () => {
-    const m = r.open(encryptedRequestFor(V6_ENCRYPT));
-    const err = caught(() => receiver({ encodingAESKey: undefined }).reply(m, { text: "x" }));
-    expect(err).toBeInstanceOf(ConfigError);
+  it("replies alike however the message was passed around: the reply carries the request's nonce, not the message object", () => {
+    const { message, reply } = r.open(encryptedRequest(event({ Event: "SCAN", EventKey: "1" }), { nonce: "778899" }));
+    const copy: PushMessage = structuredClone(message);
+    expect(copy).toEqual(message);
+    expect(parsePushXml(reply("x").body).Nonce).toBe("778899");
   });
 });
 
@@ -348,7 +343,7 @@ describe("createPushReceiver options", () => {
   it("never puts the token or key in error messages", () => {
     const err = caught(() => createPushReceiver({ token: "secret-token", appId: APP_ID, encodingAESKey: `${KEY}x` })) as ConfigError;
     expect(err.message).not.toContain(KEY);
-    const sigErr = caught(() => receiver().open(plainRequest("<xml/>", { token: "other" }))) as SignatureError;
+    const sigErr = caught(() => receiver().open(plainRequest("<xml/>", { token: "other" })).message) as SignatureError;
     expect(sigErr.message).not.toContain(TOKEN);
   });
 
@@ -478,10 +473,10 @@ describe("open: hostile and unusual pushes", () => {
     const r = receiver(c.options);
     const request = c.request();
     if ("check" in c.expect) {
-      c.expect.check(r.open(request));
+      c.expect.check(r.open(request).message);
       return;
     }
-    const err = caught(() => r.open(request));
+    const err = caught(() => r.open(request).message);
     expect(err).toBeInstanceOf(c.expect.error);
     expect((err as QrError).code).toBe(c.expect.code);
     if (c.expect.field !== undefined) expect((err as PushFormatError).field).toBe(c.expect.field);

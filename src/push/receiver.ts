@@ -67,18 +67,25 @@ export interface PushReceiverOptions {
   random?: ((n: number) => Uint8Array) | Pick<Random, "bytes">;
 }
 
-export interface ReplyOptions {
-  /** Text to send back to the user; absent or empty means reply `success`. */
-  text?: string | undefined;
+/** An authenticated push and the means to answer it. */
+export interface OpenedPush {
+  message: PushMessage;
+  /**
+   * The passive reply to this push: `success` when `text` is absent or empty (or the push is an
+   * unfollow, which nobody can be answered for), else a text reply, encrypted when the push was.
+   * It carries what it needs (the request's nonce), so it works on any copy of the message.
+   * @throws ValidationError when `text` cannot be carried by the reply XML.
+   */
+  reply(text?: string): PushReply;
 }
 
 export interface PushReceiver {
+  /** The largest body `open` accepts, in bytes: adapters stop reading a little past it. */
+  readonly maxBodyBytes: number;
   /** Checks a URL-verification GET and returns the `echostr` to send back unchanged. */
   verifyUrl(query: PushQuery): string;
   /** Authenticates, decrypts (when `encrypt_type=aes`) and parses one push. */
-  open(request: PushRequest): PushMessage;
-  /** The passive reply to a push: `success`, or a text reply (encrypted when the push was). */
-  reply(message: PushMessage, options?: ReplyOptions): PushReply;
+  open(request: PushRequest): OpenedPush;
 }
 
 const TIMESTAMP_RE = /^[0-9]{1,12}$/;
@@ -108,9 +115,9 @@ function requireParam(query: PushQuery, name: string): string {
  * @example
  * const receiver = createPushReceiver({ token, appId, encodingAESKey });
  * // GET:  reply.send(receiver.verifyUrl(query))
- * const message = receiver.open({ query, body: rawBody });
+ * const { message, reply } = receiver.open({ query, body: rawBody });
  * if (message.kind === "scan") console.log(message.scene.str, message.isNewFollower);
- * const { body, contentType } = receiver.reply(message, { text: "welcome" });
+ * const { body, contentType } = reply("welcome");
  */
 export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
   const problems: ConfigProblem[] = [];
@@ -148,8 +155,6 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
   const now = options.now ?? systemClock.now;
   const random = options.random ?? systemRandom;
   const randomBytes = typeof random === "function" ? random : (n: number) => random.bytes(n);
-  /** Request nonces of encrypted pushes, echoed into their replies (the official samples do the same). */
-  const replyNonces = new WeakMap<PushMessage, string>();
 
   /** Signature, then timestamp age: on every request, GET or POST, in every mode. */
   function authenticate(query: PushQuery): { timestamp: string; nonce: string } {
@@ -202,7 +207,7 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
     return echostr;
   }
 
-  function open(request: PushRequest): PushMessage {
+  function open(request: PushRequest): OpenedPush {
     const { query } = request;
     const { timestamp, nonce } = authenticate(query);
     const encryptType = queryValue(query, "encrypt_type");
@@ -214,7 +219,7 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
       );
     }
     const xml = bodyText(request.body);
-    if (plain) return toPushMessage(parsePushXml(xml), false);
+    if (plain) return opened(toPushMessage(parsePushXml(xml), false), nonce);
     if (encryptType !== "aes") {
       throw new PushFormatError(`unknown encrypt_type "${encryptType.slice(0, 16)}": WeChat sends "aes" or "raw"`, { field: "encrypt_type" });
     }
@@ -232,22 +237,23 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
     if (!signatureMatches(computeMsgSignature(token, timestamp, nonce, encrypt), msgSignature)) {
       throw new SignatureError(`msg_signature mismatch: ${SIGNATURE_HINT}`);
     }
-    const message = toPushMessage(parsePushXml(decryptWithKey(aesKey, appId, encrypt)), true);
-    replyNonces.set(message, nonce);
-    return message;
+    return opened(toPushMessage(parsePushXml(decryptWithKey(aesKey, appId, encrypt)), true), nonce);
   }
 
-  function replyNonce(message: PushMessage): string {
-    const echoed = replyNonces.get(message);
-    if (echoed !== undefined && ECHO_NONCE_RE.test(echoed)) return echoed;
+  function opened(message: PushMessage, requestNonce: string): OpenedPush {
+    return { message, reply: (text) => reply(message, requestNonce, text) };
+  }
+
+  /** The request's nonce is echoed into an encrypted reply (the official samples do the same) when it looks like WeChat's. */
+  function replyNonce(requestNonce: string): string {
+    if (ECHO_NONCE_RE.test(requestNonce)) return requestNonce;
     const bytes = randomBytes(REPLY_NONCE_DIGITS);
     let nonce = "";
     for (let i = 0; i < REPLY_NONCE_DIGITS; i++) nonce += String(bytes[i]! % 10);
     return nonce;
   }
 
-  function reply(message: PushMessage, replyOptions: ReplyOptions = {}): PushReply {
-    const text = replyOptions.text;
+  function reply(message: PushMessage, requestNonce: string, text: string | undefined): PushReply {
     // Nothing to say, or nobody to say it to: WeChat cannot deliver a reply to an unfollow.
     if (text === undefined || text === "" || message.kind === "unsubscribe") return SUCCESS_REPLY;
     const createTime = Math.floor(now() / 1000);
@@ -258,10 +264,10 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
     }
     const encrypt = encryptWithKey(aesKey, appId, xml, randomBytes(16));
     const timestamp = String(createTime);
-    const nonce = replyNonce(message);
+    const nonce = replyNonce(requestNonce);
     const msgSignature = computeMsgSignature(token, timestamp, nonce, encrypt);
     return { body: buildEncryptedReplyXml({ encrypt, msgSignature, timestamp, nonce }), contentType: "application/xml" };
   }
 
-  return { verifyUrl, open, reply };
+  return { maxBodyBytes, verifyUrl, open };
 }

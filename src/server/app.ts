@@ -13,7 +13,7 @@ import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
-import { registerPushRoute } from "./push-route.ts";
+import { registerPushRoute } from "../push/adapters/fastify.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";

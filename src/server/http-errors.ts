@@ -6,17 +6,14 @@
  * @module
  */
 import { QrError, type ErrorCode } from "../errors.ts";
+import { PUSH_STATUS_BY_CODE, PUSH_UNAVAILABLE_STATUS } from "../push/handler.ts";
 
 /** Status for each code that is the caller's fault; every other failure is `UNAVAILABLE_STATUS`. */
 export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
-  SIGNATURE_INVALID: 401,
-  TIMESTAMP_STALE: 401,
-  APPID_MISMATCH: 401,
-  PUSH_MALFORMED: 400,
-  DECRYPT_FAILED: 400,
+  // The push handler's own table: one answer for a push, whichever way it arrives.
+  ...PUSH_STATUS_BY_CODE,
   VALIDATION_FAILED: 400,
   BODY_TOO_LARGE: 413,
-  PUSH_TOO_LARGE: 413,
   NOT_FOUND: 404,
   TICKET_NOT_FOUND: 404,
   SCENE_CONFLICT: 409,
@@ -37,7 +34,7 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
 };
 
 /** A handler failure: WeChat retries a push that gets no 2xx answer (wechat-api.md §4). */
-export const UNAVAILABLE_STATUS = 503;
+export const UNAVAILABLE_STATUS = PUSH_UNAVAILABLE_STATUS;
 
 export interface HttpErrorBody {
   /** The error's `code`, or `UNAVAILABLE` for a failure of ours. */

@@ -6,7 +6,8 @@
  */
 import Fastify, { type FastifyInstance } from "fastify";
 import { createPushReceiver, type PushMessage } from "../../src/push/index.ts";
-import { registerPushRoute, type PushRouteReply } from "../../src/server/index.ts";
+import { registerPushRoute } from "../../src/server/index.ts";
+import type { PushAnswer } from "../../src/push/handler.ts";
 
 export interface TestReceiver {
   /** The push URL, `http://127.0.0.1:<port>/wechat`. */
@@ -28,10 +29,10 @@ export interface TestReceiverOptions {
   encodingAESKey?: string;
   now: () => number;
   /** The reply for a message; default: `welcome <openId>` for scans, nothing otherwise. */
-  reply?: (message: PushMessage) => PushRouteReply | void;
+  reply?: (message: PushMessage) => PushAnswer;
 }
 
-const welcome = (message: PushMessage): PushRouteReply | void => (message.kind === "scan" ? { text: `welcome ${message.openId}` } : undefined);
+const welcome = (message: PushMessage): PushAnswer => (message.kind === "scan" ? { text: `welcome ${message.openId}` } : undefined);
 
 export async function startReceiver(options: TestReceiverOptions): Promise<TestReceiver> {
   const receiver = createPushReceiver({ token: options.token, appId: options.appId, encodingAESKey: options.encodingAESKey, now: options.now });
