@@ -148,6 +148,10 @@ const SECRET_BYTES = 32; // 256 bits
 const SCENE_BYTES = 24; // 32 base64url characters: unguessable, within scene_str's 64
 const DAILY_QUOTA_ERRCODE = 45009; // wechat-api.md §1: the daily qrcode/create quota is used up
 
+// Control characters (C0, DEL, C1) and unpaired surrogates (which neither engine stores as given).
+const NOT_PLAIN_RE = /[\p{Cc}\p{Cs}]/u;
+const isPlainText = (s: string): boolean => !NOT_PLAIN_RE.test(s);
+
 const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex");
 const base64url = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
 
@@ -272,6 +276,8 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
     if (input.subject !== undefined && (typeof input.subject !== "string" || input.subject.length < 1 || input.subject.length > SUBJECT_MAX)) {
       throw new ValidationError("subject", `must be a string of 1 to ${SUBJECT_MAX} characters`);
     }
+    // PostgreSQL refuses NUL in text where SQLite stores it: refused here, both engines behave alike.
+    if (input.subject !== undefined && !isPlainText(input.subject)) throw new ValidationError("subject", "must not contain control characters or unpaired surrogates");
     if (input.confirm !== undefined && typeof input.confirm !== "boolean") throw new ValidationError("confirm", "must be a boolean");
     return { purpose: input.purpose, subject: input.subject ?? null, confirm: input.confirm ?? false };
   }

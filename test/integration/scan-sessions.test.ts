@@ -446,6 +446,17 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       });
     }
 
+    it("refuses a subject with NUL or other control characters: 400 naming the field, on both engines", async () => {
+      const h = await start();
+      for (const subject of ["user\u000042", "user\u0007", "line\nbreak", "tab\there", "c1\u0085", "half\uD800"]) {
+        const res = await h.api("POST", "/api/scan-sessions", { purpose: "bind", subject });
+        expect(res.status, JSON.stringify(subject)).toBe(400);
+        expect(res.body).toMatchObject({ error: "VALIDATION_FAILED", field: "subject" });
+      }
+      const ok = await createSession(h, { purpose: "bind", subject: "用户-42 ✓ 😀" });
+      expect((await getSession(h, ok.id, ok.secret)).body.subject).toBe("用户-42 ✓ 😀");
+    });
+
     it("after the v5 migration, no code of the v3 pool is handed out again, and a scan of one reaches no session", async () => {
       const { db } = await factory.create();
       await migrate(db, MIGRATIONS.filter((m) => m.version <= 4));

@@ -64,7 +64,7 @@ export function registerScanSessionRoutes(app: FastifyInstance, deps: { service:
           type: "object",
           properties: {
             purpose: { type: "string", enum: ["login", "bind"] },
-            subject: { type: "string", minLength: 1, maxLength: 256 },
+            subject: { type: "string", minLength: 1, maxLength: 256, description: "No control characters" },
             confirm: { type: "boolean", default: false },
             clientIp: { type: "string", minLength: 1, maxLength: 64, description: "The browser's address, for per-client rate limiting (default: the caller's)" },
           },
