@@ -65,6 +65,13 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ WXQR_REFERRAL_RESERVE: "-1", WXQR_SITE_NAME: "x".repeat(65) })).sort()).toEqual(["WXQR_REFERRAL_RESERVE", "WXQR_SITE_NAME"]);
   });
 
+  it("reads the scan sessions' warm codes (0 makes none), leaving the default to the service", () => {
+    expect(loadConfig({}).scanSessionWarmCodes).toBeUndefined();
+    expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "0" }).scanSessionWarmCodes).toBe(0);
+    expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "8" }).scanSessionWarmCodes).toBe(8);
+    for (const bad of ["-1", "2.5", "101", "many"]) expect(problemsOf(() => loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: bad }))).toEqual(["WXQR_SCAN_SESSION_WARM_CODES"]);
+  });
+
   it("redacts secrets when serialised", () => {
     const config = loadConfig({ WECHAT_APP_ID: "wx1", WECHAT_APP_SECRET: "s3cret-value", WECHAT_TOKEN: "tok123" });
     const json = JSON.stringify(config);

@@ -28,6 +28,8 @@ export interface Config {
   referralReserve: number;
   /** The site named in scan-to-login confirmation replies. */
   siteName: string;
+  /** Scan-session codes made ahead; unset: the service's default. */
+  scanSessionWarmCodes?: number;
   emulatorUrl: string;
 }
 
@@ -61,6 +63,8 @@ const VARIABLES = {
   WXQR_PERMANENT_QUOTA: ["permanentQuota", z.coerce.number().int("must be a whole number").min(0).max(100_000), 100_000, false],
   WXQR_REFERRAL_RESERVE: ["referralReserve", z.coerce.number().int("must be a whole number").min(0).max(100_000), 1_000, false],
   WXQR_SITE_NAME: ["siteName", z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"), "this site", false],
+  // The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
+  WXQR_SCAN_SESSION_WARM_CODES: ["scanSessionWarmCodes", z.coerce.number().int("must be a whole number").min(0).max(100), undefined, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 

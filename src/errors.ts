@@ -34,6 +34,7 @@ export const ERROR_CODES = [
   "NAME_CONFLICT",
   "STORAGE_UNAVAILABLE",
   "RATE_LIMITED",
+  "SCAN_SESSION_QUOTA_EXHAUSTED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -235,6 +236,23 @@ export class ClientRateLimitedError extends QrError {
   readonly retryAfterMs: number;
   constructor(what: string, retryAfterMs: number) {
     super("RATE_LIMITED", `too many ${what} requests from this client; retry in ${Math.ceil(retryAfterMs / 1000)} s`, { retryable: true });
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * A scan session could not get a code: the platform's daily \`qrcode/create\` quota (45009) is
+ * used up and no pre-created code was left. Every session needs a code of its own, so no
+ * session can start until the quota resets at midnight Beijing time (\`retryAfterMs\` from now).
+ */
+export class ScanSessionQuotaError extends QrError {
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number, cause: unknown) {
+    super(
+      "SCAN_SESSION_QUOTA_EXHAUSTED",
+      "no scan session can start: the account's daily qrcode/create quota is used up (it resets at midnight Beijing time); the console's clear_quota resets it sooner",
+      { cause, retryable: true },
+    );
     this.retryAfterMs = retryAfterMs;
   }
 }

@@ -26,6 +26,8 @@ export interface ServiceSettings {
   referralReserve?: number;
   /** WXQR_SITE_NAME, named in scan-to-login confirmation replies; default "this site". */
   siteName?: string;
+  /** WXQR_SCAN_SESSION_WARM_CODES: scan-session codes made ahead; default 2. */
+  scanSessionWarmCodes?: number | undefined;
   /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
   webhookUrl?: string | undefined;
   webhookSecret?: string | undefined;
@@ -54,6 +56,7 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     permanentQuota: config.permanentQuota,
     referralReserve: config.referralReserve,
     siteName: config.siteName,
+    scanSessionWarmCodes: config.scanSessionWarmCodes,
     webhookUrl: config.webhookUrl,
     webhookSecret: config.webhookSecret,
   };
@@ -80,7 +83,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       accountId: settings.appId,
       permanentQuota: settings.permanentQuota,
       ...(settings.referralReserve !== undefined ? { referralPermanentReserve: settings.referralReserve } : {}),
-      ...(settings.siteName !== undefined ? { scanSessions: { siteName: settings.siteName } } : {}),
+      scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
       ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
       clock: deps.clock,
       random: deps.random,

@@ -4,7 +4,7 @@ import { ConfigError } from "../errors.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService } from "./codes.ts";
 import { createScanSessionService } from "./scan-sessions.ts";
-import type { ScanSessionDeps } from "./scan-sessions.ts";
+import type { ScanSessionDeps, ScanSessionOptions } from "./scan-sessions.ts";
 
 // Options are checked when the service is made; nothing touches the database or the codes then.
 const deps: ScanSessionDeps = {
@@ -16,9 +16,9 @@ const deps: ScanSessionDeps = {
   logger: silentLogger,
 };
 
-function problemKeys(siteName: string): string[] {
+function problemKeys(options: string | ScanSessionOptions): string[] {
   try {
-    createScanSessionService(deps, { siteName });
+    createScanSessionService(deps, typeof options === "string" ? { siteName: options } : options);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as ConfigError).problems.map((p) => p.key);
@@ -34,5 +34,22 @@ describe("scanSessions.siteName", () => {
 
   it("must not be empty", () => {
     expect(problemKeys("  ")).toEqual(["scanSessions.siteName"]);
+  });
+});
+
+describe("scanSessions.warmCodes and the life of a session's code", () => {
+  it("allows no warm stock, and a small one", () => {
+    expect(problemKeys({ warmCodes: 0 })).toEqual([]);
+    expect(problemKeys({ warmCodes: 100 })).toEqual([]);
+  });
+
+  it.each([-1, 1.5, 101, Number.NaN])("refuses %d warm codes", (warmCodes) => {
+    expect(problemKeys({ warmCodes })).toEqual(["scanSessions.warmCodes"]);
+  });
+
+  it("refuses a warm shelf a temporary code cannot cover (30 days), and a negative code margin", () => {
+    expect(problemKeys({ warmShelfMs: 30 * 86_400_000 })).toEqual(["scanSessions.warmShelfMs"]);
+    expect(problemKeys({ lifeMs: 5 * 60_000, codeMarginMs: 60_000, warmShelfMs: 30 * 86_400_000 - 6 * 60_000 })).toEqual([]);
+    expect(problemKeys({ codeMarginMs: -1 })).toEqual(["scanSessions.codeMarginMs"]);
   });
 });

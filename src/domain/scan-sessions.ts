@@ -2,21 +2,24 @@
  * Scan-to-login / bind sessions (扫码登录 / 绑定). The site's backend creates a session; the
  * browser holds only its secret and shows its code; a scan by a WeChat user makes the session
  * `scanned` (and, with `confirm`, `confirmed` once that user replies `1`). Invariant 7: the result
- * is given only to the secret's holder, never after the session expires, and with `confirm` only
- * after the scanner confirms.
+ * is given only to the secret's holder, never after the session expires, with `confirm` only
+ * after the scanner confirms, and a session's code belongs to it alone.
  *
- * Codes come from a pool, so a busy login page does not spend one `qrcode/create` per session
- * (the platform allows 100,000 a day). A pooled code is a 30-day temporary `QR_STR_SCENE` code
- * with a random scene string, owned by its pool row; it is handed to the next session only after
- * the previous one has ended *and* a cool-down has passed, and a scan attaches only to a pending,
- * unexpired session that was created before the scan: a stale screenshot logs nobody in.
+ * Every session gets a fresh temporary `QR_STR_SCENE` code with a random scene, owned by the
+ * session and never handed to another one (issue #8: a code reused by a later session let
+ * whoever kept its image scan that session). A scan counts only for the session its code was
+ * made for, while that session is pending and alive. Each session thus costs one
+ * `qrcode/create` of the account's 100,000 a day; to keep creation from waiting on the platform,
+ * a few codes may be made ahead (the warm stock), and each of those is taken by one session only.
  * @module
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 import { systemTimer, type Clock, type Logger, type Random, type Timer } from "../deps.ts";
-import { ClientRateLimitedError, ConfigError, ValidationError } from "../errors.ts";
-import type { Database } from "../store/database.ts";
+import { ClientRateLimitedError, ConfigError, RateLimitError, ScanSessionQuotaError, ValidationError } from "../errors.ts";
+import { handOverQrCode } from "../store/codes.ts";
+import type { Database, Sql } from "../store/database.ts";
 import * as store from "../store/scan-sessions.ts";
+import { EXPIRE_SECONDS_MAX, EXPIRE_SECONDS_MIN } from "../wechat/qr-ticket.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { newId } from "./ids.ts";
 import type { OwnerHooks, PushContext } from "./push-hooks.ts";
@@ -31,12 +34,12 @@ export interface ScanSessionOptions {
   siteName?: string;
   /** How long a session lives. Default 5 minutes. */
   lifeMs?: number;
-  /** How long a pooled code rests after its session ended before another session gets it. Default 60 s. */
-  cooldownMs?: number;
-  /** Life of each pooled code. Default 30 days (the platform's maximum), so each is reused many times. */
-  codeExpireSeconds?: number;
-  /** A code is handed out only if it outlives the session by this much; after that it is retired. Default 1 hour. */
-  retireMarginMs?: number;
+  /** A session's code lives at least this long after the session ends. Default 60 s. */
+  codeMarginMs?: number;
+  /** Codes made ahead so creating a session need not wait on the platform; 0 makes none. Default 2. */
+  warmCodes?: number;
+  /** How long a warm code may wait to be taken: it is made to live this much longer than a session's code. Default 15 minutes. */
+  warmShelfMs?: number;
   /** Session creations allowed per client address, and per subject, per minute (token bucket). Default 30. */
   createPerMinute?: number;
   /** How often open streams look for changes made by other instances. Default 1 s. */
@@ -48,13 +51,16 @@ export interface ScanSessionOptions {
 export const SCAN_SESSION_DEFAULTS = {
   siteName: "this site",
   lifeMs: 5 * 60_000,
-  cooldownMs: 60_000,
-  codeExpireSeconds: 30 * 86_400,
-  retireMarginMs: 60 * 60_000,
+  codeMarginMs: 60_000,
+  warmCodes: 2,
+  warmShelfMs: 15 * 60_000,
   createPerMinute: 30,
   pollMs: 1_000,
   heartbeatMs: 15_000,
 } as const satisfies Required<ScanSessionOptions>;
+
+/** More would only waste codes when traffic stops: each is a `qrcode/create` made ahead. */
+export const WARM_CODES_MAX = 100;
 
 export interface ScanSessionDeps {
   db: Database;
@@ -114,14 +120,21 @@ export interface ScanSessionService {
    * Authorise with `read` first.
    */
   watch(id: string, signal: AbortSignal): AsyncGenerator<ScanSessionWatchItem>;
-  /** The hooks of owner kind "session" (pooled codes). */
+  /** The hooks of owner kind "session" (each session's own code). */
   readonly hooks: OwnerHooks;
   /** Handles a scanner's reply `1` (PushContext.onOther). */
   readonly onOther: NonNullable<PushContext["onOther"]>;
   /** Call once the push with this dedupe key is committed: wakes the streams of the sessions it changed. */
   committed(dedupeKey: string): void;
-  /** Pooled codes (for metrics and tests). */
-  poolSize(): Promise<number>;
+  /**
+   * Tops the warm stock up to `warmCodes` (creating a session starts this in the background
+   * after taking from it); joins a top-up already running. Resolves with the codes it made.
+   */
+  refillWarmCodes(): Promise<number>;
+  /** Warm codes that can still outlive a session (for metrics and tests). */
+  warmStock(): Promise<number>;
+  /** Waits for a background top-up of the warm stock to end (before closing the database). */
+  settled(): Promise<void>;
 }
 
 // Rows updated this long before the previous poll are read again: a writer's clock may lag
@@ -133,6 +146,11 @@ const SWEEP_EVERY_MS = 60_000;
 const SUBJECT_MAX = 256;
 const SECRET_BYTES = 32; // 256 bits
 const SCENE_BYTES = 24; // 32 base64url characters: unguessable, within scene_str's 64
+const DAILY_QUOTA_ERRCODE = 45009; // wechat-api.md §1: the daily qrcode/create quota is used up
+
+// Control characters (C0, DEL, C1) and unpaired surrogates (which neither engine stores as given).
+const NOT_PLAIN_RE = /[\p{Cc}\p{Cs}]/u;
+const isPlainText = (s: string): boolean => !NOT_PLAIN_RE.test(s);
 
 const sha256Hex = (s: string): string => createHash("sha256").update(s).digest("hex");
 const base64url = (b: Uint8Array): string => Buffer.from(b).toString("base64url");
@@ -162,16 +180,30 @@ function resolveOptions(options: ScanSessionOptions): Required<ScanSessionOption
     const v = o[key];
     if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) problems.push({ key: `scanSessions.${key}`, message: `must be a positive number, got ${String(v)}` });
   };
-  for (const key of ["lifeMs", "codeExpireSeconds", "createPerMinute", "pollMs", "heartbeatMs"] as const) positive(key);
-  if (!(o.cooldownMs >= 0)) problems.push({ key: "scanSessions.cooldownMs", message: "must not be negative" });
-  if (!(o.retireMarginMs >= 0)) problems.push({ key: "scanSessions.retireMarginMs", message: "must not be negative" });
-  if (o.lifeMs + o.retireMarginMs >= o.codeExpireSeconds * 1000) {
-    problems.push({ key: "scanSessions.lifeMs", message: "a session plus the retire margin must be shorter than a pooled code's life" });
+  for (const key of ["lifeMs", "warmShelfMs", "createPerMinute", "pollMs", "heartbeatMs"] as const) positive(key);
+  if (!(o.codeMarginMs >= 0)) problems.push({ key: "scanSessions.codeMarginMs", message: "must not be negative" });
+  if (!Number.isInteger(o.warmCodes) || o.warmCodes < 0 || o.warmCodes > WARM_CODES_MAX) {
+    problems.push({ key: "scanSessions.warmCodes", message: `must be a whole number from 0 to ${WARM_CODES_MAX}, got ${String(o.warmCodes)}` });
+  }
+  if (codeSeconds(o, o.warmShelfMs) > EXPIRE_SECONDS_MAX) {
+    problems.push({ key: "scanSessions.warmShelfMs", message: "a session, the code margin and the warm shelf must fit in a temporary code's 30 days" });
   }
   if (typeof o.siteName !== "string" || o.siteName.trim() === "") problems.push({ key: "scanSessions.siteName", message: "must not be empty" });
   else if (!isReplyText(o.siteName)) problems.push({ key: "scanSessions.siteName", message: `${REPLY_TEXT_RULE}: it is sent inside passive replies` });
   if (problems.length > 0) throw new ConfigError(problems);
   return o;
+}
+
+/** The life to ask for a session's code: the session, the margin, and the time it may wait in stock. */
+function codeSeconds(o: Required<ScanSessionOptions>, shelfMs: number): number {
+  return Math.max(EXPIRE_SECONDS_MIN, Math.ceil((o.lifeMs + o.codeMarginMs + shelfMs) / 1000));
+}
+
+/** WeChat's daily quotas reset at midnight Beijing time (UTC+8, no daylight saving). */
+function msUntilBeijingMidnight(now: number): number {
+  const day = 86_400_000;
+  const beijing = now + 8 * 3_600_000;
+  return day - (((beijing % day) + day) % day);
 }
 
 export function createScanSessionService(deps: ScanSessionDeps, options: ScanSessionOptions = {}): ScanSessionService {
@@ -244,6 +276,8 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
     if (input.subject !== undefined && (typeof input.subject !== "string" || input.subject.length < 1 || input.subject.length > SUBJECT_MAX)) {
       throw new ValidationError("subject", `must be a string of 1 to ${SUBJECT_MAX} characters`);
     }
+    // PostgreSQL refuses NUL in text where SQLite stores it: refused here, both engines behave alike.
+    if (input.subject !== undefined && !isPlainText(input.subject)) throw new ValidationError("subject", "must not contain control characters or unpaired surrogates");
     if (input.confirm !== undefined && typeof input.confirm !== "boolean") throw new ValidationError("confirm", "must be a boolean");
     return { purpose: input.purpose, subject: input.subject ?? null, confirm: input.confirm ?? false };
   }
@@ -253,12 +287,35 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
     if (wait > 0) throw new ClientRateLimitedError("scan-session", wait);
   }
 
+  /** A new temporary code with a random scene, owned by `ownerId` (a session, or a warm-stock row), and when it ends. */
+  async function newCode(ownerId: string, shelfMs: number, label: string): Promise<{ code: QrCodeRow; endsAt: number }> {
+    try {
+      const code = await codes.create({
+        type: "temporary",
+        sceneStr: base64url(random.bytes(SCENE_BYTES)),
+        expireSeconds: codeSeconds(o, shelfMs),
+        label,
+        owner: { kind: "session", id: ownerId },
+      });
+      return { code, endsAt: code.expiresAt ?? code.createdAt + codeSeconds(o, shelfMs) * 1000 };
+    } catch (err) {
+      if (err instanceof RateLimitError && err.errcode === DAILY_QUOTA_ERRCODE) throw new ScanSessionQuotaError(msUntilBeijingMidnight(clock.now()), err);
+      throw err;
+    }
+  }
+
+  async function sweep(sql: Sql, now: number): Promise<void> {
+    if (now - lastSweep < SWEEP_EVERY_MS) return;
+    lastSweep = now;
+    await store.deleteSessionsExpiredBefore(sql, accountId, now - KEEP_EXPIRED_MS);
+  }
+
   async function create(input: CreateScanSessionInput): Promise<CreatedScanSession> {
     const { purpose, subject, confirm } = checkInput(input);
     rateLimit(input.client, subject);
     const id = newId("ss", random);
     const secret = base64url(random.bytes(SECRET_BYTES));
-    const row = (poolCodeId: string, qrcodeId: string, createdAt: number): store.ScanSessionRow => ({
+    const row = (code: { id: string; expiresAt: number }, createdAt: number): store.ScanSessionRow => ({
       id,
       accountId,
       purpose,
@@ -266,64 +323,73 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
       confirm,
       secretHash: sha256Hex(secret),
       status: "pending",
-      poolCodeId,
-      qrcodeId,
+      qrcodeId: code.id,
       openId: null,
       isNewFollower: null,
       createdAt,
-      expiresAt: createdAt + o.lifeMs,
+      // Never past its code's end: a slow qrcode/create may have eaten into the margin.
+      expiresAt: Math.min(createdAt + o.lifeMs, code.expiresAt),
       scannedAt: null,
       confirmedAt: null,
       updatedAt: createdAt,
     });
 
+    // A warm code first: it moves from its stock row to this session in one transaction.
     const now = clock.now();
-    const claimed = await db.transaction(async (sql) => {
-      if (now - lastSweep >= SWEEP_EVERY_MS) {
-        lastSweep = now;
-        await store.deleteSessionsExpiredBefore(sql, accountId, now - KEEP_EXPIRED_MS);
-        await store.deleteExpiredPoolCodes(sql, accountId, now);
+    const taken = await db.transaction(async (sql) => {
+      await sweep(sql, now);
+      const warm = await store.takeWarmCode(sql, accountId, now + o.lifeMs + o.codeMarginMs);
+      if (!warm) return undefined;
+      if (!(await handOverQrCode(sql, { accountId, id: warm.qrcodeId, ownerKind: "session", from: warm.id, to: id }))) {
+        throw new Error(`warm code ${warm.qrcodeId} is not owned by its stock row ${warm.id}`);
       }
-      const pooled = await store.claimPoolCode(sql, {
-        accountId,
-        sessionId: id,
-        now,
-        holdUntil: now + o.lifeMs + o.cooldownMs,
-        minCodeExpiry: now + o.lifeMs + o.retireMarginMs,
-      });
-      if (pooled) await store.insertSession(sql, row(pooled.id, pooled.qrcodeId, now));
-      return pooled;
+      const session = row({ id: warm.qrcodeId, expiresAt: warm.codeExpiresAt }, now);
+      await store.insertSession(sql, session);
+      return session;
     });
-    if (claimed) {
-      const code = await codes.get(claimed.qrcodeId);
-      if (!code) throw new Error(`pooled code ${claimed.qrcodeId} has no qrcodes row`);
-      return { id, secret, qrcode: code, purpose, subject, confirm, expiresAt: now + o.lifeMs };
+    if (taken) {
+      refillInBackground();
+      const code = await codes.get(taken.qrcodeId);
+      if (!code) throw new Error(`warm code ${taken.qrcodeId} has no qrcodes row`);
+      return { id, secret, qrcode: code, purpose, subject, confirm, expiresAt: taken.expiresAt };
     }
 
-    // No free code: grow the pool by one, held by this session from the start.
-    const poolId = newId("sp", random);
-    const code = await codes.create({
-      type: "temporary",
-      sceneStr: base64url(random.bytes(SCENE_BYTES)),
-      expireSeconds: o.codeExpireSeconds,
-      label: "scan-session pool",
-      owner: { kind: "session", id: poolId },
-    });
-    const createdAt = clock.now();
-    const session = row(poolId, code.id, createdAt);
-    await db.transaction(async (sql) => {
-      await store.insertPoolCode(sql, {
-        id: poolId,
-        accountId,
-        qrcodeId: code.id,
-        codeExpiresAt: code.expiresAt ?? code.createdAt + o.codeExpireSeconds * 1000,
-        sessionId: id,
-        freeAt: session.expiresAt + o.cooldownMs,
-        createdAt,
-      });
-      await store.insertSession(sql, session);
-    });
+    // None warm: a fresh code, made for this session alone.
+    const { code, endsAt } = await newCode(id, 0, "scan session");
+    const session = row({ id: code.id, expiresAt: endsAt }, clock.now());
+    await db.transaction((sql) => store.insertSession(sql, session));
+    refillInBackground();
     return { id, secret, qrcode: code, purpose, subject, confirm, expiresAt: session.expiresAt };
+  }
+
+  // --- the warm stock ---
+  let refilling: Promise<number> | undefined;
+
+  async function refill(): Promise<number> {
+    const minCodeExpiry = (): number => clock.now() + o.lifeMs + o.codeMarginMs;
+    await db.transaction((sql) => store.discardWarmCodesExpiringBefore(sql, accountId, minCodeExpiry()));
+    // One code at a time, counting again after each: sessions take from the stock meanwhile. The
+    // bound ends a top-up that sessions outpace; the next session starts another.
+    for (let made = 0; made < 2 * o.warmCodes; made++) {
+      if ((await db.read((sql) => store.countWarmCodes(sql, accountId, minCodeExpiry()))) >= o.warmCodes) return made;
+      const stockId = newId("sw", random);
+      const { code, endsAt } = await newCode(stockId, o.warmShelfMs, "scan session (warm)");
+      const warm = { id: stockId, accountId, qrcodeId: code.id, codeExpiresAt: endsAt, createdAt: clock.now() };
+      await db.transaction((sql) => store.insertWarmCode(sql, warm));
+    }
+    return 2 * o.warmCodes;
+  }
+
+  function refillWarmCodes(): Promise<number> {
+    refilling ??= refill().finally(() => {
+      refilling = undefined;
+    });
+    return refilling;
+  }
+
+  function refillInBackground(): void {
+    if (o.warmCodes === 0) return;
+    refillWarmCodes().catch((err: unknown) => deps.logger.warn({ err }, "scan sessions: topping up the warm codes failed"));
   }
 
   // --- reading ---
@@ -401,17 +467,15 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
   const hooks: OwnerHooks = {
     async onScan(sql, ctx, { message, code, isNewFollower, at }) {
       if (!code.ownerId) return;
-      const pooled = await store.getPoolCode(sql, ctx.accountId, code.ownerId);
-      if (!pooled?.sessionId) return;
-      const session = await store.getSession(sql, ctx.accountId, pooled.sessionId);
-      if (!session || session.status !== "pending") return;
-      // Only a scan made while this session lived counts. CreateTime has whole seconds, so the
-      // session's start is rounded down; a cool-down of seconds keeps a stale scan out anyway.
+      const session = await store.getSession(sql, ctx.accountId, code.ownerId);
+      // The code names its session and the session names its code: a code of the v3 pool, or one
+      // still in the warm stock, reaches no session.
+      if (!session || session.qrcodeId !== code.id || session.status !== "pending") return;
+      // Only a scan made while this session lived counts (a warm code may have existed before its
+      // session, though no one saw it). CreateTime has whole seconds, so the start is rounded down.
       if (at >= session.expiresAt || at < Math.floor(session.createdAt / 1000) * 1000) return;
       const now = clock.now();
       if (!(await store.markScanned(sql, ctx.accountId, session.id, { openId: message.openId, isNewFollower, at, now }))) return;
-      // The code is done with this session: a confirmation goes by the scanner, not the code.
-      await store.releasePoolCode(sql, ctx.accountId, pooled.id, session.id, now + o.cooldownMs);
       await ctx.emit(sql, {
         kind: "session_scanned",
         openId: message.openId,
@@ -446,7 +510,11 @@ export function createScanSessionService(deps: ScanSessionDeps, options: ScanSes
       changedBy.delete(dedupeKey);
       for (const id of ids) notify(id);
     },
-    poolSize: () => db.read((sql) => store.countPoolCodes(sql, accountId)),
+    refillWarmCodes,
+    warmStock: () => db.read((sql) => store.countWarmCodes(sql, accountId, clock.now() + o.lifeMs + o.codeMarginMs)),
+    async settled() {
+      await refilling?.catch(() => {});
+    },
   };
 }
 

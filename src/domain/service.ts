@@ -42,7 +42,7 @@ export interface WxqrServiceOptions {
   clock: Clock;
   random: Random;
   logger: Logger;
-  /** Scan-to-login / bind sessions: site name, session life, pool cool-down, rate limit … */
+  /** Scan-to-login / bind sessions: site name, session life, warm codes, rate limit … */
   scanSessions?: ScanSessionOptions;
   /** Real-time waits (SSE heartbeats, polling); default the system timer. */
   timer?: Timer;
@@ -72,7 +72,7 @@ export interface WxqrService {
   events(after: number, limit: number): Promise<ScanLogPage>;
   /** Pushes waiting for a commit. */
   readonly pendingPushes: number;
-  /** Waits for the pushes already accepted to commit. */
+  /** Waits for the pushes already accepted to commit, and for a background top-up of the scan sessions' warm codes. */
   drain(): Promise<void>;
 }
 
@@ -117,6 +117,9 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
     get pendingPushes() {
       return committer.pending;
     },
-    drain: () => committer.drain(),
+    async drain() {
+      await committer.drain();
+      await scanSessions.settled();
+    },
   };
 }

@@ -56,6 +56,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     tokenRefreshes: options.tokenRefreshes ?? (() => 0),
     pendingPushes: () => service.pendingPushes,
     ...(webhook ? { webhookBacklog: () => webhook.backlog() } : {}),
+    scanSessionWarmCodes: () => service.scanSessions.warmStock(),
   });
 
   await app.register(swagger, {

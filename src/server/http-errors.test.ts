@@ -5,6 +5,8 @@ import {
   ERROR_CODES,
   NotFoundError,
   PushFormatError,
+  RateLimitError,
+  ScanSessionQuotaError,
   SignatureError,
   ValidationError,
   type ErrorCode,
@@ -42,6 +44,15 @@ describe("httpErrorFor", () => {
       status: 400,
       body: { error: "PUSH_MALFORMED", message: "push lacks <MsgType>" },
     });
+  });
+
+  it("names the exhausted daily quota behind a refused scan session, with 503", () => {
+    const cause = new RateLimitError({ errcode: 45009, errmsg: "reach max api daily quota limit", path: "/cgi-bin/qrcode/create" });
+    const { status, body } = httpErrorFor(new ScanSessionQuotaError(3_600_000, cause));
+    expect(status).toBe(503);
+    expect(body.error).toBe("SCAN_SESSION_QUOTA_EXHAUSTED");
+    // Creating a code outside a session keeps the errcode's own mapping.
+    expect(httpErrorFor(cause)).toMatchObject({ status: 429, body: { error: "WECHAT_RATE_LIMITED", errcode: 45009 } });
   });
 
   it("says nothing about the cause of its own failures", () => {

@@ -8,7 +8,10 @@
 import { QrError, type ErrorCode } from "../errors.ts";
 import { PUSH_STATUS_BY_CODE, PUSH_UNAVAILABLE_STATUS } from "../push/handler.ts";
 
-/** Status for each code that is the caller's fault; every other failure is `UNAVAILABLE_STATUS`. */
+/**
+ * Status for each code the caller is told about (their fault, or a refusal they can act on);
+ * every other failure is `UNAVAILABLE_STATUS`, with no detail.
+ */
 export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> = {
   // The push handler's own table: one answer for a push, whichever way it arrives.
   ...PUSH_STATUS_BY_CODE,
@@ -23,6 +26,9 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   WECHAT_QR_QUOTA_EXCEEDED: 409,
   WECHAT_RATE_LIMITED: 429,
   RATE_LIMITED: 429,
+  // The platform's daily quota, not the caller, stands in the way until midnight Beijing time;
+  // the body names it, unlike our own failures.
+  SCAN_SESSION_QUOTA_EXHAUSTED: 503,
   // WeChat refused or failed: the gateway's fault, not the caller's.
   WECHAT_API_ERROR: 502,
   WECHAT_TOKEN_INVALID: 502,
@@ -63,7 +69,7 @@ export function httpStatusFor(err: unknown): number {
  */
 export function httpErrorFor(err: unknown): { status: number; body: HttpErrorBody } {
   const status = httpStatusFor(err);
-  if (status === UNAVAILABLE_STATUS || !(err instanceof QrError)) {
+  if (!(err instanceof QrError) || HTTP_STATUS_BY_CODE[err.code] === undefined) {
     return { status, body: { error: "UNAVAILABLE", message: "the request could not be processed now; try again later" } };
   }
   const body: HttpErrorBody = { error: err.code, message: err.message };

@@ -8,7 +8,12 @@ export interface Metrics {
   codesCreated: Counter<"type">;
 }
 
-export function createMetrics(sources: { tokenRefreshes: () => number; pendingPushes: () => number; webhookBacklog?: () => Promise<number> }): Metrics {
+export function createMetrics(sources: {
+  tokenRefreshes: () => number;
+  pendingPushes: () => number;
+  webhookBacklog?: () => Promise<number>;
+  scanSessionWarmCodes?: () => Promise<number>;
+}): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
   const pushes = new Counter({ name: "wxqr_pushes_total", help: "Pushes received, by outcome", labelNames: ["outcome"], registers: [registry] });
@@ -45,6 +50,17 @@ export function createMetrics(sources: { tokenRefreshes: () => number; pendingPu
       registers: [registry],
       async collect() {
         this.set(await webhookBacklog());
+      },
+    });
+  }
+  const warmCodes = sources.scanSessionWarmCodes;
+  if (warmCodes) {
+    new Gauge({
+      name: "wxqr_scan_session_warm_codes",
+      help: "Codes made ahead for scan sessions that can still outlive one (shared by every instance)",
+      registers: [registry],
+      async collect() {
+        this.set(await warmCodes());
       },
     });
   }

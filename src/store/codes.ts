@@ -212,6 +212,18 @@ export async function setQrCodeOwner(sql: Sql, id: string, ownerKind: OwnerKind,
   await sql.run("UPDATE qrcodes SET owner_kind = ?, owner_id = ? WHERE id = ?", [ownerKind, ownerId, id]);
 }
 
+/** Gives a code from one owner to another, only if `from` still owns it; true when it did. */
+export async function handOverQrCode(sql: Sql, r: { accountId: string; id: string; ownerKind: OwnerKind; from: string; to: string }): Promise<boolean> {
+  const changed = await sql.run("UPDATE qrcodes SET owner_id = ? WHERE account_id = ? AND id = ? AND owner_kind = ? AND owner_id = ?", [
+    r.to,
+    r.accountId,
+    r.id,
+    r.ownerKind,
+    r.from,
+  ]);
+  return changed === 1;
+}
+
 export async function countPermanentCodes(sql: Sql, accountId: string): Promise<number> {
   const r = await sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM scene_allocations WHERE account_id = ? AND permanent = 1", [accountId]);
   return Number(r?.n ?? 0);

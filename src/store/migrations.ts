@@ -10,6 +10,7 @@ import { v1 } from "./schema/v1-core.ts";
 import { v2 } from "./schema/v2-referrals.ts";
 import { v3 } from "./schema/v3-scan-sessions.ts";
 import { v4 } from "./schema/v4-outbox-tokens.ts";
+import { v5 } from "./schema/v5-session-codes.ts";
 
 export interface Migration {
   version: number;
@@ -25,6 +26,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v2,
   v3,
   v4,
+  v5,
   // next versions: one line each, in order
 ];
 

@@ -1,8 +1,9 @@
 /**
- * Scan sessions and their pool of reusable codes. Claiming a free pooled code is one
- * conditional UPDATE: two concurrent claims never get the same code (on PostgreSQL the
- * candidate row is locked with SKIP LOCKED, so a concurrent claim takes the next one instead
- * of waiting for this one and failing).
+ * Scan sessions, and the warm stock of pre-created codes they may take. Each session has a code
+ * of its own (the unique `scan_sessions.qrcode_id`). Taking a warm code deletes its stock row in
+ * the taking transaction, so each is handed out once: two concurrent takers never get the same
+ * one (on PostgreSQL the candidate row is locked with SKIP LOCKED, so a concurrent taker takes
+ * the next one instead of waiting for this one and finding it gone).
  * @module
  */
 import type { Sql } from "./database.ts";
@@ -10,13 +11,12 @@ import type { Sql } from "./database.ts";
 export type StoredSessionStatus = "pending" | "scanned" | "confirmed";
 export type SessionPurpose = "login" | "bind";
 
-export interface PoolCodeRow {
+/** A pre-created code no session has taken yet; `id` is the code's owner id meanwhile. */
+export interface WarmCodeRow {
   id: string;
   accountId: string;
   qrcodeId: string;
   codeExpiresAt: number;
-  sessionId: string | null;
-  freeAt: number;
   createdAt: number;
 }
 
@@ -29,7 +29,7 @@ export interface ScanSessionRow {
   /** SHA-256 of the secret, hex. */
   secretHash: string;
   status: StoredSessionStatus;
-  poolCodeId: string;
+  /** The session's own code: no other session ever has it. */
   qrcodeId: string;
   openId: string | null;
   isNewFollower: boolean | null;
@@ -40,13 +40,11 @@ export interface ScanSessionRow {
   updatedAt: number;
 }
 
-interface WirePoolCodeRow {
+interface WireWarmCodeRow {
   id: string;
   account_id: string;
   qrcode_id: string;
   code_expires_at: number;
-  session_id: string | null;
-  free_at: number;
   created_at: number;
 }
 
@@ -58,7 +56,6 @@ interface WireSessionRow {
   confirm: number;
   secret_hash: string;
   status: StoredSessionStatus;
-  pool_code_id: string;
   qrcode_id: string;
   open_id: string | null;
   is_new_follower: number | null;
@@ -69,22 +66,14 @@ interface WireSessionRow {
   updated_at: number;
 }
 
-const POOL_COLUMNS = "id, account_id, qrcode_id, code_expires_at, session_id, free_at, created_at";
+const WARM_COLUMNS = "id, account_id, qrcode_id, code_expires_at, created_at";
 const SESSION_COLUMNS =
-  "id, account_id, purpose, subject, confirm, secret_hash, status, pool_code_id, qrcode_id, open_id, is_new_follower, created_at, expires_at, scanned_at, confirmed_at, updated_at";
+  "id, account_id, purpose, subject, confirm, secret_hash, status, qrcode_id, open_id, is_new_follower, created_at, expires_at, scanned_at, confirmed_at, updated_at";
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
 
-function toPoolCode(r: WirePoolCodeRow): PoolCodeRow {
-  return {
-    id: r.id,
-    accountId: r.account_id,
-    qrcodeId: r.qrcode_id,
-    codeExpiresAt: Number(r.code_expires_at),
-    sessionId: r.session_id,
-    freeAt: Number(r.free_at),
-    createdAt: Number(r.created_at),
-  };
+function toWarmCode(r: WireWarmCodeRow): WarmCodeRow {
+  return { id: r.id, accountId: r.account_id, qrcodeId: r.qrcode_id, codeExpiresAt: Number(r.code_expires_at), createdAt: Number(r.created_at) };
 }
 
 function toSession(r: WireSessionRow): ScanSessionRow {
@@ -96,7 +85,6 @@ function toSession(r: WireSessionRow): ScanSessionRow {
     confirm: Number(r.confirm) === 1,
     secretHash: r.secret_hash,
     status: r.status,
-    poolCodeId: r.pool_code_id,
     qrcodeId: r.qrcode_id,
     openId: r.open_id,
     isNewFollower: r.is_new_follower === null ? null : Number(r.is_new_follower) === 1,
@@ -108,66 +96,41 @@ function toSession(r: WireSessionRow): ScanSessionRow {
   };
 }
 
+export async function insertWarmCode(sql: Sql, c: WarmCodeRow): Promise<void> {
+  await sql.run(`INSERT INTO scan_session_warm_codes (${WARM_COLUMNS}) VALUES (?, ?, ?, ?, ?)`, [c.id, c.accountId, c.qrcodeId, c.codeExpiresAt, c.createdAt]);
+}
+
 /**
- * Takes a free pooled code for `sessionId`: free since `now`, and living past `minCodeExpiry`
- * (codes about to expire are retired: never handed out again). Undefined when none is free.
+ * Takes one warm code that lives until at least `minCodeExpiry` out of the stock (the one
+ * expiring first, so fewer go to waste). Undefined when none is left.
  */
-export async function claimPoolCode(
-  sql: Sql,
-  c: { accountId: string; sessionId: string; now: number; holdUntil: number; minCodeExpiry: number },
-): Promise<PoolCodeRow | undefined> {
+export async function takeWarmCode(sql: Sql, accountId: string, minCodeExpiry: number): Promise<WarmCodeRow | undefined> {
   const lock = sql.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
-  const r = await sql.get<WirePoolCodeRow>(
-    `UPDATE scan_session_codes SET session_id = ?, free_at = ?
-     WHERE id = (SELECT id FROM scan_session_codes WHERE account_id = ? AND free_at <= ? AND code_expires_at > ? ORDER BY free_at, id LIMIT 1${lock})
-       AND free_at <= ?
-     RETURNING ${POOL_COLUMNS}`,
-    [c.sessionId, c.holdUntil, c.accountId, c.now, c.minCodeExpiry, c.now],
+  const r = await sql.get<WireWarmCodeRow>(
+    `DELETE FROM scan_session_warm_codes
+     WHERE id = (SELECT id FROM scan_session_warm_codes WHERE account_id = ? AND code_expires_at >= ? ORDER BY code_expires_at, id LIMIT 1${lock})
+     RETURNING ${WARM_COLUMNS}`,
+    [accountId, minCodeExpiry],
   );
-  return r && toPoolCode(r);
+  return r && toWarmCode(r);
 }
 
-/** A new pooled code, already held by its first session. */
-export async function insertPoolCode(sql: Sql, c: PoolCodeRow): Promise<void> {
-  await sql.run(`INSERT INTO scan_session_codes (${POOL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)`, [
-    c.id,
-    c.accountId,
-    c.qrcodeId,
-    c.codeExpiresAt,
-    c.sessionId,
-    c.freeAt,
-    c.createdAt,
-  ]);
+/** Discards warm codes that expire before `minCodeExpiry`: too late to outlive a session. */
+export async function discardWarmCodesExpiringBefore(sql: Sql, accountId: string, minCodeExpiry: number): Promise<number> {
+  return sql.run("DELETE FROM scan_session_warm_codes WHERE account_id = ? AND code_expires_at < ?", [accountId, minCodeExpiry]);
 }
 
-export async function getPoolCode(sql: Sql, accountId: string, id: string): Promise<PoolCodeRow | undefined> {
-  const r = await sql.get<WirePoolCodeRow>(`SELECT ${POOL_COLUMNS} FROM scan_session_codes WHERE account_id = ? AND id = ?`, [accountId, id]);
-  return r && toPoolCode(r);
-}
-
-/** Lets the code go (after its cool-down) if `sessionId` still holds it; never extends a hold. */
-export async function releasePoolCode(sql: Sql, accountId: string, id: string, sessionId: string, freeAt: number): Promise<void> {
-  await sql.run("UPDATE scan_session_codes SET free_at = ? WHERE account_id = ? AND id = ? AND session_id = ? AND free_at > ?", [
-    freeAt,
+/** Warm codes that live until at least `minCodeExpiry`. */
+export async function countWarmCodes(sql: Sql, accountId: string, minCodeExpiry: number): Promise<number> {
+  const r = await sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM scan_session_warm_codes WHERE account_id = ? AND code_expires_at >= ?", [
     accountId,
-    id,
-    sessionId,
-    freeAt,
+    minCodeExpiry,
   ]);
-}
-
-/** Forgets pooled codes that have expired and are held by nobody. */
-export async function deleteExpiredPoolCodes(sql: Sql, accountId: string, now: number): Promise<number> {
-  return sql.run("DELETE FROM scan_session_codes WHERE account_id = ? AND code_expires_at <= ? AND free_at <= ?", [accountId, now, now]);
-}
-
-export async function countPoolCodes(sql: Sql, accountId: string): Promise<number> {
-  const r = await sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM scan_session_codes WHERE account_id = ?", [accountId]);
   return Number(r?.n ?? 0);
 }
 
 export async function insertSession(sql: Sql, s: ScanSessionRow): Promise<void> {
-  await sql.run(`INSERT INTO scan_sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
+  await sql.run(`INSERT INTO scan_sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, [
     s.id,
     s.accountId,
     s.purpose,
@@ -175,7 +138,6 @@ export async function insertSession(sql: Sql, s: ScanSessionRow): Promise<void> 
     s.confirm ? 1 : 0,
     s.secretHash,
     s.status,
-    s.poolCodeId,
     s.qrcodeId,
     s.openId,
     s.isNewFollower === null ? null : s.isNewFollower ? 1 : 0,

@@ -65,6 +65,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             permanentQuota: config.permanentQuota,
             referralReserve: config.referralReserve,
             siteName: config.siteName,
+            scanSessionWarmCodes: config.scanSessionWarmCodes,
             webhookUrl: config.webhookUrl,
             webhookSecret: config.webhookSecret,
           },

@@ -9,7 +9,7 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
-import { ClientRateLimitedError, NotFoundError, UnauthorizedError } from "../../errors.ts";
+import { ClientRateLimitedError, NotFoundError, ScanSessionQuotaError, UnauthorizedError } from "../../errors.ts";
 import { errorResponses, errorSchema, idParams } from "./schemas.ts";
 
 const viewSchema = {
@@ -59,12 +59,12 @@ export function registerScanSessionRoutes(app: FastifyInstance, deps: { service:
     "/api/scan-sessions",
     {
       schema: {
-        summary: "Start a scan-to-login / bind session; its code comes from a reusable pool",
+        summary: "Start a scan-to-login / bind session, with a temporary code of its own that no other session ever gets",
         body: {
           type: "object",
           properties: {
             purpose: { type: "string", enum: ["login", "bind"] },
-            subject: { type: "string", minLength: 1, maxLength: 256 },
+            subject: { type: "string", minLength: 1, maxLength: 256, description: "No control characters" },
             confirm: { type: "boolean", default: false },
             clientIp: { type: "string", minLength: 1, maxLength: 64, description: "The browser's address, for per-client rate limiting (default: the caller's)" },
           },
@@ -88,7 +88,7 @@ export function registerScanSessionRoutes(app: FastifyInstance, deps: { service:
           expiresAt: new Date(s.expiresAt).toISOString(),
         });
       } catch (err) {
-        if (err instanceof ClientRateLimitedError) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
+        if (err instanceof ClientRateLimitedError || err instanceof ScanSessionQuotaError) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
         throw err;
       }
     },
