@@ -1,95 +1,34 @@
-import { createCipheriv } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { ConfigError, DecryptError, PushFormatError, SignatureError } from "../errors.ts";
-import type { ErrorCode, QrError } from "../errors.ts";
+import { ConfigError, SignatureError } from "../errors.ts";
+import type { ErrorCode, QrError , PushFormatError} from "../errors.ts";
 import { createSeededRandom } from "../deps.ts";
 import type { PushMessage } from "./events.ts";
-import { deriveAesKey, encryptMessage } from "./msg-crypto.ts";
+import { encryptMessage } from "./msg-crypto.ts";
 import { parsePushXml } from "./parse-xml.ts";
 import { createPushReceiver } from "./receiver.ts";
-import type { PushQuery, PushReceiverOptions, PushRequest } from "./receiver.ts";
+import type { PushQuery, PushRequest } from "./receiver.ts";
 import { computeMsgSignature, computeSignature } from "./signature.ts";
-
-// Vector V1/V6 parameters (wechat-api.md §6).
-const TOKEN = "pamtest";
-const KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-const APP_ID = "wxb11529c136998cb6";
-const NOW_S = 1409304348;
-const NONCE = "xxxxxx";
-const RANDOM16 = Buffer.from("aaaabbbbccccdddd");
-const V6_XML =
-  "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[oia2TjjewbmiOUlr6X-1crbLOvLw]]></FromUserName><CreateTime>1409304348</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[subscribe]]></Event><EventKey><![CDATA[qrscene_123123]]></EventKey><Ticket><![CDATA[TICKET]]></Ticket></xml>";
-const V6_ENCRYPT =
-  "jn1L23DB+6ELqJ+6bruv23bYF/d/cxBf0szhrD8BQ1MkorjFwC0rHlVODYXVB9IoGQ4CNo1VHAn/QmUDCsvVe82eyvUkmySBcDgs5PbFfKp2ePVamowQeOGiTDxQxfc0zZvbaYk0COUUiAaB/IEopgGDDJSgveMJDjHgkBx4Nx81IIBG9qe74QCHJuxFckKhp7Cuj2X7i4f9smx6Yw1aazrdxDv91w7cHwKTq8lVDIk/zuyq0ezzh3Xbdy23KenwkyrhtC4kJo7kB+ldn4/GO1SItIgZv3tgje6//fMu9F6enbRCzdYUxx/r+6rWoDS+tu+IsbMk44+4keY9yTnmgGCj1jLkjHS5iqR32YnP0dH3cG0WOGT04fyYH9R4gjOceILmUF+eXMFiSnIsOvOZzXQegH9nVOwrEaL2/dfAE6GR1eAGGsurIJ7/d7BZVsiDXJxXbVbRmnZWObU561ufa/WD5hjuGqCASNAnpvt8+W2nQ8pGJqSgBcqMmJUr0fL0";
-const V6_MSG_SIGNATURE = "e7d01d4a2a34e9c43bf40a8cf8143b46f43c25a3";
-const V6_REPLY_ENCRYPT =
-  "jn1L23DB+6ELqJ+6bruv2w4sePYQdD6NGsLnUAZaXUMQ9GZqG3LR/7dHyqhL7uoRUYsml20OUichn6ld2qdUhxRnRtvamXVbM3CZESAk1hl6hDCHKLIOkgc10b7FnnR9275CjFHt1hiXYmARo9erPNPBLGaJmlytHj7fUhR/IU00NTh8aIa91xcOxwCpo9zpTRxoYOK7f7P1SO6JEywYiQedWxI+TiDsv68OQHR9EDasETWrLGgAnjkceiIvRtiGugBW0WYrJ71KuUcyRjqXRYmaxOQHapOac9wXuUd/XkFWKDF+FQQSxVld0dcTRDim1w0k802Nhcblf29Tz++DRHecjj85uxOt89xR+xzCRdHJtmFFmOE3hSzWSqj1ao3/";
-const V6_REPLY_MSG_SIGNATURE = "4f98556c66fa12eaf9774033d888172b24d995a8";
-const V2_ENCRYPT =
-  "rTNFcsut4LfGuAFKEUVVpwcaCOTJzOd9twZdIW910jb3k+iicx2uvhttIZ3Qg9Qgty3BEF2xbOrz6boTfb30dMomcgrkTqdFPwnhqbk+kIQ7rZiwny9D7NUrTgA5kpX3KsZvrXzUZyP2x9YOlxbgm572lmxKvM7HAQQhIQ/p6HBmoY30bGXFK0BtIu1pW9TjhOYrLQoU18nWYjWqDA1ynkmOytpv7QRI1P1+0NoxL0q2zO1DgeSvnE8CZGo/o5Ap/WHK5W2RAsinpzN4/LjPnmB6U01I5XCoJoC0GK/yMZycd2Oh8Nq6+wBkC1U85oy0ktOY4nLvsQMLrourmMGdZHuTbqpeJ8Ao/5PRYJ+WBvRUwPfGKBL2+2IKZF49vAJqkcGWSHGE76ZN2erXeuNazf/o9o3lIE3q739o4c8t9QGPe31GT2Go/rOz1BsrASwvauNulCh+++yz+CQzBIuikA==";
-
-const fixedRandom = (n: number): Uint8Array => Buffer.alloc(n, RANDOM16);
-
-/**
- * A receiver with the key that also accepts plaintext pushes (`requireEncryption: false`, as during a
- * migration), so one receiver reaches both paths; the safe-mode default has its own cases below.
- */
-function receiver(options: Partial<PushReceiverOptions> = {}) {
-  return createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, requireEncryption: false, now: () => NOW_S * 1000, random: fixedRandom, ...options });
-}
-/** The receiver as configured in production: the key set, so only encrypted pushes (requireEncryption defaults to true). */
-function safeReceiver(options: Partial<PushReceiverOptions> = {}) {
-  return createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, now: () => NOW_S * 1000, random: fixedRandom, ...options });
-}
-
-interface SignOptions {
-  timestamp?: string;
-  nonce?: string;
-  token?: string;
-  query?: Record<string, string | string[] | undefined>;
-}
-
-function plainRequest(body: string | Uint8Array, o: SignOptions = {}): PushRequest {
-  const timestamp = o.timestamp ?? String(NOW_S);
-  const nonce = o.nonce ?? NONCE;
-  const signature = computeSignature(o.token ?? TOKEN, timestamp, nonce);
-  return { query: { signature, timestamp, nonce, openid: "oia2TjjewbmiOUlr6X-1crbLOvLw", ...o.query }, body };
-}
-
-/** An encrypted push around a given Encrypt value, correctly signed (so the decrypter is reached). */
-function encryptedRequestFor(encrypt: string, o: SignOptions & { envelope?: (encrypt: string) => string } = {}): PushRequest {
-  const timestamp = o.timestamp ?? String(NOW_S);
-  const nonce = o.nonce ?? NONCE;
-  const body = o.envelope ? o.envelope(encrypt) : `<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`;
-  const msgSignature = computeMsgSignature(o.token ?? TOKEN, timestamp, nonce, encrypt);
-  return plainRequest(body, { ...o, query: { encrypt_type: "aes", msg_signature: msgSignature, ...o.query } });
-}
-
-function encryptedRequest(innerXml: string, o: SignOptions & { appId?: string } = {}): PushRequest {
-  return encryptedRequestFor(encryptMessage({ encodingAESKey: KEY, appId: o.appId ?? APP_ID, xml: innerXml, random16: RANDOM16 }), o);
-}
-
-const aesKey = deriveAesKey(KEY);
-/** AES-CBC over raw bytes without any padding, to craft bad padding and framing. */
-function rawEncrypt(plain: Buffer): string {
-  const cipher = createCipheriv("aes-256-cbc", aesKey, aesKey.subarray(0, 16));
-  cipher.setAutoPadding(false);
-  return Buffer.concat([cipher.update(plain), cipher.final()]).toString("base64");
-}
-function framed(msg: string, padding: number[], lenOverride?: number): Buffer {
-  const m = Buffer.from(msg);
-  const len = Buffer.alloc(4);
-  len.writeUInt32BE(lenOverride ?? m.length);
-  return Buffer.concat([RANDOM16, len, m, Buffer.from(APP_ID), Buffer.from(padding)]);
-}
-const SHORT = "<xml/>"; // 20 + 6 + 18 = 44 bytes → 20 bytes of padding
-
-const event = (fields: Record<string, string>): string =>
-  `<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><FromUserName><![CDATA[oUser]]></FromUserName><CreateTime>${NOW_S}</CreateTime><MsgType><![CDATA[event]]></MsgType>${Object.entries(
-    fields,
-  )
-    .map(([k, v]) => `<${k}><![CDATA[${v}]]></${k}>`)
-    .join("")}</xml>`;
+import {
+  APP_ID,
+  cases,
+  encryptedRequest,
+  encryptedRequestFor,
+  event,
+  KEY,
+  NONCE,
+  NOW_S,
+  plainRequest,
+  RANDOM16,
+  receiver,
+  safeReceiver,
+  TOKEN,
+  V2_ENCRYPT,
+  V6_ENCRYPT,
+  V6_MSG_SIGNATURE,
+  V6_REPLY_ENCRYPT,
+  V6_REPLY_MSG_SIGNATURE,
+  V6_XML,
+} from "../../test/fixtures/push-requests.ts";
 
 function caught(fn: () => unknown): unknown {
   try {
@@ -351,118 +290,6 @@ describe("createPushReceiver options", () => {
     expect(caught(() => receiver({ maxBodyBytes }))).toBeInstanceOf(ConfigError);
   });
 });
-
-// ---------------------------------------------------------------------------------------------
-// Hostile and unusual pushes: each asserts the error class and code (and field), or the parsed value.
-
-type Expectation =
-  | { error: new (...args: never[]) => QrError; code: ErrorCode; field?: string }
-  | { check: (m: PushMessage) => void };
-
-interface Case {
-  name: string;
-  request: () => PushRequest;
-  options?: Partial<PushReceiverOptions>;
-  expect: Expectation;
-}
-
-const sig = (code: ErrorCode = "SIGNATURE_INVALID") => ({ error: SignatureError, code });
-const dec = { error: DecryptError, code: "DECRYPT_FAILED" } as const;
-const fmt = (field?: string) => ({ error: PushFormatError, code: "PUSH_MALFORMED" as const, ...(field === undefined ? {} : { field }) });
-const scanXml = event({ Event: "SCAN", EventKey: "1" });
-const scene = (kind: "scan", isNewFollower: boolean, expected: { str: string; id?: number }) => ({
-  check: (m: PushMessage) => {
-    expect(m.kind).toBe(kind);
-    if (m.kind !== "scan") return;
-    expect(m.isNewFollower).toBe(isNewFollower);
-    expect(m.scene).toStrictEqual(expected);
-  },
-});
-const without = (field: string) =>
-  `<xml>${["ToUserName", "FromUserName", "CreateTime", "MsgType"]
-    .filter((f) => f !== field)
-    .map((f) => `<${f}>${f === "CreateTime" ? NOW_S : "x"}</${f}>`)
-    .join("")}<Event>subscribe</Event></xml>`;
-const stripQuery = (req: PushRequest, name: string): PushRequest => ({ ...req, query: Object.fromEntries(Object.entries(req.query).filter(([k]) => k !== name)) });
-
-const cases: Case[] = [
-  // Signatures and timestamps
-  { name: "no signature", request: () => stripQuery(plainRequest(scanXml), "signature"), expect: sig() },
-  { name: "no timestamp", request: () => stripQuery(plainRequest(scanXml), "timestamp"), expect: sig() },
-  { name: "no nonce", request: () => stripQuery(plainRequest(scanXml), "nonce"), expect: sig() },
-  { name: "an empty query", request: () => ({ query: {}, body: scanXml }), expect: sig() },
-  { name: "a signature off by one digit", request: () => ({ ...plainRequest(scanXml), query: { ...plainRequest(scanXml).query, signature: `${computeSignature(TOKEN, String(NOW_S), NONCE).slice(0, -1)}0` } }), expect: sig() },
-  { name: "a signature made with another token", request: () => plainRequest(scanXml, { token: "other" }), expect: sig() },
-  { name: "an uppercase signature", request: () => ({ ...plainRequest(scanXml), query: { ...plainRequest(scanXml).query, signature: computeSignature(TOKEN, String(NOW_S), NONCE).toUpperCase() } }), expect: sig() },
-  { name: "a repeated signature parameter", request: () => ({ ...plainRequest(scanXml), query: { ...plainRequest(scanXml).query, signature: [computeSignature(TOKEN, String(NOW_S), NONCE)] } }), expect: sig() },
-  { name: "a non-numeric timestamp (signed)", request: () => plainRequest(scanXml, { timestamp: "14093043a8" }), expect: sig() },
-  { name: "a negative timestamp (signed)", request: () => plainRequest(scanXml, { timestamp: "-1409304348" }), expect: sig() },
-  { name: "a timestamp 301 s in the past", request: () => plainRequest(scanXml, { timestamp: String(NOW_S - 301) }), expect: sig("TIMESTAMP_STALE") },
-  { name: "a timestamp 301 s in the future", request: () => plainRequest(scanXml, { timestamp: String(NOW_S + 301) }), expect: sig("TIMESTAMP_STALE") },
-  { name: "a replay from a day ago", request: () => encryptedRequestFor(V6_ENCRYPT, { timestamp: String(NOW_S - 86400) }), expect: sig("TIMESTAMP_STALE") },
-  { name: "a bad signature on an encrypted push (checked before msg_signature)", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { signature: "0".repeat(40) } }), expect: sig() },
-  // Safe mode
-  { name: "a signed plain push to a receiver with a key (a leaked query carrying forged XML)", options: { requireEncryption: undefined }, request: () => plainRequest(scanXml), expect: sig() },
-  { name: "encrypt_type=raw to a receiver with a key", options: { requireEncryption: undefined }, request: () => plainRequest(scanXml, { query: { encrypt_type: "raw" } }), expect: sig() },
-  { name: "a plain push to a receiver with requireEncryption: true", options: { requireEncryption: true }, request: () => plainRequest(scanXml), expect: sig() },
-  { name: "no msg_signature", request: () => stripQuery(encryptedRequestFor(V6_ENCRYPT), "msg_signature"), expect: sig() },
-  { name: "a wrong msg_signature", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { msg_signature: V6_MSG_SIGNATURE.replace("e7", "e8") } }), expect: sig() },
-  { name: "a msg_signature over another Encrypt", request: () => encryptedRequestFor(V6_ENCRYPT, { query: { msg_signature: "82c962d39941aa48552f90ef55aa323dc620cc10" } }), expect: sig() },
-  { name: "a wrong AppID inside the ciphertext", request: () => encryptedRequest(V6_XML, { appId: "wx0000000000000000" }), expect: sig("APPID_MISMATCH") },
-  { name: "an empty AppID inside the ciphertext", request: () => encryptedRequest(V6_XML, { appId: "" }), expect: sig("APPID_MISMATCH") },
-  { name: "bad base64 in Encrypt", request: () => encryptedRequestFor("@@@@not*base64"), expect: dec },
-  { name: "base64 with a space in Encrypt", request: () => encryptedRequestFor(`${V6_ENCRYPT.slice(0, 20)} ${V6_ENCRYPT.slice(20)}`), expect: dec },
-  { name: "padding value 0", request: () => encryptedRequestFor(rawEncrypt(framed(SHORT, [...Array<number>(19).fill(20), 0]))), expect: dec },
-  { name: "padding value 33", request: () => encryptedRequestFor(rawEncrypt(framed(SHORT, [...Array<number>(19).fill(20), 33]))), expect: dec },
-  { name: "inconsistent padding bytes", request: () => encryptedRequestFor(rawEncrypt(framed(SHORT, [...Array<number>(18).fill(20), 19, 20]))), expect: dec },
-  { name: "a ciphertext truncated by one block", request: () => encryptedRequestFor(Buffer.from(V6_ENCRYPT, "base64").subarray(0, -16).toString("base64")), expect: dec },
-  { name: "a ciphertext truncated mid-block", request: () => encryptedRequestFor(Buffer.from(V6_ENCRYPT, "base64").subarray(0, -5).toString("base64")), expect: dec },
-  { name: "a length field beyond the buffer", request: () => encryptedRequestFor(rawEncrypt(framed(SHORT, Array<number>(20).fill(20), 0x7fffffff))), expect: dec },
-  { name: "an Encrypt from another key", request: () => encryptedRequestFor(encryptMessage({ encodingAESKey: "Z".repeat(43), appId: APP_ID, xml: V6_XML, random16: RANDOM16 })), expect: dec },
-  { name: "encrypt_type=aes without a configured key", options: { encodingAESKey: undefined }, request: () => encryptedRequestFor(V6_ENCRYPT), expect: dec },
-  { name: "an unknown encrypt_type", request: () => plainRequest(scanXml, { query: { encrypt_type: "des" } }), expect: fmt("encrypt_type") },
-  { name: "encrypt_type=aes with no Encrypt element", request: () => plainRequest(scanXml, { query: { encrypt_type: "aes", msg_signature: V6_MSG_SIGNATURE } }), expect: fmt("Encrypt") },
-  { name: "a malformed envelope around Encrypt", request: () => encryptedRequestFor(V6_ENCRYPT, { envelope: (e) => `<xml><Encrypt>${e}</Encrypt>` }), expect: fmt() },
-  { name: "a DOCTYPE inside the ciphertext", request: () => encryptedRequest(`<!DOCTYPE xml [<!ENTITY x "y">]>${V6_XML}`), expect: fmt() },
-  { name: "a decrypted push missing FromUserName", request: () => encryptedRequest(without("FromUserName")), expect: fmt("FromUserName") },
-  // XML
-  { name: "a DOCTYPE", request: () => plainRequest(`<!DOCTYPE xml>${scanXml}`), expect: fmt() },
-  { name: "a billion-laughs entity bomb", request: () => plainRequest(`<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">${Array.from({ length: 9 }, (_, k) => `<!ENTITY lol${k + 1} "${`&lol${k || ""};`.repeat(10)}">`).join("")}]><xml><ToUserName>&lol9;</ToUserName></xml>`), expect: fmt() },
-  { name: "an external entity", request: () => plainRequest(`<?xml version="1.0"?><!DOCTYPE xml [<!ENTITY xxe SYSTEM "file:///etc/passwd">]><xml><FromUserName>&xxe;</FromUserName></xml>`), expect: fmt() },
-  { name: "an undeclared entity reference", request: () => plainRequest(event({ Event: "SCAN" }).replace("<Event>", "<EventKey>&xxe;</EventKey><Event>")), expect: fmt("EventKey") },
-  { name: "a 10 MB body", request: () => plainRequest(`<xml><A>${"x".repeat(10 * 1024 * 1024)}</A></xml>`), expect: { error: PushFormatError, code: "PUSH_TOO_LARGE" } },
-  { name: "a 10 MB body as bytes", request: () => plainRequest(Buffer.alloc(10 * 1024 * 1024, 0x20)), expect: { error: PushFormatError, code: "PUSH_TOO_LARGE" } },
-  { name: "a body that is not XML", request: () => plainRequest('{"ToUserName":"gh_x"}'), expect: fmt() },
-  { name: "an empty body", request: () => plainRequest(""), expect: fmt() },
-  { name: "bytes that are not UTF-8", request: () => plainRequest(Buffer.from([0x3c, 0x78, 0x6d, 0x6c, 0x3e, 0xff, 0x3c, 0x2f, 0x78, 0x6d, 0x6c, 0x3e])), expect: fmt() },
-  { name: "a body that is neither string nor bytes", request: () => plainRequest(42 as unknown as string), expect: fmt() },
-  { name: "unclosed tags", request: () => plainRequest(scanXml.replace("</xml>", "")), expect: fmt() },
-  { name: "a mismatched closing tag", request: () => plainRequest(scanXml.replace("</MsgType>", "</MsgTyp>")), expect: fmt("MsgType") },
-  { name: "text after the root", request: () => plainRequest(`${scanXml}<xml/>`), expect: fmt() },
-  { name: "the wrong root element", request: () => plainRequest(scanXml.replaceAll("xml>", "root>")), expect: fmt() },
-  { name: "a duplicated FromUserName", request: () => plainRequest(scanXml.replace("<CreateTime>", "<FromUserName>evil</FromUserName><CreateTime>")), expect: fmt("FromUserName") },
-  { name: "a missing ToUserName", request: () => plainRequest(without("ToUserName")), expect: fmt("ToUserName") },
-  { name: "a missing FromUserName", request: () => plainRequest(without("FromUserName")), expect: fmt("FromUserName") },
-  { name: "a missing CreateTime", request: () => plainRequest(without("CreateTime")), expect: fmt("CreateTime") },
-  { name: "a missing MsgType", request: () => plainRequest(without("MsgType")), expect: fmt("MsgType") },
-  { name: "a non-numeric CreateTime", request: () => plainRequest(scanXml.replace(`<CreateTime>${NOW_S}`, "<CreateTime>yesterday")), expect: fmt("CreateTime") },
-  // Parsed values
-  { name: "an unknown event type (LOCATION)", request: () => plainRequest(event({ Event: "LOCATION", Latitude: "23.137466" })), expect: { check: (m) => expect(m).toMatchObject({ kind: "other", event: "LOCATION", fields: { Latitude: "23.137466" } }) } },
-  { name: "an unknown message type", request: () => plainRequest(scanXml.replace("<![CDATA[event]]>", "<![CDATA[shortvideo]]>")), expect: { check: (m) => expect(m).toMatchObject({ kind: "other", msgType: "shortvideo" }) } },
-  { name: "subscribe with qrscene_qrscene_x", request: () => plainRequest(event({ Event: "subscribe", EventKey: "qrscene_qrscene_x" })), expect: scene("scan", true, { str: "qrscene_x" }) },
-  { name: "a unicode scene_str", request: () => encryptedRequest(event({ Event: "subscribe", EventKey: "qrscene_渠道-海报🎉" })), expect: scene("scan", true, { str: "渠道-海报🎉" }) },
-  { name: "a 64-character scene_str", request: () => plainRequest(event({ Event: "SCAN", EventKey: "s".repeat(64) })), expect: scene("scan", false, { str: "s".repeat(64) }) },
-  { name: "scene_id 0", request: () => plainRequest(event({ Event: "SCAN", EventKey: "0" })), expect: scene("scan", false, { str: "0", id: 0 }) },
-  { name: "a leading-zero scene 007", request: () => plainRequest(event({ Event: "subscribe", EventKey: "qrscene_007" })), expect: scene("scan", true, { str: "007" }) },
-  { name: "scene_id 4294967295", request: () => plainRequest(event({ Event: "SCAN", EventKey: "4294967295" })), expect: scene("scan", false, { str: "4294967295", id: 4294967295 }) },
-  { name: "a scene with ]]> inside (split CDATA)", request: () => plainRequest(event({ Event: "SCAN", EventKey: "a]]]]><![CDATA[>b" })), expect: scene("scan", false, { str: "a]]>b" }) },
-  { name: "a last_trade_no_ EventKey on subscribe", request: () => plainRequest(event({ Event: "subscribe", EventKey: "last_trade_no_4008072001201701105817415015" })), expect: { check: (m) => expect(m).toMatchObject({ kind: "subscribe", eventKey: "last_trade_no_4008072001201701105817415015" }) } },
-  { name: "an empty EventKey on subscribe", request: () => plainRequest(event({ Event: "subscribe", EventKey: "" })), expect: { check: (m) => expect(m).toMatchObject({ kind: "subscribe", eventKey: undefined }) } },
-  { name: "a self-closing EventKey on subscribe", request: () => plainRequest(scanXml.replace("<![CDATA[SCAN]]>", "subscribe").replace(/<EventKey>.*<\/EventKey>/, "<EventKey/>")), expect: { check: (m) => expect(m.kind).toBe("subscribe") } },
-  { name: "SCAN spelled lowercase", request: () => plainRequest(event({ Event: "scan", EventKey: "42" })), expect: scene("scan", false, { str: "42", id: 42 }) },
-  { name: "an unsubscribe with an empty EventKey", request: () => plainRequest(event({ Event: "unsubscribe", EventKey: "" })), expect: { check: (m) => expect(m.kind).toBe("unsubscribe") } },
-  { name: "a nested video message (V1b shape)", request: () => encryptedRequest("<xml><ToUserName><![CDATA[u]]></ToUserName><FromUserName><![CDATA[gh]]></FromUserName><CreateTime>1407743423</CreateTime><MsgType><![CDATA[video]]></MsgType><Video><MediaId><![CDATA[m]]></MediaId></Video></xml>"), expect: { check: (m) => expect(m).toMatchObject({ kind: "other", msgType: "video", fields: { "Video.MediaId": "m" } }) } },
-];
 
 describe("open: hostile and unusual pushes", () => {
   it("has at least 30 cases", () => {
