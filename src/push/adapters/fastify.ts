@@ -59,5 +59,7 @@ export function registerPushRoute(app: FastifyInstance, options: FastifyPushOpti
     };
     scope.get(path, route);
     scope.post(path, { bodyLimit }, route);
+    // Answered 405 by the core, naming the methods WeChat uses.
+    scope.route({ method: ["PUT", "DELETE", "PATCH", "OPTIONS"], url: path, handler: route });
   });
 }
