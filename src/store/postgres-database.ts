@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { StorageUnavailableError } from "../errors.ts";
-import { batchOptimistically, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+import { batchOptimistically, type BatchWork, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -80,8 +80,8 @@ export class PostgresDatabase implements Database {
     }
   }
 
-  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
-    return batchOptimistically((work) => this.transaction(work), items, fn);
+  batch<I, R>(items: readonly I[], work: BatchWork<I, R>): Promise<ItemResult<R>[]> {
+    return batchOptimistically((fn) => this.transaction(fn), items, work);
   }
 
   async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
