@@ -1,9 +1,11 @@
 /**
  * Two `wxqr serve` processes (the built binary) on one PostgreSQL cluster of this file's own,
- * as a deployment behind a load balancer runs them (issue #8, item 6): the same pushes reaching
- * both at once never deadlock, and leave the state one instance would.
+ * as a deployment behind a load balancer runs them (issue #8, items 2 and 6):
+ * - the same pushes reaching both at once never deadlock, and leave the state one instance would;
+ * - terminating their backends under load, or stopping the database, costs 503s, never a
+ *   process (design invariant 9), and they recover by themselves.
  * The processes use the system clock, so the pushes carry the real time; real time is waited on
- * only where it is the thing under test (process start).
+ * only where it is the thing under test (process start, PostgreSQL stop and start).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +18,7 @@ import { createEmulator } from "../../src/emulator/index.ts";
 import type { PushEventName } from "../../src/emulator/push-message.ts";
 import { markPostgresRan } from "../helpers/databases.ts";
 import { announcePrivatePostgres, startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.ts";
-import { forEachLimited, safePush, sendPush, startServeInstance, type SafePush, type ServeInstance } from "../helpers/serve-instances.ts";
+import { forEachLimited, safePush, sendPush, startServeInstance, terminateBackends, type SafePush, type ServeInstance } from "../helpers/serve-instances.ts";
 import { SERVICE_APP_ID, SERVICE_APP_SECRET, SERVICE_START } from "../helpers/service.ts";
 
 const runs = announcePrivatePostgres("two wxqr serve instances on PostgreSQL");
@@ -103,6 +105,82 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
   }
 
   const serverLog = (): string => readFileSync(join(cluster.dir, "server.log"), "utf8");
+
+  it("every backend of both terminated three times under load: both processes live on, each push answered 200 is stored once, and pushes are answered 200 again without a restart", async () => {
+    const { a, b, schema } = await startPair("kill");
+    const [channel] = await createChannels(a, 1);
+    const random = createSeededRandom(83);
+    // 300 distinct pushes: 150 followers subscribe through the channel's code, then scan it again.
+    const base = nowSec();
+    const events = (tag: string, n: number): Event[] =>
+      Array.from({ length: n }, (_, i) => ({ openId: `o${tag}${String(i >> 1).padStart(4, "0")}`, createTimeSec: base + (i & 1), event: i & 1 ? "SCAN" : "subscribe", channel }));
+    const pushes = events("Load", 300).map((e) => toPush(e, random));
+    const answers = new Map<SafePush, number>();
+    const terminations: Array<Promise<number>> = [];
+    const instanceFor = (i: number): ServeInstance => (i % 2 === 0 ? a : b);
+
+    await forEachLimited(pushes, 16, async (push, i) => {
+      answers.set(push, await sendPush(instanceFor(i), push));
+      // A quarter, half and three quarters through, with pushes in flight on both.
+      if ([75, 150, 225].includes(answers.size)) terminations.push(terminateBackends(cluster.url, [a.name, b.name]));
+    });
+    const terminated = await Promise.all(terminations);
+
+    expect(terminated).toHaveLength(3);
+    for (const n of terminated) expect(n).toBeGreaterThan(0);
+    expect([a.process.child.exitCode, b.process.child.exitCode]).toEqual([null, null]);
+    const statuses = [...answers.values()];
+    expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
+
+    const count = async (keys: string[]): Promise<Map<string, number>> => {
+      const rows = await query<{ dedupe_key: string; n: number }>(`SELECT dedupe_key, COUNT(*)::int AS n FROM ${schema}.push_log WHERE dedupe_key = ANY($1::text[]) GROUP BY dedupe_key`, [keys]);
+      return new Map(rows.map((r) => [r.dedupe_key, r.n]));
+    };
+    const acknowledged = pushes.filter((p) => answers.get(p) === 200).map((p) => p.dedupeKey);
+    const stored = await count(acknowledged);
+    expect(acknowledged.filter((k) => stored.get(k) !== 1)).toEqual([]);
+
+    // After the outage, without a restart: fresh pushes and WeChat's redeliveries of the refused ones all get 200.
+    const refused = pushes.filter((p) => answers.get(p) !== 200);
+    const fresh = events("After", 40).map((e) => toPush(e, random));
+    const later: number[] = [];
+    await forEachLimited([...refused, ...fresh], 8, async (push, i) => void later.push(await sendPush(instanceFor(i), push)));
+    expect(later.filter((s) => s !== 200)).toEqual([]);
+    const all = [...pushes, ...fresh].map((p) => p.dedupeKey);
+    const storedAll = await count(all);
+    expect(all.filter((k) => storedAll.get(k) !== 1)).toEqual([]);
+    expect([a.process.child.exitCode, b.process.child.exitCode]).toEqual([null, null]);
+  });
+
+  it("the database stopped with pushes in flight: pushes get 503 and /healthz reports it down, promptly; started again: 200 from the same processes", async () => {
+    const { a, b } = await startPair("stop");
+    const random = createSeededRandom(84);
+    const push = (openId: string): SafePush => toPush({ openId, createTimeSec: nowSec(), event: "subscribe" }, random);
+    const load = Array.from({ length: 60 }, (_, i) => push(`oStop${String(i).padStart(3, "0")}`));
+    const answers = new Map<SafePush, number>();
+    let stopping: Promise<void> | undefined;
+    await forEachLimited(load, 8, async (p, i) => {
+      answers.set(p, await sendPush(i % 2 === 0 ? a : b, p));
+      if (answers.size === 20) stopping = cluster.stop();
+    });
+    try {
+      await stopping;
+      expect([...answers.values()].filter((s) => s !== 200 && s !== 503)).toEqual([]);
+      expect([await sendPush(a, push("oDuring1")), await sendPush(b, push("oDuring2"))]).toEqual([503, 503]);
+      const started = performance.now();
+      const health = await Promise.all([a.health(), b.health()]);
+      expect(performance.now() - started).toBeLessThan(2_000);
+      for (const h of health) expect(h).toEqual({ status: 503, body: { status: "unavailable", database: "unreachable" } });
+    } finally {
+      await cluster.start();
+    }
+
+    expect((await Promise.all([a.health(), b.health()])).map((h) => h.status)).toEqual([200, 200]);
+    const refused = load.filter((p) => answers.get(p) !== 200);
+    const later = await Promise.all([push("oAfter1"), push("oAfter2"), ...refused].map((p, i) => sendPush(i % 2 === 0 ? a : b, p)));
+    expect(later.filter((s) => s !== 200)).toEqual([]);
+    expect([a.process.child.exitCode, b.process.child.exitCode]).toEqual([null, null]);
+  });
 
   it("the same 200 pushes sent to both at once: every answer 200, no deadlock in PostgreSQL's log, the counters one instance would leave", async () => {
     const { a, b, schema } = await startPair("same");

@@ -1,8 +1,9 @@
 /**
  * Several `wxqr serve` processes (the built binary, system clock) on one PostgreSQL database,
- * each connecting under an `application_name` of its own so a test can find exactly its
- * backends; and WeChat's safe-mode pushes for them, built as the platform builds them.
+ * each connecting under an `application_name` of its own so a test can find, and terminate,
+ * exactly its backends; and WeChat's safe-mode pushes for them, built as the platform builds them.
  */
+import pg from "pg";
 import type { Random } from "../../src/deps.ts";
 import { buildEventXml, buildPushBody, generateNonce, signPushQuery, type EventPush } from "../../src/emulator/push-message.ts";
 import { startCli, type LongRunning } from "./cli.ts";
@@ -104,4 +105,19 @@ export async function forEachLimited<T>(items: readonly T[], limit: number, work
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+/** Terminates every backend whose application_name is one of `names`; how many it terminated. */
+export async function terminateBackends(adminUrl: string, names: readonly string[]): Promise<number> {
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const r = await admin.query<{ terminated: boolean }>(
+      "SELECT pg_terminate_backend(pid) AS terminated FROM pg_stat_activity WHERE application_name = ANY($1::text[]) AND pid <> pg_backend_pid()",
+      [names],
+    );
+    return r.rows.filter((row) => row.terminated).length;
+  } finally {
+    await admin.end();
+  }
 }
