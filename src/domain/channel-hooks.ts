@@ -1,4 +1,4 @@
-/** A channel's part in a push: its day counters and its welcome reply. */
+/** A channel's part in a push: its day counters (written at the batch's end) and its welcome reply. */
 import * as channels from "../store/channels.ts";
 import type { OwnerHooks } from "./push-hooks.ts";
 
@@ -7,7 +7,7 @@ export const channelHooks: OwnerHooks = {
     const channel = code.ownerId ? await channels.getChannel(sql, ctx.accountId, code.ownerId) : undefined;
     if (!channel) return;
     const firstToday = await channels.addChannelScanner(sql, ctx.accountId, channel.id, day, message.openId);
-    await channels.addChannelDay(sql, ctx.accountId, channel.id, day, {
+    ctx.counters.addChannelDay(channel.id, day, {
       scans: 1,
       uniqueScanners: firstToday ? 1 : 0,
       newFollowers: isNewFollower ? 1 : 0,
@@ -15,7 +15,7 @@ export const channelHooks: OwnerHooks = {
     });
     return channel.welcome ? { replyText: channel.welcome } : undefined;
   },
-  async onUnfollow(sql, ctx, { code, day }) {
-    if (code.ownerId) await channels.addChannelDay(sql, ctx.accountId, code.ownerId, day, { unfollows: 1 });
+  async onUnfollow(_sql, ctx, { code, day }) {
+    if (code.ownerId) ctx.counters.addChannelDay(code.ownerId, day, { unfollows: 1 });
   },
 };

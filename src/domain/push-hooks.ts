@@ -9,6 +9,7 @@ import type { OtherMessage, ScanMessage } from "../push/events.ts";
 import type { OwnerKind, QrCodeRow } from "../store/codes.ts";
 import type { Sql } from "../store/database.ts";
 import type { FollowerRow } from "../store/followers.ts";
+import type { SharedCounters } from "./shared-counters.ts";
 
 export interface PushContext {
   accountId: string;
@@ -19,7 +20,12 @@ export interface PushContext {
   onOther?: (sql: Sql, ctx: PushContext, message: OtherMessage, at: number) => Promise<HookReply | void>;
   /** Writes an attributed event for forwarding (the outbox), in the push's transaction. */
   emit: (sql: Sql, event: AttributedEvent) => Promise<void>;
+  /** This push's additions to counters many pushes share; its batch writes them at its end. */
+  counters: SharedCounters;
 }
+
+/** What a push's context is made of besides its own counters: the same for every push. */
+export type PushSettings = Omit<PushContext, "counters">;
 
 export interface HookReply {
   replyText?: string;

@@ -22,9 +22,12 @@ export interface PushOutcome {
   isNewFollower?: boolean;
 }
 
+/**
+ * Records one push. The transaction must already hold its follower's lock
+ * (`followers.lockFollowers`), and write `ctx.counters` after it: `pushBatch` does both.
+ */
 export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessage, receivedAt: number): Promise<PushOutcome> {
   const { accountId } = ctx;
-  await followers.lockFollower(sql, accountId, message.openId);
   const before = await followers.getFollower(sql, accountId, message.openId);
   const at = message.createTime * 1000;
   const day = dayInZone(at, ctx.timeZone);

@@ -19,8 +19,9 @@ import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
-import { emitNothing, type PushContext } from "./push-hooks.ts";
-import { recordPush, type PushOutcome } from "./record-push.ts";
+import { pushBatch } from "./push-batch.ts";
+import { emitNothing, type PushSettings } from "./push-hooks.ts";
+import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookOptions } from "./webhook-dispatcher.ts";
 import { createOutboxEmitter } from "./webhook-outbox.ts";
@@ -87,15 +88,15 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
   const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random: options.random });
   const scanSessions = createScanSessionService({ db, codes, accountId, clock, random: options.random, logger: options.logger, timer: options.timer }, options.scanSessions);
-  const pushContext: PushContext = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
+  const pushSettings: PushSettings = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
   if (options.webhook && !options.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
   const webhook = options.webhook && options.fetch
     ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger })
     : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
-    runBatch: (messages) => {
-      const receivedAt = clock.now();
-      return db.batch(messages, (sql, message) => recordPush(sql, pushContext, message, receivedAt));
+    runBatch: async (messages) => {
+      const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
+      return results.map((r) => (r.ok ? { ok: true, value: r.value.outcome } : r));
     },
   });
 

@@ -20,15 +20,28 @@ export interface Sql {
 
 export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown };
 
+/** What a batch does in its transaction: each item, and optionally a first and a last step around them. */
+export interface BatchWork<I, R> {
+  /** Runs first, with every item: e.g. takes the locks all the items will need, in one order. */
+  begin?(sql: Sql, items: readonly I[]): Promise<void>;
+  item(sql: Sql, item: I): Promise<R>;
+  /**
+   * Runs last, with the values of the items that succeeded (a failed item's value never reaches
+   * it): e.g. writes the rows many items share, in one order, once.
+   */
+  end?(sql: Sql, values: readonly R[]): Promise<void>;
+}
+
 export interface Database {
   readonly dialect: Dialect;
   /** Runs `fn` in one transaction: committed when it resolves, rolled back when it throws. */
   transaction<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   /**
    * Group commit: one transaction, each item in its own savepoint, so one bad item is rolled
-   * back alone while the rest commit together. Resolves after the commit.
+   * back alone while the rest commit together; `work.begin` before the items, `work.end` after
+   * them. Resolves after the commit.
    */
-  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]>;
+  batch<I, R>(items: readonly I[], work: BatchWork<I, R>): Promise<ItemResult<R>[]>;
   /** A read outside any write transaction. */
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T>;
   close(): Promise<void>;
@@ -42,17 +55,24 @@ export interface Database {
 export async function batchOptimistically<I, R>(
   transaction: <T>(fn: (sql: Sql) => Promise<T>) => Promise<T>,
   items: readonly I[],
-  fn: (sql: Sql, item: I) => Promise<R>,
+  work: BatchWork<I, R>,
 ): Promise<ItemResult<R>[]> {
   try {
     return await transaction(async (sql) => {
-      const results: ItemResult<R>[] = [];
-      for (const item of items) results.push({ ok: true, value: await fn(sql, item) });
-      return results;
+      await work.begin?.(sql, items);
+      const values: R[] = [];
+      for (const item of items) values.push(await work.item(sql, item));
+      await work.end?.(sql, values);
+      return values.map((value): ItemResult<R> => ({ ok: true, value }));
     });
   } catch (err) {
     if (items.length === 1 || err instanceof StorageUnavailableError) throw err;
-    return transaction((sql) => runInSavepoints(sql, items, fn));
+    return transaction(async (sql) => {
+      await work.begin?.(sql, items);
+      const results = await runInSavepoints(sql, items, (s, item) => work.item(s, item));
+      await work.end?.(sql, results.flatMap((r) => (r.ok ? [r.value] : [])));
+      return results;
+    });
   }
 }
 

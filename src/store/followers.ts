@@ -27,12 +27,21 @@ interface WireFollowerRow {
 const nullableNumber = (v: number | null): number | null => (v === null ? null : Number(v));
 
 /**
- * Holds one follower's pushes back until this transaction ends, so two transactions never both
- * decide from the same "before" (e.g. both count the same person as new). PostgreSQL only:
- * SQLite runs one write transaction at a time anyway.
+ * Holds these followers' pushes back until this transaction ends, so two transactions never both
+ * decide from the same "before" (e.g. both count the same person as new). One statement takes
+ * every lock, in ascending order of lock key: two transactions with followers in common (two
+ * instances given the same pushes) wait for one another, never in a cycle. Take them before
+ * touching any row. PostgreSQL only: SQLite runs one write transaction at a time anyway.
  */
-export async function lockFollower(sql: Sql, accountId: string, openId: string): Promise<void> {
-  if (sql.dialect === "postgres") await sql.run("SELECT pg_advisory_xact_lock(hashtextextended(?, 0))", [`${accountId}|${openId}`]);
+export async function lockFollowers(sql: Sql, accountId: string, openIds: readonly string[]): Promise<void> {
+  if (sql.dialect !== "postgres" || openIds.length === 0) return;
+  // The subquery is sorted before the outer SELECT calls the lock function on its rows.
+  await sql.run(
+    `SELECT pg_advisory_xact_lock(lock_key) FROM (
+       SELECT DISTINCT hashtextextended(?::text || '|' || open_id, 0) AS lock_key FROM json_array_elements_text(?::json) AS ids(open_id) ORDER BY lock_key
+     ) AS keys`,
+    [accountId, JSON.stringify(openIds)],
+  );
 }
 
 export async function getFollower(sql: Sql, accountId: string, openId: string): Promise<FollowerRow | undefined> {

@@ -5,7 +5,7 @@
  */
 import pg from "pg";
 import { StorageUnavailableError } from "../errors.ts";
-import { batchOptimistically, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+import { batchOptimistically, type BatchWork, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
 
 const INT8_OID = 20;
 const NUMERIC_OID = 1700;
@@ -27,11 +27,20 @@ export class PostgresDatabase implements Database {
   readonly dialect = "postgres" as const;
   private readonly pool: pg.Pool;
   private readonly texts = new Map<string, string>();
+  /** Clients whose connection failed: never handed back to the pool. */
+  private readonly lost = new WeakSet<pg.PoolClient>();
 
   constructor(options: PostgresOptions) {
     this.pool = new pg.Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10, types, connectionTimeoutMillis: 5_000 });
-    // An idle client losing its server must not crash the process; the next query reports it.
+    // A backend can go away at any moment (pg_terminate_backend, a restart, a network reset). The
+    // pool listens on its idle clients; a client in use has no listener of pg's own, and an
+    // unheard 'error' event ends the process (design invariant 9). So every client gets one for
+    // its whole life: the failure then reaches the transaction through its next query, which
+    // answers StorageUnavailableError, and the client is released as broken.
     this.pool.on("error", () => undefined);
+    this.pool.on("connect", (client) => {
+      client.on("error", () => this.lost.add(client));
+    });
   }
 
   private text(sql: string): string {
@@ -70,18 +79,20 @@ export class PostgresDatabase implements Database {
       await client.query("COMMIT");
       return value;
     } catch (err) {
-      broken = isUnavailable(err);
-      await client.query("ROLLBACK").catch(() => {
-        broken = true;
-      });
+      broken = this.isLost(client, err);
+      if (!broken) {
+        await client.query("ROLLBACK").catch(() => {
+          broken = true;
+        });
+      }
       throw broken ? new StorageUnavailableError((err as Error).message, { cause: err }) : err;
     } finally {
       client.release(broken);
     }
   }
 
-  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
-    return batchOptimistically((work) => this.transaction(work), items, fn);
+  batch<I, R>(items: readonly I[], work: BatchWork<I, R>): Promise<ItemResult<R>[]> {
+    return batchOptimistically((fn) => this.transaction(fn), items, work);
   }
 
   async read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
@@ -90,7 +101,7 @@ export class PostgresDatabase implements Database {
     try {
       return await fn(this.wrap(client));
     } catch (err) {
-      broken = isUnavailable(err);
+      broken = this.isLost(client, err);
       throw broken ? new StorageUnavailableError((err as Error).message, { cause: err }) : err;
     } finally {
       client.release(broken);
@@ -99,6 +110,10 @@ export class PostgresDatabase implements Database {
 
   async close(): Promise<void> {
     await this.pool.end();
+  }
+
+  private isLost(client: pg.PoolClient, err: unknown): boolean {
+    return this.lost.has(client) || isUnavailable(err);
   }
 }
 

@@ -6,7 +6,7 @@
  */
 import BetterSqlite3 from "better-sqlite3";
 import { StorageUnavailableError } from "../errors.ts";
-import { batchOptimistically, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
+import { batchOptimistically, type BatchWork, type Database, type ItemResult, type Sql, type SqlParam } from "./database.ts";
 
 type Statement = BetterSqlite3.Statement<SqlParam[]>;
 
@@ -66,8 +66,8 @@ export class SqliteDatabase implements Database {
     });
   }
 
-  batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
-    return batchOptimistically((work) => this.transaction(work), items, fn);
+  batch<I, R>(items: readonly I[], work: BatchWork<I, R>): Promise<ItemResult<R>[]> {
+    return batchOptimistically((fn) => this.transaction(fn), items, work);
   }
 
   read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {

@@ -117,6 +117,33 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       expect(stats.days[0]).toMatchObject({ scans: 4, uniqueScanners: 3, newFollowers: 3, returningFollowers: 1, unfollows: 1 });
     });
 
+    it("a push that fails inside a batch adds nothing to the channel's counters; the others in the batch count once each", async () => {
+      // The failure comes after the push's hooks have run: what they added must not be written.
+      const failAfterHooks = (db: Database): Database => ({
+        dialect: db.dialect,
+        transaction: (fn) => db.transaction(fn),
+        read: (fn) => db.read(fn),
+        close: () => db.close(),
+        batch: (items, work) =>
+          db.batch(items, {
+            ...work,
+            async item(sql, item) {
+              const value = await work.item(sql, item);
+              if ((item as { openId?: string }).openId === "bad") throw new Error("injected failure");
+              return value;
+            },
+          }),
+      });
+      const { service, platform: p } = await setup({ wrap: failAfterHooks });
+      const channel = await service.channels.create({ name: "one bad push" });
+      const t = p.clock.now();
+      const push = (openId: string) => service.ingest(scanPush({ openId, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t }));
+      const outcomes = await Promise.allSettled(["g1", "g2", "bad", "g3", "g1"].map(push));
+      expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
+      expect(await service.channels.stats(channel.id)).toMatchObject({ scans: 3, uniqueScanners: 3, newFollowers: 3, returningFollowers: 0 });
+      expect((await service.events(0, 10)).events.map((e) => e.openId)).toEqual(["g1", "g2", "g3"]);
+    });
+
     it("the same push delivered 3 times has one effect", async () => {
       const { service, platform: p } = await setup();
       const channel = await service.channels.create({ name: "retry" });

@@ -41,14 +41,32 @@ export function describeStore(makeFactory: () => DatabaseFactory): void {
 
     it("a batch commits the good items and rolls back only the bad one", async () => {
       const db = await fresh();
-      const results = await db.batch(["k1", "bad", "k2"], async (sql, key) => {
-        await followers.appendPushLog(sql, log(key));
-        if (key === "bad") throw new Error("item failed");
-        return key;
+      const results = await db.batch(["k1", "bad", "k2"], {
+        async item(sql, key) {
+          await followers.appendPushLog(sql, log(key));
+          if (key === "bad") throw new Error("item failed");
+          return key;
+        },
       });
       expect(results.map((r) => r.ok)).toEqual([true, false, true]);
       const rows = await db.read((sql) => followers.listPushLog(sql, "wxA", 0, 10));
       expect(rows.map((r) => r.dedupeKey)).toEqual(["k1", "k2"]);
+    });
+
+    it("a batch runs `begin` before its items and `end` after them, with the values of the items that succeeded only", async () => {
+      const db = await fresh();
+      const results = await db.batch(["k1", "bad", "k2"], {
+        begin: async (sql, items) => void (await followers.appendPushLog(sql, log(`begin:${items.join(",")}`))),
+        async item(sql, key) {
+          await followers.appendPushLog(sql, log(key));
+          if (key === "bad") throw new Error("item failed");
+          return key;
+        },
+        end: async (sql, values) => void (await followers.appendPushLog(sql, log(`end:${values.join(",")}`))),
+      });
+      expect(results.map((r) => r.ok)).toEqual([true, false, true]);
+      const rows = await db.read((sql) => followers.listPushLog(sql, "wxA", 0, 10));
+      expect(rows.map((r) => r.dedupeKey)).toEqual(["begin:k1,bad,k2", "k1", "k2", "end:k1,k2"]);
     });
 
     it("a read is not held up by a write transaction in progress, and sees only committed rows", async () => {

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import pg from "pg";
 import { PostgresDatabase } from "../../src/store/postgres-database.ts";
 import { SqliteDatabase } from "../../src/store/sqlite-database.ts";
-import type { Database, Sql } from "../../src/store/database.ts";
+import type { BatchWork, Database, Sql } from "../../src/store/database.ts";
 import { StorageUnavailableError } from "../../src/errors.ts";
 
 export const POSTGRES_URL = process.env.WXQR_TEST_POSTGRES_URL;
@@ -109,7 +109,13 @@ export function faultyDatabase(inner: Database): Database & { down: boolean } {
     down: false,
     dialect: inner.dialect,
     transaction: <T>(fn: (sql: Sql) => Promise<T>) => (guard(), inner.transaction((sql) => fn(guardedSql(sql)))),
-    batch: <I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>) => (guard(), inner.batch(items, (sql, item) => fn(guardedSql(sql), item))),
+    batch: <I, R>(items: readonly I[], work: BatchWork<I, R>) =>
+      (guard(),
+      inner.batch(items, {
+        ...(work.begin ? { begin: (sql: Sql, all: readonly I[]) => work.begin!(guardedSql(sql), all) } : {}),
+        item: (sql, item) => work.item(guardedSql(sql), item),
+        ...(work.end ? { end: (sql: Sql, values: readonly R[]) => work.end!(guardedSql(sql), values) } : {}),
+      })),
     read: <T>(fn: (sql: Sql) => Promise<T>) => (guard(), inner.read((sql) => fn(guardedSql(sql)))),
     close: () => inner.close(),
   };

@@ -7,8 +7,9 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../../src/deps.ts";
-import type { AttributedEvent, PushContext } from "../../src/domain/push-hooks.ts";
-import { recordPush } from "../../src/domain/record-push.ts";
+import { pushBatch } from "../../src/domain/push-batch.ts";
+import type { AttributedEvent, PushSettings } from "../../src/domain/push-hooks.ts";
+import type { PushMessage } from "../../src/push/events.ts";
 import { referralHooks } from "../../src/domain/referral-hooks.ts";
 import { createReferralService } from "../../src/domain/referrals.ts";
 import { createCodeService } from "../../src/domain/codes.ts";
@@ -274,8 +275,11 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
     const referrals = createReferralService({ db, codes: codeService, accountId: "wxR", timeZone: "Asia/Shanghai", permanentReserve: 0, newMeans: async () => "new-to-wxqr", clock, random });
     const code = await referrals.codeFor("oA");
     const events: AttributedEvent[] = [];
-    const ctx: PushContext = { accountId: "wxR", timeZone: "Asia/Shanghai", owners: { follower: referralHooks }, emit: async (_sql, e) => void events.push(e) };
-    const ingest = (message: Parameters<typeof recordPush>[2]) => db.transaction((sql) => recordPush(sql, ctx, message, clock.now()));
+    const settings: PushSettings = { accountId: "wxR", timeZone: "Asia/Shanghai", owners: { follower: referralHooks }, emit: async (_sql, e) => void events.push(e) };
+    const ingest = async (message: PushMessage): Promise<void> => {
+      const [result] = await db.batch([message], pushBatch(settings, clock.now()));
+      expect(result?.ok).toBe(true);
+    };
 
     const at = clock.now();
     const pushB = scanPush({ openId: "oB", ticket: code.ticket!, scene: code.sceneId!, subscribe: true, at });

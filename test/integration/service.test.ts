@@ -9,7 +9,7 @@ import { USER_NOTICE, type DeliveryRecord } from "../../src/emulator/index.ts";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { openDatabase } from "../../src/store/index.ts";
 import { PostgresDatabase } from "../../src/store/postgres-database.ts";
-import type { Database, ItemResult, Sql } from "../../src/store/database.ts";
+import type { BatchWork, Database, ItemResult } from "../../src/store/database.ts";
 import { announcePostgres, faultyDatabase, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
 import { announcePrivatePostgres, startPrivatePostgres, type PrivatePostgres } from "../helpers/private-postgres.ts";
 import { startPushProxy, type PushProxy } from "../helpers/push-proxy.ts";
@@ -42,14 +42,14 @@ function holdingDatabase(inner: Database): { db: Database; holdNextBatch(): { en
     transaction: (fn) => inner.transaction(fn),
     read: (fn) => inner.read(fn),
     close: () => inner.close(),
-    async batch<I, R>(items: readonly I[], fn: (sql: Sql, item: I) => Promise<R>): Promise<ItemResult<R>[]> {
+    async batch<I, R>(items: readonly I[], work: BatchWork<I, R>): Promise<ItemResult<R>[]> {
       const hold = armed;
       armed = undefined;
       if (hold) {
         hold.enter();
         await hold.released;
       }
-      return inner.batch(items, fn);
+      return inner.batch(items, work);
     },
   };
   return {
