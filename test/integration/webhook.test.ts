@@ -256,6 +256,31 @@ for (const makeFactory of databaseFactories()) {
       }
     });
 
+    it("never follows a redirect (302, 307): each is a failed attempt saying so, and the redirect's target receives nothing", async () => {
+      const { db } = await factory.create();
+      const clock = createManualClock(START);
+      const target = await receiver();
+      const moved = await receiver();
+      const service = await startService(db, clock, moved, 9);
+      await service.ingest(followPush({ openId: "oR", event: "subscribe", at: clock.now() + 1_000 }));
+      for (const status of [302, 307]) {
+        moved.redirect = { status, location: target.url };
+        await clock.sleep(3_600_000); // past any backoff
+        expect(await service.webhook.runOnce()).toEqual({ attempted: 1, delivered: 0, failed: 1 });
+        expect(moved.requests.at(-1)?.status).toBe(status);
+        const [latest] = (await service.webhook.status(1)).recent;
+        expect(latest).toMatchObject({ deliveredAt: null, attempts: status === 302 ? 1 : 2 });
+        expect(latest!.lastError).toMatch(new RegExp(`^HTTP ${status}: redirects are not followed`));
+      }
+      expect(target.requests).toEqual([]);
+
+      // Once the receiver answers for itself, the event is delivered: the redirects cost retries, not the event.
+      moved.redirect = undefined;
+      await clock.sleep(3_600_000);
+      expect(await service.webhook.runOnce()).toMatchObject({ delivered: 1 });
+      expect(target.requests).toEqual([]);
+    });
+
     it("writes no outbox rows when no webhook is configured", async () => {
       const { db } = await factory.create();
       const clock = createManualClock(START);
