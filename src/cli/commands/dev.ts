@@ -23,6 +23,7 @@ interface DevFlags {
   emulatorPort: string;
   db?: string;
   host: string;
+  unsafeExposeControlApi?: boolean;
 }
 
 export function registerDevCommand(program: Command, ctx: CliContext): void {
@@ -32,7 +33,8 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option("--port <n>", "the service's port", "3000")
     .option("--emulator-port <n>", "the emulator's port", "3001")
     .option("--db <file>", "SQLite file (default: WXQR_DATABASE, else ./wxqr.db)")
-    .option("--host <addr>", "address for both", "127.0.0.1")
+    .option("--host <addr>", "address for both (loopback only, unless --unsafe-expose-control-api)", "127.0.0.1")
+    .option("--unsafe-expose-control-api", "listen on a non-loopback --host although anyone reaching the emulator's /emulator/* can then make it push to any URL")
     .action(async (flags: DevFlags) => {
       const config = loadConfig(ctx.env);
       const random = ctx.deps.random;
@@ -47,7 +49,11 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
 
       const { createEmulator } = await import("../../emulator/app.ts");
       const emulator = createEmulator({ appId, appSecret }, ctx.deps);
-      const emulatorUrl = await emulator.listen({ port: parseWholeNumber(flags.emulatorPort, "emulatorPort"), host });
+      const emulatorUrl = await emulator.listen({
+        port: parseWholeNumber(flags.emulatorPort, "emulatorPort"),
+        host,
+        unsafeExposeControlApi: flags.unsafeExposeControlApi ?? false,
+      });
       let service;
       try {
         service = await startService(
