@@ -25,7 +25,10 @@ describe("loadConfig", () => {
       emulatorUrl: "http://127.0.0.1:3001",
       referralReserve: 1_000,
       siteName: "this site",
+      publicMetrics: false,
+      publicDocs: false,
     });
+    expect(config.metricsToken).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -63,6 +66,20 @@ describe("loadConfig", () => {
   it("reads the referral reserve and the site name, refusing bad values", () => {
     expect(loadConfig({ WXQR_REFERRAL_RESERVE: "250", WXQR_SITE_NAME: " Example Shop " })).toMatchObject({ referralReserve: 250, siteName: "Example Shop" });
     expect(problemsOf(() => loadConfig({ WXQR_REFERRAL_RESERVE: "-1", WXQR_SITE_NAME: "x".repeat(65) })).sort()).toEqual(["WXQR_REFERRAL_RESERVE", "WXQR_SITE_NAME"]);
+  });
+
+  it("reads the metrics token and the switches that open /metrics and /docs, refusing bad values", () => {
+    expect(loadConfig({ WXQR_PUBLIC_METRICS: "1", WXQR_PUBLIC_DOCS: "false", WXQR_METRICS_TOKEN: "scraper-token-0123456789" })).toMatchObject({
+      publicMetrics: true,
+      publicDocs: false,
+      metricsToken: "scraper-token-0123456789",
+    });
+    expect(loadConfig({ WXQR_PUBLIC_DOCS: "true" })).toMatchObject({ publicMetrics: false, publicDocs: true });
+    expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual(["WXQR_METRICS_TOKEN", "WXQR_PUBLIC_METRICS"]);
+  });
+
+  it("redacts the metrics token when serialised", () => {
+    expect(JSON.stringify(loadConfig({ WXQR_METRICS_TOKEN: "scraper-token-0123456789" }))).not.toContain("scraper-token");
   });
 
   it("redacts secrets when serialised", () => {

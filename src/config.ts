@@ -29,6 +29,11 @@ export interface Config {
   /** The site named in scan-to-login confirmation replies. */
   siteName: string;
   emulatorUrl: string;
+  /** A bearer token that reads /metrics only (for a Prometheus scraper). */
+  metricsToken?: string;
+  /** /metrics and /docs without a token. */
+  publicMetrics: boolean;
+  publicDocs: boolean;
 }
 
 /** Parsed as `new URL()` will parse it on every request: a typo fails here, not inside fetch. */
@@ -43,6 +48,7 @@ const baseUrl = z.string().superRefine((v, ctx) => {
 });
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const port = z.coerce.number().int("must be a whole number").min(0).max(65_535);
+const onOff = z.enum(["0", "1", "true", "false"], { message: "must be 1 or 0 (true or false)" }).transform((v) => v === "1" || v === "true");
 
 /** variable → [Config key, schema, default, secret?]. Units live in the names or comments. */
 const VARIABLES = {
@@ -62,6 +68,9 @@ const VARIABLES = {
   WXQR_REFERRAL_RESERVE: ["referralReserve", z.coerce.number().int("must be a whole number").min(0).max(100_000), 1_000, false],
   WXQR_SITE_NAME: ["siteName", z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"), "this site", false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
+  WXQR_METRICS_TOKEN: ["metricsToken", z.string().min(16, "must be at least 16 characters"), undefined, true],
+  WXQR_PUBLIC_METRICS: ["publicMetrics", onOff, false, false],
+  WXQR_PUBLIC_DOCS: ["publicDocs", onOff, false, false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 
 export type ConfigVariable = keyof typeof VARIABLES;

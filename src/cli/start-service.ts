@@ -28,6 +28,10 @@ export interface ServiceSettings {
   /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
   webhookUrl?: string | undefined;
   webhookSecret?: string | undefined;
+  /** WXQR_METRICS_TOKEN, WXQR_PUBLIC_METRICS, WXQR_PUBLIC_DOCS: who reads /metrics and /docs. */
+  metricsToken?: string | undefined;
+  publicMetrics?: boolean;
+  publicDocs?: boolean;
   logger?: boolean;
 }
 
@@ -55,6 +59,9 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     siteName: config.siteName,
     webhookUrl: config.webhookUrl,
     webhookSecret: config.webhookSecret,
+    metricsToken: config.metricsToken,
+    publicMetrics: config.publicMetrics,
+    publicDocs: config.publicDocs,
   };
 }
 
@@ -90,6 +97,9 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       receiver,
       db,
       adminToken: settings.adminToken,
+      metricsToken: settings.metricsToken,
+      publicMetrics: settings.publicMetrics ?? false,
+      publicDocs: settings.publicDocs ?? false,
       tokenRefreshes: () => client.accessToken.fetchCount,
       logger: settings.logger ?? false,
     });

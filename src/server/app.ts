@@ -1,11 +1,11 @@
 /**
  * The service's Fastify app: the push route, the REST API behind the admin token, health,
- * metrics and the OpenAPI document. `closeServer` finishes in-flight requests, then waits for
+ * metrics and the OpenAPI document (both behind a token unless opened). `closeServer` finishes in-flight requests, then waits for
  * the pushes they accepted to commit.
  * @module
  */
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { UnauthorizedError, ValidationError } from "../errors.ts";
 import type { PushReceiver } from "../push/index.ts";
@@ -26,6 +26,11 @@ export interface ServerOptions {
   receiver: PushReceiver;
   db: Database;
   adminToken: string;
+  /** WXQR_METRICS_TOKEN: a second bearer token that reads `/metrics` and nothing else (for a scraper). */
+  metricsToken?: string | undefined;
+  /** WXQR_PUBLIC_METRICS / WXQR_PUBLIC_DOCS: serve `/metrics` / `/docs` without a token. Default false. */
+  publicMetrics?: boolean;
+  publicDocs?: boolean;
   /** Access-token requests sent so far (for /metrics). */
   tokenRefreshes?: () => number;
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
@@ -99,11 +104,9 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     metrics.pushDuration.observe({ outcome }, reply.elapsedTime / 1000);
   });
 
+  const admin = bearerChecker(options.adminToken);
   await app.register(async (api) => {
-    const authorised = bearerChecker(options.adminToken);
-    api.addHook("onRequest", async (request) => {
-      if (!authorised(request.headers.authorization)) throw new UnauthorizedError("send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
-    });
+    api.addHook("onRequest", requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>"));
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics });
     registerEventRoutes(api, { service });
@@ -123,11 +126,21 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
       return reply.code(503).send({ status: "unavailable", database: "unreachable" });
     }
   });
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+  // Metrics name the account's traffic and the docs map the API: both are for the operator.
+  const scraper = options.metricsToken ? bearerChecker(options.metricsToken) : () => false;
+  const metricsReader = options.publicMetrics ? undefined : requireBearer((a) => admin(a) || scraper(a), "send Authorization: Bearer <WXQR_METRICS_TOKEN or WXQR_ADMIN_TOKEN>");
+  const docsReader = options.publicDocs ? undefined : requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
+  app.get("/metrics", { schema: { hide: true }, ...(metricsReader ? { onRequest: metricsReader } : {}) }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  app.get("/docs", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/docs", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
   return { app, metrics };
+}
+
+function requireBearer(authorised: (authorization: string | undefined) => boolean, hint: string): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    if (!authorised(request.headers.authorization)) throw new UnauthorizedError(hint);
+  };
 }
 
 function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["logger"] {

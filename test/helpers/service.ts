@@ -9,7 +9,7 @@ import { createManualClock, createSeededRandom, silentLogger, type ManualClock }
 import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
-import { buildServer, closeServer, type Server } from "../../src/server/app.ts";
+import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 
@@ -45,6 +45,8 @@ export interface ServiceHarnessOptions {
   pushUrl?: (servicePushUrl: string) => string;
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
+  /** The service's access rules (metrics token, public /metrics and /docs). */
+  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs">;
   seed?: number;
 }
 
@@ -114,7 +116,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
       random: deps.random,
       logger: silentLogger,
     });
-    server = await buildServer({ service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
+    server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
     await server.app.listen({ host: "127.0.0.1", port: 0 });
   } catch (err) {
     await server?.app.close();

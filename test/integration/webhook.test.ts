@@ -22,6 +22,7 @@ import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from
 
 const ACCOUNT = "wxwebhook000000001";
 const SECRET = "whsec-for-tests-0123456789abcdef";
+const ADMIN = "admin-token-for-tests-0123456789";
 const START = Date.UTC(2026, 10, 25, 4, 0, 0);
 const FOLLOWERS = ["oA", "oB", "oC", "oD", "oE"];
 // Per follower: subscribe through a code (scan + new_follower), a later scan, an unfollow.
@@ -140,7 +141,7 @@ for (const makeFactory of databaseFactories()) {
         service,
         receiver: createPushReceiver({ token: "webhookToken1", appId: ACCOUNT, now: () => clock.now() }),
         db,
-        adminToken: "admin-token-for-tests-0123456789",
+        adminToken: ADMIN,
       });
       const auth = { authorization: "Bearer admin-token-for-tests-0123456789" };
       try {
@@ -165,7 +166,7 @@ for (const makeFactory of databaseFactories()) {
           expect(waitMs).toBeGreaterThanOrEqual(500);
           expect(waitMs).toBeLessThanOrEqual(1_000);
         }
-        const metrics = await server.app.inject({ method: "GET", url: "/metrics" });
+        const metrics = await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } });
         expect(metricValue(metrics.body, "wxqr_webhook_backlog")).toBe(20);
         expect((await server.app.inject({ method: "GET", url: "/api/webhook/deliveries" })).statusCode).toBe(401);
 
@@ -201,7 +202,7 @@ for (const makeFactory of databaseFactories()) {
         const after = (await server.app.inject({ method: "GET", url: "/api/webhook/deliveries", headers: auth })).json() as typeof view;
         expect(after).toMatchObject({ backlog: 0, failing: 0 });
         expect(after.recent.every((d) => d.deliveredAt !== null && d.nextAttemptAt === null && d.lastError === null)).toBe(true);
-        expect(metricValue((await server.app.inject({ method: "GET", url: "/metrics" })).body, "wxqr_webhook_backlog")).toBe(0);
+        expect(metricValue((await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } })).body, "wxqr_webhook_backlog")).toBe(0);
       } finally {
         await closeServer(server, service, db);
       }

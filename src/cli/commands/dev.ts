@@ -48,6 +48,10 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
       const host = flags.host;
 
       const { createEmulator } = await import("../../emulator/app.ts");
+      const { isLoopbackHost } = await import("../../emulator/control-exposure.ts");
+      // On loopback only this machine's user can read them, and the admin token is printed anyway:
+      // /docs and /metrics stay one click away. Anywhere else they need the token, as in `serve`.
+      const openReaders = isLoopbackHost(host);
       const emulator = createEmulator({ appId, appSecret }, ctx.deps);
       const emulatorUrl = await emulator.listen({
         port: parseWholeNumber(flags.emulatorPort, "emulatorPort"),
@@ -73,6 +77,9 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             siteName: config.siteName,
             webhookUrl: config.webhookUrl,
             webhookSecret: config.webhookSecret,
+            metricsToken: config.metricsToken,
+            publicMetrics: config.publicMetrics || openReaders,
+            publicDocs: config.publicDocs || openReaders,
           },
           ctx.deps,
         );
@@ -91,7 +98,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
       ctx.stdout.write(
         [
           `wxqr dev is running (safe mode, ${database})`,
-          `  service:   ${service.url}    (API ${service.url}/api, docs ${service.url}/docs, metrics ${service.url}/metrics)`,
+          `  service:   ${service.url}    (API ${service.url}/api, docs ${service.url}/docs, metrics ${service.url}/metrics${openReaders ? "" : "; docs and metrics need the admin token"})`,
           `  emulator:  ${emulatorUrl}    (pushes to ${service.url}/wechat)`,
           `  admin token: ${adminToken}`,
           ``,
