@@ -27,8 +27,13 @@ describe("loadConfig", () => {
       siteName: "this site",
       publicMetrics: false,
       publicDocs: false,
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 20_000,
+      httpKeepAliveTimeoutMs: 5_000,
+      httpIdleTimeoutMs: 30_000,
     });
     expect(config.metricsToken).toBeUndefined();
+    expect(config.httpMaxConnections).toBeUndefined(); // derived from the open-file limit at start
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -76,6 +81,29 @@ describe("loadConfig", () => {
     });
     expect(loadConfig({ WXQR_PUBLIC_DOCS: "true" })).toMatchObject({ publicMetrics: false, publicDocs: true });
     expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual(["WXQR_METRICS_TOKEN", "WXQR_PUBLIC_METRICS"]);
+  });
+
+  it("reads the HTTP limits, refusing values that would switch a limit off", () => {
+    expect(
+      loadConfig({
+        WXQR_HTTP_HEADERS_TIMEOUT_MS: "300",
+        WXQR_HTTP_REQUEST_TIMEOUT_MS: "600",
+        WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: "200",
+        WXQR_HTTP_IDLE_TIMEOUT_MS: "20000",
+        WXQR_HTTP_MAX_CONNECTIONS: "500",
+      }),
+    ).toMatchObject({
+      httpHeadersTimeoutMs: 300,
+      httpRequestTimeoutMs: 600,
+      httpKeepAliveTimeoutMs: 200,
+      httpIdleTimeoutMs: 20_000,
+      httpMaxConnections: 500,
+    });
+    expect(
+      problemsOf(() => loadConfig({ WXQR_HTTP_REQUEST_TIMEOUT_MS: "0", WXQR_HTTP_MAX_CONNECTIONS: "-3" })).sort(),
+    ).toEqual(["WXQR_HTTP_MAX_CONNECTIONS", "WXQR_HTTP_REQUEST_TIMEOUT_MS"]);
+    // Node refuses a headers deadline after the whole request's.
+    expect(problemsOf(() => loadConfig({ WXQR_HTTP_HEADERS_TIMEOUT_MS: "25000" }))).toEqual(["WXQR_HTTP_HEADERS_TIMEOUT_MS"]);
   });
 
   it("redacts the metrics token when serialised", () => {

@@ -2,6 +2,7 @@
 import type { Config } from "../config.ts";
 import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import type { HttpLimits } from "../http-limits.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
@@ -32,6 +33,8 @@ export interface ServiceSettings {
   metricsToken?: string | undefined;
   publicMetrics?: boolean;
   publicDocs?: boolean;
+  /** WXQR_HTTP_*: socket timeouts and the connection cap. */
+  http?: Partial<HttpLimits>;
   logger?: boolean;
 }
 
@@ -62,6 +65,18 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     metricsToken: config.metricsToken,
     publicMetrics: config.publicMetrics,
     publicDocs: config.publicDocs,
+    http: httpLimitsFrom(config),
+  };
+}
+
+/** The WXQR_HTTP_* variables, for the service and (in `wxqr dev`) the emulator beside it. */
+export function httpLimitsFrom(config: Readonly<Config>): Partial<HttpLimits> {
+  return {
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    idleTimeoutMs: config.httpIdleTimeoutMs,
+    ...(config.httpMaxConnections !== undefined ? { maxConnections: config.httpMaxConnections } : {}),
   };
 }
 
@@ -100,6 +115,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       metricsToken: settings.metricsToken,
       publicMetrics: settings.publicMetrics ?? false,
       publicDocs: settings.publicDocs ?? false,
+      ...(settings.http ? { http: settings.http } : {}),
       tokenRefreshes: () => client.accessToken.fetchCount,
       logger: settings.logger ?? false,
     });

@@ -8,6 +8,7 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { withDefaults, type Deps } from "../deps.ts";
+import { capConnections, fastifyHttpOptions, resolveHttpLimits } from "../http-limits.ts";
 import type { EmulatorContext } from "./context.ts";
 import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
@@ -64,7 +65,9 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   const now = (): number => clock.now() + state.clockOffsetMs;
   const ctx: EmulatorContext = { state, now, random, fetch, logger };
 
-  const app = Fastify({ logger: loggerOption(options.logger), bodyLimit: BODY_LIMIT_BYTES });
+  const limits = resolveHttpLimits(options.http);
+  const app = Fastify({ logger: loggerOption(options.logger), bodyLimit: BODY_LIMIT_BYTES, ...fastifyHttpOptions(limits) });
+  capConnections(app.server, limits);
   // Every body is read as text, whatever its Content-Type says: real clients post JSON as
   // `application/x-www-form-urlencoded` (the seed's PHP), and the platform accepts it.
   app.removeAllContentTypeParsers();

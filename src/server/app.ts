@@ -1,13 +1,15 @@
 /**
  * The service's Fastify app: the push route, the REST API behind the admin token, health,
- * metrics and the OpenAPI document (both behind a token unless opened). `closeServer` finishes in-flight requests, then waits for
- * the pushes they accepted to commit.
+ * metrics and the OpenAPI document (both behind a token unless opened), with the socket limits of
+ * `http-limits.ts`. `closeServer` finishes in-flight requests, then waits for the pushes they
+ * accepted to commit.
  * @module
  */
 import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { UnauthorizedError, ValidationError } from "../errors.ts";
+import { capConnections, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
@@ -31,6 +33,8 @@ export interface ServerOptions {
   /** WXQR_PUBLIC_METRICS / WXQR_PUBLIC_DOCS: serve `/metrics` / `/docs` without a token. Default false. */
   publicMetrics?: boolean;
   publicDocs?: boolean;
+  /** Socket timeouts and the connection cap; defaults in `http-limits.ts`. */
+  http?: Partial<HttpLimits>;
   /** Access-token requests sent so far (for /metrics). */
   tokenRefreshes?: () => number;
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
@@ -48,12 +52,15 @@ const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echost
 
 export async function buildServer(options: ServerOptions): Promise<Server> {
   const { service } = options;
+  const limits = resolveHttpLimits(options.http);
   const app = Fastify({
     logger: loggerOptions(options.logger),
     // The API answers JSON; 1 MiB is far above any request it takes.
     bodyLimit: 1_048_576,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    ...fastifyHttpOptions(limits),
   }) as unknown as FastifyInstance;
+  capConnections(app.server, limits);
   const webhook = service.webhook;
   const metrics = createMetrics({
     tokenRefreshes: options.tokenRefreshes ?? (() => 0),

@@ -9,7 +9,7 @@ import type { Random } from "../../deps.ts";
 import { ValidationError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { parseWholeNumber } from "../parse.ts";
-import { startService } from "../start-service.ts";
+import { httpLimitsFrom, startService } from "../start-service.ts";
 
 const DEV_APP_ID = "wx0e1a2b3c4d5e6f70"; // the emulator's default: codes in the dev database stay under one account
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -47,12 +47,13 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
       const adminToken = config.adminToken ?? alnum(random, 32);
       const host = flags.host;
 
+      const http = httpLimitsFrom(config);
       const { createEmulator } = await import("../../emulator/app.ts");
       const { isLoopbackHost } = await import("../../emulator/control-exposure.ts");
       // On loopback only this machine's user can read them, and the admin token is printed anyway:
       // /docs and /metrics stay one click away. Anywhere else they need the token, as in `serve`.
       const openReaders = isLoopbackHost(host);
-      const emulator = createEmulator({ appId, appSecret }, ctx.deps);
+      const emulator = createEmulator({ appId, appSecret, http }, ctx.deps);
       const emulatorUrl = await emulator.listen({
         port: parseWholeNumber(flags.emulatorPort, "emulatorPort"),
         host,
@@ -80,6 +81,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             metricsToken: config.metricsToken,
             publicMetrics: config.publicMetrics || openReaders,
             publicDocs: config.publicDocs || openReaders,
+            http,
           },
           ctx.deps,
         );
