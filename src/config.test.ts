@@ -31,6 +31,8 @@ describe("loadConfig", () => {
       httpRequestTimeoutMs: 20_000,
       httpKeepAliveTimeoutMs: 5_000,
       httpIdleTimeoutMs: 30_000,
+      sseStreamsPerSession: 3,
+      sseStreamsPerClient: 20,
     });
     expect(config.metricsToken).toBeUndefined();
     expect(config.httpMaxConnections).toBeUndefined(); // derived from the open-file limit at start
@@ -83,7 +85,7 @@ describe("loadConfig", () => {
     expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual(["WXQR_METRICS_TOKEN", "WXQR_PUBLIC_METRICS"]);
   });
 
-  it("reads the HTTP limits, refusing values that would switch a limit off", () => {
+  it("reads the HTTP limits and the SSE bounds, refusing values that would switch a limit off", () => {
     expect(
       loadConfig({
         WXQR_HTTP_HEADERS_TIMEOUT_MS: "300",
@@ -91,6 +93,8 @@ describe("loadConfig", () => {
         WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: "200",
         WXQR_HTTP_IDLE_TIMEOUT_MS: "20000",
         WXQR_HTTP_MAX_CONNECTIONS: "500",
+        WXQR_SSE_STREAMS_PER_SESSION: "1",
+        WXQR_SSE_STREAMS_PER_CLIENT: "5",
       }),
     ).toMatchObject({
       httpHeadersTimeoutMs: 300,
@@ -98,10 +102,12 @@ describe("loadConfig", () => {
       httpKeepAliveTimeoutMs: 200,
       httpIdleTimeoutMs: 20_000,
       httpMaxConnections: 500,
+      sseStreamsPerSession: 1,
+      sseStreamsPerClient: 5,
     });
     expect(
-      problemsOf(() => loadConfig({ WXQR_HTTP_REQUEST_TIMEOUT_MS: "0", WXQR_HTTP_MAX_CONNECTIONS: "-3" })).sort(),
-    ).toEqual(["WXQR_HTTP_MAX_CONNECTIONS", "WXQR_HTTP_REQUEST_TIMEOUT_MS"]);
+      problemsOf(() => loadConfig({ WXQR_HTTP_REQUEST_TIMEOUT_MS: "0", WXQR_HTTP_MAX_CONNECTIONS: "-3", WXQR_SSE_STREAMS_PER_CLIENT: "0" })).sort(),
+    ).toEqual(["WXQR_HTTP_MAX_CONNECTIONS", "WXQR_HTTP_REQUEST_TIMEOUT_MS", "WXQR_SSE_STREAMS_PER_CLIENT"]);
     // Node refuses a headers deadline after the whole request's.
     expect(problemsOf(() => loadConfig({ WXQR_HTTP_HEADERS_TIMEOUT_MS: "25000" }))).toEqual(["WXQR_HTTP_HEADERS_TIMEOUT_MS"]);
   });

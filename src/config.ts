@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
-import { DEFAULT_HTTP_TIMEOUTS } from "./http-limits.ts";
+import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_SSE_STREAM_LIMITS } from "./http-limits.ts";
 import { baseUrlProblem, httpUrlProblem } from "./wechat/request.ts";
 
 export interface Config {
@@ -41,6 +41,8 @@ export interface Config {
   httpIdleTimeoutMs: number;
   /** Unset: three quarters of the open-file limit, at most 2,000 (`connectionCapFor`). */
   httpMaxConnections?: number;
+  sseStreamsPerSession: number;
+  sseStreamsPerClient: number;
 }
 
 /** Parsed as `new URL()` will parse it on every request: a typo fails here, not inside fetch. */
@@ -86,6 +88,8 @@ const VARIABLES = {
   WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: ["httpKeepAliveTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs, false],
   WXQR_HTTP_IDLE_TIMEOUT_MS: ["httpIdleTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs, false],
   WXQR_HTTP_MAX_CONNECTIONS: ["httpMaxConnections", count, undefined, false],
+  WXQR_SSE_STREAMS_PER_SESSION: ["sseStreamsPerSession", count, DEFAULT_SSE_STREAM_LIMITS.perSession, false],
+  WXQR_SSE_STREAMS_PER_CLIENT: ["sseStreamsPerClient", count, DEFAULT_SSE_STREAM_LIMITS.perClient, false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 
 export type ConfigVariable = keyof typeof VARIABLES;

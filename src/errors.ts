@@ -229,6 +229,18 @@ export class ClientRateLimitedError extends QrError {
   }
 }
 
+/**
+ * A client already holds as many server-sent-event streams as it may (for one scan session, or
+ * from one address): each stream holds a socket for minutes, so they are counted, not rated.
+ */
+export class StreamLimitError extends QrError {
+  readonly limit: number;
+  constructor(scope: "session" | "client", limit: number) {
+    super("RATE_LIMITED", `too many open event streams ${scope === "session" ? "for this scan session" : "from this client"} (at most ${limit}); close one first`, { retryable: true });
+    this.limit = limit;
+  }
+}
+
 /** The request lacks the bearer secret it needs (the admin token, or a scan session's secret). */
 export class UnauthorizedError extends QrError {
   /** For the `WWW-Authenticate` challenge. */

@@ -38,6 +38,12 @@ export const DEFAULT_HTTP_TIMEOUTS = {
   idleTimeoutMs: 30_000,
 } as const satisfies Omit<HttpLimits, "maxConnections">;
 
+/**
+ * Server-sent-event streams open at once: a page open in a few tabs per scan session, and a
+ * client address (one machine, or one NAT) following a few sessions each.
+ */
+export const DEFAULT_SSE_STREAM_LIMITS = { perSession: 3, perClient: 20 } as const;
+
 /** Above this many sockets a single process serves no one well; the machine's own limit may be lower. */
 export const MAX_CONNECTIONS_CEILING = 2_000;
 

@@ -6,6 +6,7 @@ import type { HttpLimits } from "../http-limits.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
+import type { StreamLimits } from "../server/stream-slots.ts";
 import { openDatabase } from "../store/index.ts";
 import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
@@ -35,6 +36,8 @@ export interface ServiceSettings {
   publicDocs?: boolean;
   /** WXQR_HTTP_*: socket timeouts and the connection cap. */
   http?: Partial<HttpLimits>;
+  /** WXQR_SSE_STREAMS_*: open scan-session event streams per session and per client. */
+  streams?: Partial<StreamLimits>;
   logger?: boolean;
 }
 
@@ -66,6 +69,7 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     publicMetrics: config.publicMetrics,
     publicDocs: config.publicDocs,
     http: httpLimitsFrom(config),
+    streams: { perSession: config.sseStreamsPerSession, perClient: config.sseStreamsPerClient },
   };
 }
 
@@ -116,6 +120,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       publicMetrics: settings.publicMetrics ?? false,
       publicDocs: settings.publicDocs ?? false,
       ...(settings.http ? { http: settings.http } : {}),
+      ...(settings.streams ? { streams: settings.streams } : {}),
       tokenRefreshes: () => client.accessToken.fetchCount,
       logger: settings.logger ?? false,
     });

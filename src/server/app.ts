@@ -9,7 +9,7 @@ import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { UnauthorizedError, ValidationError } from "../errors.ts";
-import { capConnections, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
+import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
@@ -22,6 +22,7 @@ import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
+import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
   service: WxqrService;
@@ -35,6 +36,8 @@ export interface ServerOptions {
   publicDocs?: boolean;
   /** Socket timeouts and the connection cap; defaults in `http-limits.ts`. */
   http?: Partial<HttpLimits>;
+  /** Open scan-session event streams per session and per client address. */
+  streams?: Partial<StreamLimits>;
   /** Access-token requests sent so far (for /metrics). */
   tokenRefreshes?: () => number;
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
@@ -123,7 +126,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   // Read with the session's own secret, not the admin token: outside the admin scope.
-  registerScanSessionSecretRoutes(app, { service });
+  registerScanSessionSecretRoutes(app, { service, slots: createStreamSlots({ ...DEFAULT_SSE_STREAM_LIMITS, ...definedOnly(options.streams ?? {}) }) });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {
@@ -148,6 +151,10 @@ function requireBearer(authorised: (authorization: string | undefined) => boolea
   return async (request) => {
     if (!authorised(request.headers.authorization)) throw new UnauthorizedError(hint);
   };
+}
+
+function definedOnly<T extends object>(given: T): Partial<T> {
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["logger"] {

@@ -45,8 +45,8 @@ export interface ServiceHarnessOptions {
   pushUrl?: (servicePushUrl: string) => string;
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
-  /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits). */
-  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http">;
+  /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
+  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams">;
   seed?: number;
 }
 

@@ -82,6 +82,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             publicMetrics: config.publicMetrics || openReaders,
             publicDocs: config.publicDocs || openReaders,
             http,
+            streams: { perSession: config.sseStreamsPerSession, perClient: config.sseStreamsPerClient },
           },
           ctx.deps,
         );
