@@ -25,7 +25,17 @@ describe("loadConfig", () => {
       emulatorUrl: "http://127.0.0.1:3001",
       referralReserve: 1_000,
       siteName: "this site",
+      publicMetrics: false,
+      publicDocs: false,
+      httpHeadersTimeoutMs: 10_000,
+      httpRequestTimeoutMs: 20_000,
+      httpKeepAliveTimeoutMs: 5_000,
+      httpIdleTimeoutMs: 30_000,
+      sseStreamsPerSession: 3,
+      sseStreamsPerClient: 20,
     });
+    expect(config.metricsToken).toBeUndefined();
+    expect(config.httpMaxConnections).toBeUndefined(); // derived from the open-file limit at start
     expect(Object.isFrozen(config)).toBe(true);
   });
 
@@ -70,6 +80,47 @@ describe("loadConfig", () => {
     expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "0" }).scanSessionWarmCodes).toBe(0);
     expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "8" }).scanSessionWarmCodes).toBe(8);
     for (const bad of ["-1", "2.5", "101", "many"]) expect(problemsOf(() => loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: bad }))).toEqual(["WXQR_SCAN_SESSION_WARM_CODES"]);
+  });
+
+  it("reads the metrics token and the switches that open /metrics and /docs, refusing bad values", () => {
+    expect(loadConfig({ WXQR_PUBLIC_METRICS: "1", WXQR_PUBLIC_DOCS: "false", WXQR_METRICS_TOKEN: "scraper-token-0123456789" })).toMatchObject({
+      publicMetrics: true,
+      publicDocs: false,
+      metricsToken: "scraper-token-0123456789",
+    });
+    expect(loadConfig({ WXQR_PUBLIC_DOCS: "true" })).toMatchObject({ publicMetrics: false, publicDocs: true });
+    expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual(["WXQR_METRICS_TOKEN", "WXQR_PUBLIC_METRICS"]);
+  });
+
+  it("reads the HTTP limits and the SSE bounds, refusing values that would switch a limit off", () => {
+    expect(
+      loadConfig({
+        WXQR_HTTP_HEADERS_TIMEOUT_MS: "300",
+        WXQR_HTTP_REQUEST_TIMEOUT_MS: "600",
+        WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: "200",
+        WXQR_HTTP_IDLE_TIMEOUT_MS: "20000",
+        WXQR_HTTP_MAX_CONNECTIONS: "500",
+        WXQR_SSE_STREAMS_PER_SESSION: "1",
+        WXQR_SSE_STREAMS_PER_CLIENT: "5",
+      }),
+    ).toMatchObject({
+      httpHeadersTimeoutMs: 300,
+      httpRequestTimeoutMs: 600,
+      httpKeepAliveTimeoutMs: 200,
+      httpIdleTimeoutMs: 20_000,
+      httpMaxConnections: 500,
+      sseStreamsPerSession: 1,
+      sseStreamsPerClient: 5,
+    });
+    expect(
+      problemsOf(() => loadConfig({ WXQR_HTTP_REQUEST_TIMEOUT_MS: "0", WXQR_HTTP_MAX_CONNECTIONS: "-3", WXQR_SSE_STREAMS_PER_CLIENT: "0" })).sort(),
+    ).toEqual(["WXQR_HTTP_MAX_CONNECTIONS", "WXQR_HTTP_REQUEST_TIMEOUT_MS", "WXQR_SSE_STREAMS_PER_CLIENT"]);
+    // Node refuses a headers deadline after the whole request's.
+    expect(problemsOf(() => loadConfig({ WXQR_HTTP_HEADERS_TIMEOUT_MS: "25000" }))).toEqual(["WXQR_HTTP_HEADERS_TIMEOUT_MS"]);
+  });
+
+  it("redacts the metrics token when serialised", () => {
+    expect(JSON.stringify(loadConfig({ WXQR_METRICS_TOKEN: "scraper-token-0123456789" }))).not.toContain("scraper-token");
   });
 
   it("redacts secrets when serialised", () => {

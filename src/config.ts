@@ -7,6 +7,7 @@
  */
 import { z } from "zod";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
+import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_SSE_STREAM_LIMITS } from "./http-limits.ts";
 import { baseUrlProblem, httpUrlProblem } from "./wechat/request.ts";
 
 export interface Config {
@@ -31,6 +32,19 @@ export interface Config {
   /** Scan-session codes made ahead; unset: the service's default. */
   scanSessionWarmCodes?: number;
   emulatorUrl: string;
+  /** A bearer token that reads /metrics only (for a Prometheus scraper). */
+  metricsToken?: string;
+  /** /metrics and /docs without a token. */
+  publicMetrics: boolean;
+  publicDocs: boolean;
+  httpHeadersTimeoutMs: number;
+  httpRequestTimeoutMs: number;
+  httpKeepAliveTimeoutMs: number;
+  httpIdleTimeoutMs: number;
+  /** Unset: three quarters of the open-file limit, at most 2,000 (`connectionCapFor`). */
+  httpMaxConnections?: number;
+  sseStreamsPerSession: number;
+  sseStreamsPerClient: number;
 }
 
 /** Parsed as `new URL()` will parse it on every request: a typo fails here, not inside fetch. */
@@ -45,6 +59,10 @@ const baseUrl = z.string().superRefine((v, ctx) => {
 });
 const nonEmpty = z.string().trim().min(1, "must not be empty");
 const port = z.coerce.number().int("must be a whole number").min(0).max(65_535);
+/** Milliseconds, at most a day: a zero would mean "no limit", which is what these variables exist to prevent. */
+const millis = z.coerce.number().int("must be a whole number of milliseconds").min(1, "must be at least 1 ms").max(86_400_000);
+const count = z.coerce.number().int("must be a whole number").min(1, "must be at least 1");
+const onOff = z.enum(["0", "1", "true", "false"], { message: "must be 1 or 0 (true or false)" }).transform((v) => v === "1" || v === "true");
 
 /** variable → [Config key, schema, default, secret?]. Units live in the names or comments. */
 const VARIABLES = {
@@ -66,6 +84,16 @@ const VARIABLES = {
   // The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
   WXQR_SCAN_SESSION_WARM_CODES: ["scanSessionWarmCodes", z.coerce.number().int("must be a whole number").min(0).max(100), undefined, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
+  WXQR_METRICS_TOKEN: ["metricsToken", z.string().min(16, "must be at least 16 characters"), undefined, true],
+  WXQR_PUBLIC_METRICS: ["publicMetrics", onOff, false, false],
+  WXQR_PUBLIC_DOCS: ["publicDocs", onOff, false, false],
+  WXQR_HTTP_HEADERS_TIMEOUT_MS: ["httpHeadersTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs, false],
+  WXQR_HTTP_REQUEST_TIMEOUT_MS: ["httpRequestTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs, false],
+  WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: ["httpKeepAliveTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs, false],
+  WXQR_HTTP_IDLE_TIMEOUT_MS: ["httpIdleTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs, false],
+  WXQR_HTTP_MAX_CONNECTIONS: ["httpMaxConnections", count, undefined, false],
+  WXQR_SSE_STREAMS_PER_SESSION: ["sseStreamsPerSession", count, DEFAULT_SSE_STREAM_LIMITS.perSession, false],
+  WXQR_SSE_STREAMS_PER_CLIENT: ["sseStreamsPerClient", count, DEFAULT_SSE_STREAM_LIMITS.perClient, false],
 } as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
 
 export type ConfigVariable = keyof typeof VARIABLES;
@@ -102,6 +130,10 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
     const parsed = (schema as z.ZodType).safeParse(raw);
     if (parsed.success) out[key] = parsed.data;
     else problems.push({ key: name, message: parsed.error.issues.map((i) => i.message).join(", ") });
+  }
+  // Node refuses to start a server whose header deadline falls after the whole request's.
+  if (typeof out.httpHeadersTimeoutMs === "number" && typeof out.httpRequestTimeoutMs === "number" && out.httpHeadersTimeoutMs > out.httpRequestTimeoutMs) {
+    problems.push({ key: "WXQR_HTTP_HEADERS_TIMEOUT_MS", message: "must not exceed WXQR_HTTP_REQUEST_TIMEOUT_MS" });
   }
   if (problems.length > 0) throw new ConfigError(problems);
   Object.defineProperty(out, "toJSON", { enumerable: false, value: () => redact(out) });

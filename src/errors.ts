@@ -241,9 +241,9 @@ export class ClientRateLimitedError extends QrError {
 }
 
 /**
- * A scan session could not get a code: the platform's daily \`qrcode/create\` quota (45009) is
+ * A scan session could not get a code: the platform's daily `qrcode/create` quota (45009) is
  * used up and no pre-created code was left. Every session needs a code of its own, so no
- * session can start until the quota resets at midnight Beijing time (\`retryAfterMs\` from now).
+ * session can start until the quota resets at midnight Beijing time (`retryAfterMs` from now).
  */
 export class ScanSessionQuotaError extends QrError {
   readonly retryAfterMs: number;
@@ -254,6 +254,18 @@ export class ScanSessionQuotaError extends QrError {
       { cause, retryable: true },
     );
     this.retryAfterMs = retryAfterMs;
+  }
+}
+
+/**
+ * A client already holds as many server-sent-event streams as it may (for one scan session, or
+ * from one address): each stream holds a socket for minutes, so they are counted, not rated.
+ */
+export class StreamLimitError extends QrError {
+  readonly limit: number;
+  constructor(scope: "session" | "client", limit: number) {
+    super("RATE_LIMITED", `too many open event streams ${scope === "session" ? "for this scan session" : "from this client"} (at most ${limit}); close one first`, { retryable: true });
+    this.limit = limit;
   }
 }
 

@@ -40,6 +40,7 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   source: "--ticket/--url/--image",
   emulator: "--emulator",
   pushUrl: "--push-url",
+  host: "--host",
   token: "--token",
   mode: "--mode",
   pushTimeoutMs: "--push-timeout-ms",

@@ -2,10 +2,12 @@
 import type { Config } from "../config.ts";
 import { systemTimer, type Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
+import type { HttpLimits } from "../http-limits.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
 import { runCodeReconciler } from "../domain/reconcile-codes.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
+import type { StreamLimits } from "../server/stream-slots.ts";
 import { openDatabase } from "../store/index.ts";
 import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
@@ -31,6 +33,14 @@ export interface ServiceSettings {
   /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
   webhookUrl?: string | undefined;
   webhookSecret?: string | undefined;
+  /** WXQR_METRICS_TOKEN, WXQR_PUBLIC_METRICS, WXQR_PUBLIC_DOCS: who reads /metrics and /docs. */
+  metricsToken?: string | undefined;
+  publicMetrics?: boolean;
+  publicDocs?: boolean;
+  /** WXQR_HTTP_*: socket timeouts and the connection cap. */
+  http?: Partial<HttpLimits>;
+  /** WXQR_SSE_STREAMS_*: open scan-session event streams per session and per client. */
+  streams?: Partial<StreamLimits>;
   logger?: boolean;
 }
 
@@ -59,6 +69,22 @@ export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "a
     scanSessionWarmCodes: config.scanSessionWarmCodes,
     webhookUrl: config.webhookUrl,
     webhookSecret: config.webhookSecret,
+    metricsToken: config.metricsToken,
+    publicMetrics: config.publicMetrics,
+    publicDocs: config.publicDocs,
+    http: httpLimitsFrom(config),
+    streams: { perSession: config.sseStreamsPerSession, perClient: config.sseStreamsPerClient },
+  };
+}
+
+/** The WXQR_HTTP_* variables, for the service and (in `wxqr dev`) the emulator beside it. */
+export function httpLimitsFrom(config: Readonly<Config>): Partial<HttpLimits> {
+  return {
+    headersTimeoutMs: config.httpHeadersTimeoutMs,
+    requestTimeoutMs: config.httpRequestTimeoutMs,
+    keepAliveTimeoutMs: config.httpKeepAliveTimeoutMs,
+    idleTimeoutMs: config.httpIdleTimeoutMs,
+    ...(config.httpMaxConnections !== undefined ? { maxConnections: config.httpMaxConnections } : {}),
   };
 }
 
@@ -94,6 +120,11 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       receiver,
       db,
       adminToken: settings.adminToken,
+      metricsToken: settings.metricsToken,
+      publicMetrics: settings.publicMetrics ?? false,
+      publicDocs: settings.publicDocs ?? false,
+      ...(settings.http ? { http: settings.http } : {}),
+      ...(settings.streams ? { streams: settings.streams } : {}),
       tokenRefreshes: () => client.accessToken.fetchCount,
       logger: settings.logger ?? false,
     });

@@ -6,7 +6,7 @@
  *   event for openId X never leaves while an earlier one for X is pending; followers do not wait
  *   for each other. (Events of one follower get increasing `seq` in commit order: each push
  *   writes its follower's row before emitting, and that row lock serialises the transactions.)
- * - **Retries.** A failed attempt (connection error, timeout, non-2xx) is tried again after an
+ * - **Retries.** A failed attempt (connection error, timeout, non-2xx, a redirect) is tried again after an
  *   exponential backoff with jitter, capped (default 1 s, 2 s, 4 s … at most 1 h).
  * - **Restarts and several instances.** All state is in the database. Each event is claimed with
  *   a lease before it is sent, so instances never send one event at the same time; a process that
@@ -115,6 +115,9 @@ export function createWebhookDispatcher(
           [WEBHOOK_IDEMPOTENCY_HEADER]: row.eventId,
         },
         body: row.payload,
+        // A redirect is not followed: it would carry a signed event to a host nobody configured
+        // (and fetch would turn the POST into a body-less GET on 301/302). It counts as a failure.
+        redirect: "manual",
         // A network deadline, not a sleep.
         signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), aborter.signal]),
       });
@@ -123,7 +126,7 @@ export function createWebhookDispatcher(
         await db.transaction((sql) => outbox.markDelivered(sql, row.seq, holder, clock.now()));
         return true;
       }
-      error = `HTTP ${res.status}`;
+      error = res.status >= 300 && res.status < 400 ? `HTTP ${res.status}: redirects are not followed; set WXQR_WEBHOOK_URL to the final address` : `HTTP ${res.status}`;
     } catch (err) {
       error = describe(err, timeoutMs);
     }

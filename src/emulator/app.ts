@@ -8,7 +8,9 @@
  */
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { withDefaults, type Deps } from "../deps.ts";
+import { capConnections, fastifyHttpOptions, resolveHttpLimits } from "../http-limits.ts";
 import type { EmulatorContext } from "./context.ts";
+import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
 import { serializeRequest } from "./redact.ts";
 import { registerControlRoutes } from "./routes-control.ts";
@@ -32,8 +34,11 @@ export interface Emulator {
   state: EmulatorState;
   /** The emulator's clock: the injected clock plus the offset moved by `POST /emulator/clock`. */
   now(): number;
-  /** Starts listening (port 0 = any free port; host defaults to 127.0.0.1) and returns the base URL. */
-  listen(options?: { port?: number; host?: string }): Promise<string>;
+  /**
+   * Starts listening (port 0 = any free port; host defaults to 127.0.0.1) and returns the base URL.
+   * A host that is not loopback is refused (`ValidationError` on `host`) unless `unsafeExposeControlApi`.
+   */
+  listen(options?: { port?: number; host?: string; unsafeExposeControlApi?: boolean }): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -60,7 +65,9 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   const now = (): number => clock.now() + state.clockOffsetMs;
   const ctx: EmulatorContext = { state, now, random, fetch, logger };
 
-  const app = Fastify({ logger: loggerOption(options.logger), bodyLimit: BODY_LIMIT_BYTES });
+  const limits = resolveHttpLimits(options.http);
+  const app = Fastify({ logger: loggerOption(options.logger), bodyLimit: BODY_LIMIT_BYTES, ...fastifyHttpOptions(limits) });
+  capConnections(app.server, limits);
   // Every body is read as text, whatever its Content-Type says: real clients post JSON as
   // `application/x-www-form-urlencoded` (the seed's PHP), and the platform accepts it.
   app.removeAllContentTypeParsers();
@@ -80,7 +87,8 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
     app,
     state,
     now,
-    async listen({ port = 0, host = "127.0.0.1" } = {}) {
+    async listen({ port = 0, host = "127.0.0.1", unsafeExposeControlApi = false } = {}) {
+      assertControlApiPrivate(host, unsafeExposeControlApi);
       await app.listen({ port, host });
       const address = app.server.address();
       if (address === null || typeof address === "string") {

@@ -5,6 +5,7 @@
  */
 import { createHash } from "node:crypto";
 import { ConfigError, type ConfigProblem } from "../errors.ts";
+import type { HttpLimits } from "../http-limits.ts";
 
 /** Endpoints with a daily call quota, named as in the platform's quota table. */
 export const QUOTA_ENDPOINTS = ["token", "stable_token", "qrcode/create"] as const;
@@ -94,6 +95,8 @@ export interface EmulatorOptions {
   logger?: boolean | EmulatorLogOptions;
   /** Where scan, follow and unfollow events are pushed; also settable at run time with `PUT /emulator/push`. Default: none. */
   push?: PushOptions;
+  /** Socket timeouts and the connection cap, as for the service (`http-limits.ts`); a dev tool must not be trivially exhaustible either. */
+  http?: Partial<HttpLimits>;
 }
 
 export interface EmulatorConfig {

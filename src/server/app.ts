@@ -1,13 +1,15 @@
 /**
  * The service's Fastify app: the push route, the REST API behind the admin token, health,
- * metrics and the OpenAPI document. `closeServer` finishes in-flight requests, then waits for
- * the pushes they accepted to commit.
+ * metrics and the OpenAPI document (both behind a token unless opened), with the socket limits of
+ * `http-limits.ts`. `closeServer` finishes in-flight requests, then waits for the pushes they
+ * accepted to commit.
  * @module
  */
 import swagger from "@fastify/swagger";
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyServerOptions } from "fastify";
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
@@ -20,12 +22,22 @@ import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
+import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
   service: WxqrService;
   receiver: PushReceiver;
   db: Database;
   adminToken: string;
+  /** WXQR_METRICS_TOKEN: a second bearer token that reads `/metrics` and nothing else (for a scraper). */
+  metricsToken?: string | undefined;
+  /** WXQR_PUBLIC_METRICS / WXQR_PUBLIC_DOCS: serve `/metrics` / `/docs` without a token. Default false. */
+  publicMetrics?: boolean;
+  publicDocs?: boolean;
+  /** Socket timeouts and the connection cap; defaults in `http-limits.ts`. */
+  http?: Partial<HttpLimits>;
+  /** Open scan-session event streams per session and per client address. */
+  streams?: Partial<StreamLimits>;
   /** Access-token requests sent so far (for /metrics). */
   tokenRefreshes?: () => number;
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
@@ -46,11 +58,14 @@ const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echost
 
 export async function buildServer(options: ServerOptions): Promise<Server> {
   const { service } = options;
+  const limits = resolveHttpLimits(options.http);
   const app = Fastify({
     logger: loggerOptions(options.logger),
     bodyLimit: API_BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    ...fastifyHttpOptions(limits),
   }) as unknown as FastifyInstance;
+  capConnections(app.server, limits);
   const webhook = service.webhook;
   const metrics = createMetrics({
     tokenRefreshes: options.tokenRefreshes ?? (() => 0),
@@ -113,11 +128,9 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     metrics.pushDuration.observe({ outcome }, reply.elapsedTime / 1000);
   });
 
+  const admin = bearerChecker(options.adminToken);
   await app.register(async (api) => {
-    const authorised = bearerChecker(options.adminToken);
-    api.addHook("onRequest", async (request) => {
-      if (!authorised(request.headers.authorization)) throw new UnauthorizedError("send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
-    });
+    api.addHook("onRequest", requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>"));
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics });
     registerEventRoutes(api, { service });
@@ -127,7 +140,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   // Read with the session's own secret, not the admin token: outside the admin scope.
-  registerScanSessionSecretRoutes(app, { service });
+  registerScanSessionSecretRoutes(app, { service, slots: createStreamSlots({ ...DEFAULT_SSE_STREAM_LIMITS, ...definedOnly(options.streams ?? {}) }) });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {
@@ -137,11 +150,25 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
       return reply.code(503).send({ status: "unavailable", database: "unreachable" });
     }
   });
-  app.get("/metrics", { schema: { hide: true } }, async (_request, reply) =>
+  // Metrics name the account's traffic and the docs map the API: both are for the operator.
+  const scraper = options.metricsToken ? bearerChecker(options.metricsToken) : () => false;
+  const metricsReader = options.publicMetrics ? undefined : requireBearer((a) => admin(a) || scraper(a), "send Authorization: Bearer <WXQR_METRICS_TOKEN or WXQR_ADMIN_TOKEN>");
+  const docsReader = options.publicDocs ? undefined : requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
+  app.get("/metrics", { schema: { hide: true }, ...(metricsReader ? { onRequest: metricsReader } : {}) }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  app.get("/docs", { schema: { hide: true } }, async () => app.swagger());
+  app.get("/docs", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
   return { app, metrics };
+}
+
+function requireBearer(authorised: (authorization: string | undefined) => boolean, hint: string): (request: FastifyRequest) => Promise<void> {
+  return async (request) => {
+    if (!authorised(request.headers.authorization)) throw new UnauthorizedError(hint);
+  };
+}
+
+function definedOnly<T extends object>(given: T): Partial<T> {
+  return Object.fromEntries(Object.entries(given).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
 function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["logger"] {

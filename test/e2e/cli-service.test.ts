@@ -47,6 +47,9 @@ describe("wxqr dev", () => {
     const auth = { authorization: `Bearer ${adminToken}`, "content-type": "application/json" };
 
     expect((await fetch(`${serviceUrl}/api/channels`)).status).toBe(401);
+    // On loopback, dev opens /docs and /metrics: only this machine's user reaches them.
+    expect((await fetch(`${serviceUrl}/docs`)).status).toBe(200);
+    expect((await fetch(`${serviceUrl}/metrics`)).status).toBe(200);
     const created = await fetch(`${serviceUrl}/api/channels`, { method: "POST", headers: auth, body: JSON.stringify({ name: "poster A", welcome: WELCOME }) });
     expect(created.status).toBe(201);
     const channel = (await created.json()) as { id: string; qrcode: { ticket: string } };

@@ -7,9 +7,9 @@
  */
 import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
 import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
-import { createEmulator, type DeliveryRecord, type EmulatorOptions } from "../../src/emulator/index.ts";
+import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
-import { buildServer, closeServer, type Server } from "../../src/server/app.ts";
+import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 
@@ -47,6 +47,8 @@ export interface ServiceHarnessOptions {
   pushUrl?: (servicePushUrl: string) => string;
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
+  /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
+  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams">;
   seed?: number;
 }
 
@@ -60,6 +62,8 @@ export interface ServiceHarness {
   db: Database;
   service: WxqrService;
   server: Server;
+  /** The emulator itself, for tests that look at its sockets. */
+  emulator: Emulator;
   /** A JSON request to the service with the admin bearer token (`token: null` sends none). */
   api(method: string, path: string, body?: unknown, options?: { token?: string | null }): Promise<ApiResponse>;
   /** The emulator acting as a user: answers once the push's delivery (every attempt) is over. */
@@ -117,7 +121,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
       random: deps.random,
       logger: silentLogger,
     });
-    server = await buildServer({ service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
+    server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
     await server.app.listen({ host: "127.0.0.1", port: 0 });
   } catch (err) {
     await server?.app.close();
@@ -151,6 +155,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
     db,
     service,
     server,
+    emulator,
     api: (method, path, body, { token = ADMIN_TOKEN } = {}) =>
       request(`${serviceUrl}${path}`, method, body, token === null ? {} : { authorization: `Bearer ${token}` }),
     scan: (openId, ticket) => emulatorControl("POST", "/emulator/scan", { openId, ticket }),

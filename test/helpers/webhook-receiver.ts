@@ -1,7 +1,8 @@
 /**
  * A business-webhook receiver for tests: a bare `node:http` server on 127.0.0.1 that records
  * every request it gets (raw body and headers) and can be told to answer 503 for the next n
- * requests, or to be down altogether (its port refuses connections) until brought up again.
+ * requests, to answer every request with a redirect elsewhere, or to be down altogether (its port
+ * refuses connections) until brought up again.
  */
 import { createServer, type IncomingMessage, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -20,6 +21,8 @@ export interface WebhookReceiver {
   requests: ReceivedWebhook[];
   /** Answer 503 to this many of the next requests. */
   failNext: number;
+  /** Answer every request with this redirect (status and Location) instead. */
+  redirect: { status: number; location: string } | undefined;
   /** Stop listening: connections to the port are refused. */
   down(): Promise<void>;
   /** Listen again, on the same port. */
@@ -41,6 +44,7 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
     url: "",
     requests: [],
     failNext: 0,
+    redirect: undefined,
     down: async () => {
       if (!server.listening) return;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
@@ -52,14 +56,16 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   };
   const server: Server = createServer((req, res) => {
     void readBody(req).then((body) => {
-      const status = handle.failNext > 0 ? 503 : 200;
+      const redirect = handle.redirect;
+      const status = redirect ? redirect.status : handle.failNext > 0 ? 503 : 200;
       if (status === 503) handle.failNext--;
       const header = (name: string): string | undefined => {
         const v = req.headers[name];
         return Array.isArray(v) ? v.join(",") : v;
       };
       handle.requests.push({ body, signature: header("wxqr-signature"), idempotencyKey: header("idempotency-key"), contentType: header("content-type"), status });
-      res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "try later");
+      if (redirect) res.writeHead(status, { location: redirect.location, "content-type": "text/plain" }).end("moved");
+      else res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "try later");
     });
   });
   const listen = (p: number): Promise<void> =>

@@ -116,7 +116,7 @@ async function allEvents(h: ServiceHarness, limit: number): Promise<{ pages: Jso
 }
 
 async function metrics(h: ServiceHarness): Promise<string> {
-  const res = await h.api("GET", "/metrics", undefined, { token: null });
+  const res = await h.api("GET", "/metrics");
   expect(res.status).toBe(200);
   return res.body as string;
 }
@@ -368,7 +368,7 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
 
     it("is healthy, and documents every /api path", async () => {
       expect(await h.api("GET", "/healthz", undefined, { token: null })).toMatchObject({ status: 200, body: { status: "ok" } });
-      const docs = await h.api("GET", "/docs", undefined, { token: null });
+      const docs = await h.api("GET", "/docs");
       expect(docs.status).toBe(200);
       expect(docs.body.openapi).toMatch(/^3\./);
       expect(Object.keys(docs.body.paths)).toEqual(

@@ -21,6 +21,7 @@ import { metricValue } from "../helpers/service.ts";
 const APP_ID = "wxtokenshare000001";
 const APP_SECRET = "tokensharesecret0123456789abcdef";
 const ADMIN_TOKEN = "admin-token-for-token-sharing-01";
+const METRICS_TOKEN = "metrics-token-for-token-sharing";
 const CALLS_PER_PROCESS = 200;
 
 const run = announcePostgres("token sharing between two wxqr serve processes (PostgreSQL)");
@@ -65,6 +66,7 @@ describe.runIf(run)("one access token for all instances (two wxqr serve on one P
       WECHAT_MP_BASE: emulatorUrl,
       WXQR_DATABASE: database,
       WXQR_ADMIN_TOKEN: ADMIN_TOKEN,
+      WXQR_METRICS_TOKEN: METRICS_TOKEN,
       WXQR_PORT: "0",
     };
     // Both start at once: migrations on one database from two processes must be safe too.
@@ -91,7 +93,7 @@ describe.runIf(run)("one access token for all instances (two wxqr serve on one P
     expect(after.stable_token! - before.stable_token!).toBe(1);
     expect(after["qrcode/create"]).toBeGreaterThanOrEqual(2 + 2 * CALLS_PER_PROCESS);
     // Each process's own count of token requests: two in all (the warm-up's and the refresh).
-    const refreshes = await Promise.all(urls.map(async (url) => metricValue(await (await fetch(`${url}/metrics`)).text(), "wxqr_access_token_refreshes")));
+    const refreshes = await Promise.all(urls.map(async (url) => metricValue(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(), "wxqr_access_token_refreshes")));
     expect(refreshes.reduce((a, b) => a + b, 0)).toBe(2);
 
     for (const p of started) expect(await p.stop("SIGINT")).toBe(0);

@@ -22,6 +22,7 @@ import { startWebhookReceiver, type ReceivedWebhook, type WebhookReceiver } from
 
 const ACCOUNT = "wxwebhook000000001";
 const SECRET = "whsec-for-tests-0123456789abcdef";
+const ADMIN = "admin-token-for-tests-0123456789";
 const START = Date.UTC(2026, 10, 25, 4, 0, 0);
 const FOLLOWERS = ["oA", "oB", "oC", "oD", "oE"];
 // Per follower: subscribe through a code (scan + new_follower), a later scan, an unfollow.
@@ -140,7 +141,7 @@ for (const makeFactory of databaseFactories()) {
         service,
         receiver: createPushReceiver({ token: "webhookToken1", appId: ACCOUNT, now: () => clock.now() }),
         db,
-        adminToken: "admin-token-for-tests-0123456789",
+        adminToken: ADMIN,
       });
       const auth = { authorization: "Bearer admin-token-for-tests-0123456789" };
       try {
@@ -165,7 +166,7 @@ for (const makeFactory of databaseFactories()) {
           expect(waitMs).toBeGreaterThanOrEqual(500);
           expect(waitMs).toBeLessThanOrEqual(1_000);
         }
-        const metrics = await server.app.inject({ method: "GET", url: "/metrics" });
+        const metrics = await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } });
         expect(metricValue(metrics.body, "wxqr_webhook_backlog")).toBe(20);
         expect((await server.app.inject({ method: "GET", url: "/api/webhook/deliveries" })).statusCode).toBe(401);
 
@@ -201,7 +202,7 @@ for (const makeFactory of databaseFactories()) {
         const after = (await server.app.inject({ method: "GET", url: "/api/webhook/deliveries", headers: auth })).json() as typeof view;
         expect(after).toMatchObject({ backlog: 0, failing: 0 });
         expect(after.recent.every((d) => d.deliveredAt !== null && d.nextAttemptAt === null && d.lastError === null)).toBe(true);
-        expect(metricValue((await server.app.inject({ method: "GET", url: "/metrics" })).body, "wxqr_webhook_backlog")).toBe(0);
+        expect(metricValue((await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } })).body, "wxqr_webhook_backlog")).toBe(0);
       } finally {
         await closeServer(server, service, db);
       }
@@ -254,6 +255,31 @@ for (const makeFactory of databaseFactories()) {
       } finally {
         if (db2 !== db) await db2.close();
       }
+    });
+
+    it("never follows a redirect (302, 307): each is a failed attempt saying so, and the redirect's target receives nothing", async () => {
+      const { db } = await factory.create();
+      const clock = createManualClock(START);
+      const target = await receiver();
+      const moved = await receiver();
+      const service = await startService(db, clock, moved, 9);
+      await service.ingest(followPush({ openId: "oR", event: "subscribe", at: clock.now() + 1_000 }));
+      for (const status of [302, 307]) {
+        moved.redirect = { status, location: target.url };
+        await clock.sleep(3_600_000); // past any backoff
+        expect(await service.webhook.runOnce()).toEqual({ attempted: 1, delivered: 0, failed: 1 });
+        expect(moved.requests.at(-1)?.status).toBe(status);
+        const [latest] = (await service.webhook.status(1)).recent;
+        expect(latest).toMatchObject({ deliveredAt: null, attempts: status === 302 ? 1 : 2 });
+        expect(latest!.lastError).toMatch(new RegExp(`^HTTP ${status}: redirects are not followed`));
+      }
+      expect(target.requests).toEqual([]);
+
+      // Once the receiver answers for itself, the event is delivered: the redirects cost retries, not the event.
+      moved.redirect = undefined;
+      await clock.sleep(3_600_000);
+      expect(await service.webhook.runOnce()).toMatchObject({ delivered: 1 });
+      expect(target.requests).toEqual([]);
     });
 
     it("writes no outbox rows when no webhook is configured", async () => {

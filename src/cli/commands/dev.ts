@@ -9,7 +9,7 @@ import type { Random } from "../../deps.ts";
 import { ValidationError } from "../../errors.ts";
 import type { CliContext } from "../context.ts";
 import { parseWholeNumber } from "../parse.ts";
-import { startService } from "../start-service.ts";
+import { httpLimitsFrom, startService } from "../start-service.ts";
 
 const DEV_APP_ID = "wx0e1a2b3c4d5e6f70"; // the emulator's default: codes in the dev database stay under one account
 const ALNUM = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
@@ -23,6 +23,7 @@ interface DevFlags {
   emulatorPort: string;
   db?: string;
   host: string;
+  unsafeExposeControlApi?: boolean;
 }
 
 export function registerDevCommand(program: Command, ctx: CliContext): void {
@@ -32,7 +33,8 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option("--port <n>", "the service's port", "3000")
     .option("--emulator-port <n>", "the emulator's port", "3001")
     .option("--db <file>", "SQLite file (default: WXQR_DATABASE, else ./wxqr.db)")
-    .option("--host <addr>", "address for both", "127.0.0.1")
+    .option("--host <addr>", "address for both (loopback only, unless --unsafe-expose-control-api)", "127.0.0.1")
+    .option("--unsafe-expose-control-api", "listen on a non-loopback --host although anyone reaching the emulator's /emulator/* can then make it push to any URL")
     .action(async (flags: DevFlags) => {
       const config = loadConfig(ctx.env);
       const random = ctx.deps.random;
@@ -45,9 +47,18 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
       const adminToken = config.adminToken ?? alnum(random, 32);
       const host = flags.host;
 
+      const http = httpLimitsFrom(config);
       const { createEmulator } = await import("../../emulator/app.ts");
-      const emulator = createEmulator({ appId, appSecret }, ctx.deps);
-      const emulatorUrl = await emulator.listen({ port: parseWholeNumber(flags.emulatorPort, "emulatorPort"), host });
+      const { isLoopbackHost } = await import("../../emulator/control-exposure.ts");
+      // On loopback only this machine's user can read them, and the admin token is printed anyway:
+      // /docs and /metrics stay one click away. Anywhere else they need the token, as in `serve`.
+      const openReaders = isLoopbackHost(host);
+      const emulator = createEmulator({ appId, appSecret, http }, ctx.deps);
+      const emulatorUrl = await emulator.listen({
+        port: parseWholeNumber(flags.emulatorPort, "emulatorPort"),
+        host,
+        unsafeExposeControlApi: flags.unsafeExposeControlApi ?? false,
+      });
       let service;
       try {
         service = await startService(
@@ -68,6 +79,11 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
             scanSessionWarmCodes: config.scanSessionWarmCodes,
             webhookUrl: config.webhookUrl,
             webhookSecret: config.webhookSecret,
+            metricsToken: config.metricsToken,
+            publicMetrics: config.publicMetrics || openReaders,
+            publicDocs: config.publicDocs || openReaders,
+            http,
+            streams: { perSession: config.sseStreamsPerSession, perClient: config.sseStreamsPerClient },
           },
           ctx.deps,
         );
@@ -86,7 +102,7 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
       ctx.stdout.write(
         [
           `wxqr dev is running (safe mode, ${database})`,
-          `  service:   ${service.url}    (API ${service.url}/api, docs ${service.url}/docs, metrics ${service.url}/metrics)`,
+          `  service:   ${service.url}    (API ${service.url}/api, docs ${service.url}/docs, metrics ${service.url}/metrics${openReaders ? "" : "; docs and metrics need the admin token"})`,
           `  emulator:  ${emulatorUrl}    (pushes to ${service.url}/wechat)`,
           `  admin token: ${adminToken}`,
           ``,

@@ -16,6 +16,7 @@ interface EmulatorFlags {
   aesKey?: string;
   mode?: string;
   pushTimeoutMs?: string;
+  unsafeExposeControlApi?: boolean;
 }
 
 const DEFAULT_APP_ID = "wx0e1a2b3c4d5e6f70";
@@ -46,7 +47,8 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
     .command("emulator")
     .description("run the WeChat platform emulator (tokens, qrcode/create, showqrcode, event pushes) for offline development")
     .option("--port <n>", "port to listen on (0 picks a free one)", "3001")
-    .option("--host <addr>", "address to listen on", "127.0.0.1")
+    .option("--host <addr>", "address to listen on (loopback only, unless --unsafe-expose-control-api)", "127.0.0.1")
+    .option("--unsafe-expose-control-api", "listen on a non-loopback --host although anyone reaching /emulator/* can then make the emulator push to any URL")
     .option("--app-id <id>", "the account's app id (default: WECHAT_APP_ID, else a fixed development id)")
     .option("--app-secret <secret>", "the account's app secret (default: WECHAT_APP_SECRET, else generated and printed)")
     .option("--permanent-quota <n>", "permanent codes the account may create", "100000")
@@ -69,7 +71,7 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
         { appId, appSecret, permanentQuota: parseWholeNumber(flags.permanentQuota ?? "100000", "permanentQuota"), ...(push ? { push } : {}) },
         ctx.deps,
       );
-      const url = await emulator.listen({ port: parseWholeNumber(flags.port, "port"), host: flags.host });
+      const url = await emulator.listen({ port: parseWholeNumber(flags.port, "port"), host: flags.host, unsafeExposeControlApi: flags.unsafeExposeControlApi ?? false });
       const target = emulator.state.config.push;
       // Listen for Ctrl-C before saying we are ready: a signal right after the banner must stop us cleanly.
       const stopped = ctx.untilStopped();

@@ -10,6 +10,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
 import { ClientRateLimitedError, NotFoundError, ScanSessionQuotaError, UnauthorizedError } from "../../errors.ts";
+import type { StreamSlots } from "../stream-slots.ts";
 import { errorResponses, errorSchema, idParams } from "./schemas.ts";
 
 const viewSchema = {
@@ -106,8 +107,8 @@ function refuse(reason: "not_found" | "bad_secret"): never {
   throw new UnauthorizedError("send Authorization: Bearer <the session's secret>", "wxqr scan session");
 }
 
-/** `GET /api/scan-sessions/:id` and `…/events`, outside the admin scope. */
-export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+/** `GET /api/scan-sessions/:id` and `…/events`, outside the admin scope; `slots` bounds the open streams. */
+export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { service: WxqrService; slots: StreamSlots }): void {
   const sessions = deps.service.scanSessions;
   const streams = new Set<AbortController>();
   // An open stream would hold `close()` open: end them all first.
@@ -133,22 +134,24 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
         ...secretSecurity,
         params: idParams,
         querystring: secretQuery,
-        response: { 401: errorSchema, 404: errorSchema },
+        response: { 401: errorSchema, 404: errorSchema, 429: errorSchema },
       },
     },
     async (request, reply) => {
       const id = (request.params as { id: string }).id;
       const access = await sessions.read(id, secretOf(request, true) ?? "");
       if (!access.ok) refuse(access.reason);
+      // Counted only once authorised: a stranger cannot use up a session's slots.
+      const release = deps.slots.acquire(id, request.ip);
 
       const stop = new AbortController();
       streams.add(stop);
       reply.raw.on("close", () => stop.abort());
       reply.hijack();
       const res = reply.raw;
-      res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
-      res.write(": scan session stream\n\n");
       try {
+        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+        res.write(": scan session stream\n\n");
         for await (const item of sessions.watch(id, stop.signal)) {
           if (item.type === "heartbeat") res.write(": heartbeat\n\n");
           else res.write(`event: ${item.view.status}\ndata: ${JSON.stringify(viewJson(item.view))}\n\n`);
@@ -157,6 +160,7 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
         request.log.error({ err }, "scan session stream failed");
       } finally {
         streams.delete(stop);
+        release();
         res.end();
       }
     },
