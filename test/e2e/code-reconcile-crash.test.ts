@@ -5,12 +5,12 @@
  * quota it counts equals the codes that have tickets, and the platform made each code once.
  * The built binary, a real emulator over HTTP, SQLite and PostgreSQL; system clocks on both sides.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { createEmulator, type Emulator } from "../../src/emulator/index.ts";
 import type { Database } from "../../src/store/database.ts";
 import { startApiGate, type ApiGate } from "../helpers/api-gate.ts";
 import { startCli, type LongRunning } from "../helpers/cli.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
+import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 
 const APP_ID = "wxe2e0000000000008";
 const APP_SECRET = "crashsecret0123456789abcdef01234";
@@ -142,17 +142,4 @@ async function settleHalf(gate: ApiGate, held: number): Promise<{ released: numb
   return { released, dropped };
 }
 
-describe("SQLite", () => {
-  describeCrash(sqliteFactory);
-});
-
-const postgresRuns = announcePostgres("code reconciliation after a crash (PostgreSQL)");
-
-describe.runIf(postgresRuns)("PostgreSQL", () => {
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  describeCrash(() => postgresFactory(POSTGRES_URL!));
-  afterAll(() => markPostgresRan("code-reconcile-crash-postgres", finished));
-});
+describeOnBothEngines("code reconciliation after a crash", describeCrash);

@@ -6,6 +6,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { afterAll, afterEach, describe } from "vitest";
 import { PostgresDatabase } from "../../src/store/postgres-database.ts";
 import { SqliteDatabase } from "../../src/store/sqlite-database.ts";
 import type { BatchWork, Database, Sql } from "../../src/store/database.ts";
@@ -120,4 +121,25 @@ export function faultyDatabase(inner: Database): Database & { down: boolean } {
     close: () => inner.close(),
   };
   return wrapper;
+}
+
+/**
+ * A PostgreSQL suite: skipped loudly without a server (fatal in CI), and, once it ran, recorded
+ * for .ci/run, which fails a run where no PostgreSQL suite did.
+ */
+export function describePostgres(suite: string, body: () => void): void {
+  describe.runIf(announcePostgres(`${suite} (PostgreSQL)`))("PostgreSQL", () => {
+    let finished = 0;
+    afterEach(() => {
+      finished++;
+    });
+    body();
+    afterAll(() => markPostgresRan(`${suite}-postgres`, finished));
+  });
+}
+
+/** The same suite on SQLite and on PostgreSQL (see `describePostgres`). */
+export function describeOnBothEngines(suite: string, body: (makeFactory: () => DatabaseFactory) => void): void {
+  describe("SQLite", () => body(sqliteFactory));
+  describePostgres(suite, () => body(() => postgresFactory(POSTGRES_URL!)));
 }

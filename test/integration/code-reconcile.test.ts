@@ -4,13 +4,13 @@
  * settles it. The service calls the emulator through a gate that holds `qrcode/create`, so a
  * creation is really in flight over HTTP while the test reconciles, on SQLite and PostgreSQL.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { createSeededRandom, silentLogger } from "../../src/deps.ts";
 import { RECONCILE_GRACE_MS, reconcileCodes } from "../../src/domain/reconcile-codes.ts";
 import * as codes from "../../src/store/codes.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 import { startApiGate, type ApiGate } from "../helpers/api-gate.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
+import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { SERVICE_APP_ID, SERVICE_APP_SECRET, startServiceHarness, type ApiResponse, type ServiceHarness } from "../helpers/service.ts";
 
 const QR_CREATE = "/cgi-bin/qrcode/create";
@@ -178,17 +178,4 @@ function describeReconcile(makeFactory: () => DatabaseFactory): void {
   });
 }
 
-describe("SQLite", () => {
-  describeReconcile(sqliteFactory);
-});
-
-const postgresRuns = announcePostgres("code reconciliation (PostgreSQL)");
-
-describe.runIf(postgresRuns)("PostgreSQL", () => {
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  describeReconcile(() => postgresFactory(POSTGRES_URL!));
-  afterAll(() => markPostgresRan("code-reconcile-postgres", finished));
-});
+describeOnBothEngines("code reconciliation", describeReconcile);

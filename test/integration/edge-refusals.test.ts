@@ -4,12 +4,12 @@
  * retries a 5xx request in vain. Over loopback against the real service, identically on SQLite
  * and PostgreSQL (which, unlike SQLite, refuses a NUL in TEXT).
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, expect, it } from "vitest";
 import { createSeededRandom } from "../../src/deps.ts";
 import { buildEventXml, buildPushBody, signPushQuery, withQuery } from "../../src/emulator/push-message.ts";
 import { CREATE_TIME_MAX_SEC } from "../../src/push/events.ts";
 import * as followers from "../../src/store/followers.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
+import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { AES_KEY, PUSH_TOKEN, SERVICE_APP_ID, startServiceHarness, type ServiceHarness } from "../helpers/service.ts";
 
 const ACCOUNT = "gh_000000edge01";
@@ -80,17 +80,4 @@ function describeRefusals(makeFactory: () => DatabaseFactory): void {
   });
 }
 
-describe("SQLite", () => {
-  describeRefusals(sqliteFactory);
-});
-
-const postgresRuns = announcePostgres("4xx refusals at the edge (PostgreSQL)");
-
-describe.runIf(postgresRuns)("PostgreSQL", () => {
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  describeRefusals(() => postgresFactory(POSTGRES_URL!));
-  afterAll(() => markPostgresRan("edge-refusals-postgres", finished));
-});
+describeOnBothEngines("4xx refusals at the edge", describeRefusals);

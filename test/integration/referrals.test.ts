@@ -5,7 +5,7 @@
  * (`/cgi-bin/user/get`), and the test reads the results through the REST API. One manual clock
  * is shared by both sides; nothing waits on real time.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../../src/deps.ts";
 import { pushBatch } from "../../src/domain/push-batch.ts";
 import type { AttributedEvent, PushSettings } from "../../src/domain/push-hooks.ts";
@@ -15,7 +15,7 @@ import { createReferralService } from "../../src/domain/referrals.ts";
 import { createCodeService } from "../../src/domain/codes.ts";
 import * as codes from "../../src/store/codes.ts";
 import { migrate } from "../../src/store/migrations.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
+import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
 import { startPushProxy, type PushProxy } from "../helpers/push-proxy.ts";
 import { AES_KEY, PUSH_TOKEN, startServiceHarness, type Json, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
@@ -306,17 +306,4 @@ async function missPushes(h: ServiceHarness, fn: () => Promise<void>): Promise<v
   }
 }
 
-describe("SQLite", () => {
-  describeReferrals(sqliteFactory);
-});
-
-const postgresRuns = announcePostgres("referrals suite (PostgreSQL)");
-
-describe.runIf(postgresRuns)("PostgreSQL", () => {
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  describeReferrals(() => postgresFactory(POSTGRES_URL!));
-  afterAll(() => markPostgresRan("referrals-postgres", finished));
-});
+describeOnBothEngines("referrals suite", describeReferrals);

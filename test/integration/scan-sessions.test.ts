@@ -15,7 +15,7 @@ import type { DeliveryRecord } from "../../src/emulator/index.ts";
 import type { ScanMessage } from "../../src/push/events.ts";
 import { SCAN_SESSION_DEFAULTS } from "../../src/domain/scan-sessions.ts";
 import { MIGRATIONS, migrate } from "../../src/store/migrations.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
+import { type DatabaseFactory, describePostgres, POSTGRES_URL, postgresFactory, sqliteFactory } from "../helpers/databases.ts";
 import { SERVICE_APP_ID, SERVICE_START, startServiceHarness, type Json, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
 
 const SITE = "Example Shop";
@@ -565,12 +565,4 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
 
 describeScanSessions("sqlite", sqliteFactory);
 
-const postgresRuns = announcePostgres("scan-session suite (PostgreSQL)");
-describe.runIf(postgresRuns)("PostgreSQL", () => {
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  describeScanSessions("postgres", () => postgresFactory(POSTGRES_URL!));
-  afterAll(() => markPostgresRan("scan-sessions-postgres", finished));
-});
+describePostgres("scan-sessions", () => describeScanSessions("postgres", () => postgresFactory(POSTGRES_URL!)));
