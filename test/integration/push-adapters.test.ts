@@ -141,6 +141,9 @@ describe.each(Object.entries(ADAPTERS))("%s", (_name, start) => {
       events.length = 0;
       const delivery = await follow("oAlice");
       expect(delivery).toMatchObject({ outcome: "delivered", userSaw: "hello oAlice" });
+      // The emulator's delivery log: the reply came encrypted, and decrypts to the handler's text.
+      const log = (await (await fetch(`${emulatorUrl}/emulator/deliveries?openId=oAlice`)).json()) as { deliveries: Array<{ mode: string; reply: { kind: string; text?: string }; userSaw: string | null }> };
+      expect(log.deliveries.at(-1)).toMatchObject({ mode: "safe", reply: { kind: "text", text: "hello oAlice" }, userSaw: "hello oAlice" });
       expect(seen).toContain("subscribe:oAlice:true");
       expect(events).toEqual(["handler started", "handler done"]);
     });
