@@ -11,6 +11,7 @@ import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
 import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
+import { redactUrl } from "../redact.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
@@ -52,9 +53,6 @@ export interface Server {
 
 // The API answers JSON; 1 MiB is far above any request it takes.
 const API_BODY_LIMIT_BYTES = 1_048_576;
-
-// Query values that must never reach a log line.
-const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echostr)=)[^&]*/gi;
 
 export async function buildServer(options: ServerOptions): Promise<Server> {
   const { service } = options;
@@ -178,7 +176,7 @@ function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["l
     level,
     ...(stream ? { stream } : {}),
     serializers: {
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.replace(SECRET_QUERY, "$1[redacted]"), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import type { Clock, Fetch, Random } from "../deps.ts";
 import { NetworkError, QrError } from "../errors.ts";
+import { redactQueries } from "../redact.ts";
 import { errorForErrcode } from "./errcodes.ts";
 import type { WireError } from "./wire.ts";
 
@@ -127,22 +128,6 @@ export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; 
       await deps.clock.sleep(backoffDelayMs(policy, attempt, deps.random));
     }
   }
-}
-
-// A URL's query (`…/cgi-bin/token?grant_type=client_credential&appid=…&secret=…`), and any other
-// `?name=value…` run, as the request line of an error page quotes it.
-const URL_QUERY_RE = /(https?:\/\/[^\s?]+)\?\S*/g;
-const BARE_QUERY_RE = /\?[^\s?=]*=\S*/g;
-
-/**
- * `text` with every query string cut to `?…`: the queries of WeChat calls carry the app secret or
- * the access token, and must reach no error message, HTTP body, log or CLI line.
- * @example
- * redactQueries("Failed to parse URL from http://[::1/cgi-bin/token?grant_type=client_credential&secret=s");
- * // "Failed to parse URL from http://[::1/cgi-bin/token?…"
- */
-export function redactQueries(text: string): string {
-  return text.replace(URL_QUERY_RE, "$1?…").replace(BARE_QUERY_RE, "?…");
 }
 
 /**
