@@ -17,6 +17,7 @@
  * background until `stop()`.
  * @module
  */
+import { backoffDelayMs } from "../backoff.ts";
 import type { Clock, Fetch, Logger, Random } from "../deps.ts";
 import type { Database } from "../store/database.ts";
 import * as outbox from "../store/outbox.ts";
@@ -79,12 +80,6 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
-/** Delay before attempt `failures + 1`: base·2^(failures−1), capped, with "equal jitter" (½ to 1 of it). */
-export function webhookBackoffMs(failures: number, random: Random, baseDelayMs = 1_000, maxDelayMs = 3_600_000): number {
-  const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 40));
-  return Math.round(exp / 2 + (exp / 2) * random.float());
-}
-
 export function createWebhookDispatcher(
   options: WebhookOptions & { db: Database; accountId: string },
   deps: { clock: Clock; random: Random; fetch: Fetch; logger: Logger },
@@ -131,7 +126,7 @@ export function createWebhookDispatcher(
       error = describe(err, timeoutMs);
     }
     const failures = row.attempts + 1;
-    const next = clock.now() + webhookBackoffMs(failures, random, baseDelayMs, maxDelayMs);
+    const next = clock.now() + backoffDelayMs({ baseDelayMs, maxDelayMs }, failures, random);
     await db.transaction((sql) => outbox.markFailed(sql, row.seq, holder, error, next));
     logger.warn({ eventId: row.eventId, attempts: failures, error }, "webhook delivery failed; will retry");
     return false;

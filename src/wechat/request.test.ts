@@ -1,24 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../deps.ts";
 import { NetworkError, ValidationError } from "../errors.ts";
-import { backoffDelayMs, baseUrlProblem, buildUrl, describeCause, requestJson, sendRaw, withRetries } from "./request.ts";
+import { baseUrlProblem, buildUrl, describeCause, requestJson, sendRaw, withRetries } from "./request.ts";
 import type { Transport } from "./request.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 1_000 };
-
-describe("backoffDelayMs", () => {
-  it("doubles per retry, caps, and jitters between half and all of the step", () => {
-    const random = createSeededRandom(7);
-    for (let retry = 1; retry <= 6; retry++) {
-      const step = Math.min(1_000, 200 * 2 ** (retry - 1));
-      for (let i = 0; i < 50; i++) {
-        const d = backoffDelayMs(policy, retry, random);
-        expect(d).toBeGreaterThanOrEqual(step / 2);
-        expect(d).toBeLessThanOrEqual(step);
-      }
-    }
-  });
-});
 
 describe("withRetries", () => {
   it("retries retryable errors with the injected clock and stops at maxAttempts", async () => {

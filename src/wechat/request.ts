@@ -3,6 +3,7 @@
  * bounded retry loop used for every call. Knows nothing of tokens.
  * @module
  */
+import { backoffDelayMs, type BackoffSteps } from "../backoff.ts";
 import type { Clock, Fetch, Random } from "../deps.ts";
 import { NetworkError, QrError } from "../errors.ts";
 import { redactQueries } from "../redact.ts";
@@ -103,20 +104,13 @@ export async function requestJson<T>(transport: Transport, req: ApiRequest): Pro
   return body as T;
 }
 
-export interface RetryPolicy {
+/** The waits between tries follow `backoffDelayMs` (`src/backoff.ts`). */
+export interface RetryPolicy extends BackoffSteps {
   /** Total tries, the first included. */
   maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 3_000 };
-
-/** Exponential backoff with jitter between half and all of the step (stripe's scheme, but injected). */
-export function backoffDelayMs(policy: RetryPolicy, retry: number, random: Random): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.round(step * (0.5 + random.float() * 0.5));
-}
 
 /** Runs `fn`, retrying only errors marked `retryable`, at most `maxAttempts` times in all. */
 export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; random: Random }, fn: () => Promise<T>): Promise<T> {
