@@ -19,6 +19,7 @@
  */
 import { backoffDelayMs } from "../backoff.ts";
 import type { Clock, Fetch, Logger, Random } from "../deps.ts";
+import { describeRequestFailure } from "../request-failure.ts";
 import type { Database } from "../store/database.ts";
 import * as outbox from "../store/outbox.ts";
 import { signWebhook, WEBHOOK_IDEMPOTENCY_HEADER, WEBHOOK_SIGNATURE_HEADER } from "./webhook-signature.ts";
@@ -123,7 +124,7 @@ export function createWebhookDispatcher(
       }
       error = res.status >= 300 && res.status < 400 ? `HTTP ${res.status}: redirects are not followed; set WXQR_WEBHOOK_URL to the final address` : `HTTP ${res.status}`;
     } catch (err) {
-      error = describe(err, timeoutMs);
+      error = describeRequestFailure(err, timeoutMs);
     }
     const failures = row.attempts + 1;
     const next = clock.now() + backoffDelayMs({ baseDelayMs, maxDelayMs }, failures, random);
@@ -191,13 +192,4 @@ export function createWebhookDispatcher(
       await loop;
     },
   };
-}
-
-function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
-  if (e?.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
-  if (e?.name === "AbortError") return "stopped before an answer";
-  const code = typeof e?.cause?.code === "string" ? e.cause.code : undefined;
-  const message = typeof e?.message === "string" ? e.message : String(err);
-  return code ? `${message} (${code})` : message;
 }

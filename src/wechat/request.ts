@@ -7,6 +7,7 @@ import { backoffDelayMs, type BackoffSteps } from "../backoff.ts";
 import type { Clock, Fetch, Random } from "../deps.ts";
 import { NetworkError, QrError } from "../errors.ts";
 import { redactQueries } from "../redact.ts";
+import { describeRequestFailure } from "../request-failure.ts";
 import { errorForErrcode } from "./errcodes.ts";
 import type { WireError } from "./wire.ts";
 
@@ -72,8 +73,7 @@ export async function sendRaw(transport: Transport, path: string, url: string, i
   try {
     return await transport.fetch(url, { ...init, signal: AbortSignal.timeout(transport.timeoutMs) });
   } catch (cause) {
-    const reason = cause instanceof Error && cause.name === "TimeoutError" ? `no answer within ${transport.timeoutMs} ms` : describeCause(cause);
-    throw new NetworkError(path, reason, { cause: withoutQueries(cause) });
+    throw new NetworkError(path, describeRequestFailure(cause, transport.timeoutMs), { cause: withoutQueries(cause) });
   }
 }
 
@@ -86,7 +86,7 @@ export async function requestJson<T>(transport: Transport, req: ApiRequest): Pro
   }
   const res = await sendRaw(transport, req.path, url, init);
   const text = await res.text().catch((cause: unknown) => {
-    throw new NetworkError(req.path, `reading the answer failed: ${describeCause(cause)}`, { cause: withoutQueries(cause) });
+    throw new NetworkError(req.path, `reading the answer failed: ${describeRequestFailure(cause)}`, { cause: withoutQueries(cause) });
   });
   if (!res.ok) throw new NetworkError(req.path, `HTTP ${res.status}`);
   let body: unknown;
@@ -122,20 +122,6 @@ export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; 
       await deps.clock.sleep(backoffDelayMs(policy, attempt, deps.random));
     }
   }
-}
-
-/**
- * One line about why a request failed (fetch's message and the socket's error code), with no query.
- * @example
- * describeCause(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
- */
-export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    const inner = (cause as { cause?: unknown }).cause;
-    const code = inner && typeof inner === "object" && "code" in inner ? String((inner as { code: unknown }).code) : undefined;
-    return redactQueries(code ? `${cause.message} (${code})` : cause.message);
-  }
-  return redactQueries(String(cause));
 }
 
 const CAUSE_DEPTH = 4;
