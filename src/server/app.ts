@@ -9,6 +9,7 @@ import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { fastifyRefusal } from "../fastify-refusal.ts";
 import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
 import { redactUrl } from "../redact.ts";
@@ -91,11 +92,12 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const refusal = fastifyRefusal(error);
     const known = error.validation
       ? new ValidationError(fieldOf(error), error.message)
-      : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+      : refusal === "body-too-large"
         ? new BodyTooLargeError(API_BODY_LIMIT_BYTES)
-        : isRequestError(error)
+        : refusal === "bad-request"
           ? new ValidationError("body", error.message)
           : error;
     const { status, body } = httpErrorFor(known);
@@ -179,11 +181,6 @@ function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["l
       req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
     },
   };
-}
-
-/** Fastify's own refusals of a request (a body that is not JSON, an unknown content type …): the caller's fault, not ours. */
-function isRequestError(error: FastifyError): boolean {
-  return typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 && (error.code?.startsWith("FST_") ?? false);
 }
 
 function fieldOf(error: FastifyError): string {
