@@ -17,7 +17,9 @@
  * background until `stop()`.
  * @module
  */
+import { backoffDelayMs } from "../backoff.ts";
 import type { Clock, Fetch, Logger, Random } from "../deps.ts";
+import { describeRequestFailure } from "../request-failure.ts";
 import type { Database } from "../store/database.ts";
 import * as outbox from "../store/outbox.ts";
 import { signWebhook, WEBHOOK_IDEMPOTENCY_HEADER, WEBHOOK_SIGNATURE_HEADER } from "./webhook-signature.ts";
@@ -79,12 +81,6 @@ export interface WebhookDispatcher {
   stop(): Promise<void>;
 }
 
-/** Delay before attempt `failures + 1`: base·2^(failures−1), capped, with "equal jitter" (½ to 1 of it). */
-export function webhookBackoffMs(failures: number, random: Random, baseDelayMs = 1_000, maxDelayMs = 3_600_000): number {
-  const exp = Math.min(maxDelayMs, baseDelayMs * 2 ** Math.min(Math.max(failures - 1, 0), 40));
-  return Math.round(exp / 2 + (exp / 2) * random.float());
-}
-
 export function createWebhookDispatcher(
   options: WebhookOptions & { db: Database; accountId: string },
   deps: { clock: Clock; random: Random; fetch: Fetch; logger: Logger },
@@ -128,10 +124,10 @@ export function createWebhookDispatcher(
       }
       error = res.status >= 300 && res.status < 400 ? `HTTP ${res.status}: redirects are not followed; set WXQR_WEBHOOK_URL to the final address` : `HTTP ${res.status}`;
     } catch (err) {
-      error = describe(err, timeoutMs);
+      error = describeRequestFailure(err, timeoutMs);
     }
     const failures = row.attempts + 1;
-    const next = clock.now() + webhookBackoffMs(failures, random, baseDelayMs, maxDelayMs);
+    const next = clock.now() + backoffDelayMs({ baseDelayMs, maxDelayMs }, failures, random);
     await db.transaction((sql) => outbox.markFailed(sql, row.seq, holder, error, next));
     logger.warn({ eventId: row.eventId, attempts: failures, error }, "webhook delivery failed; will retry");
     return false;
@@ -196,13 +192,4 @@ export function createWebhookDispatcher(
       await loop;
     },
   };
-}
-
-function describe(err: unknown, timeoutMs: number): string {
-  const e = err as { name?: unknown; message?: unknown; cause?: { code?: unknown; message?: unknown } } | null;
-  if (e?.name === "TimeoutError") return `no answer within ${timeoutMs} ms`;
-  if (e?.name === "AbortError") return "stopped before an answer";
-  const code = typeof e?.cause?.code === "string" ? e.cause.code : undefined;
-  const message = typeof e?.message === "string" ? e.message : String(err);
-  return code ? `${message} (${code})` : message;
 }

@@ -1,7 +1,5 @@
 import { createHmac } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { createSeededRandom } from "../deps.ts";
-import { webhookBackoffMs } from "./webhook-dispatcher.ts";
 import { webhookEventId } from "./webhook-outbox.ts";
 import { signWebhook, verifyWebhookSignature } from "./webhook-signature.ts";
 
@@ -36,22 +34,11 @@ describe("webhook signatures", () => {
   });
 });
 
-describe("webhook event ids and backoff", () => {
+describe("webhook event ids", () => {
   it("derives the same id from the same event, and different ids for another kind, key or account", () => {
     const id = webhookEventId("wxA", "o1|1795000000|subscribe", "scan");
     expect(id).toMatch(/^evt_[0-9a-f]{32}$/);
     expect(webhookEventId("wxA", "o1|1795000000|subscribe", "scan")).toBe(id);
     expect(new Set([id, webhookEventId("wxA", "o1|1795000000|subscribe", "new_follower"), webhookEventId("wxB", "o1|1795000000|subscribe", "scan"), webhookEventId("wxA", "o1|1795000001|subscribe", "scan")]).size).toBe(4);
-  });
-
-  it("doubles the delay with each failure, between half and all of it, capped at an hour", () => {
-    const random = createSeededRandom(5);
-    for (let failures = 1; failures <= 30; failures++) {
-      const full = Math.min(3_600_000, 1_000 * 2 ** (failures - 1));
-      const delay = webhookBackoffMs(failures, random);
-      expect(delay).toBeGreaterThanOrEqual(full / 2);
-      expect(delay).toBeLessThanOrEqual(full);
-    }
-    expect(webhookBackoffMs(1_000, { ...random, float: () => 0.999_999 })).toBeLessThanOrEqual(3_600_000);
   });
 });

@@ -9,10 +9,10 @@
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { withDefaults, type Deps } from "../deps.ts";
 import { capConnections, fastifyHttpOptions, resolveHttpLimits } from "../http-limits.ts";
+import { redactUrl } from "../redact.ts";
 import type { EmulatorContext } from "./context.ts";
 import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
-import { serializeRequest } from "./redact.ts";
 import { registerControlRoutes } from "./routes-control.ts";
 import { registerMessageRoutes } from "./routes-message.ts";
 import { registerPushRoutes } from "./routes-push.ts";
@@ -43,6 +43,19 @@ export interface Emulator {
 }
 
 const BODY_LIMIT_BYTES = 1_048_576;
+
+interface LoggedRequest {
+  method: string;
+  url: string;
+  host?: string;
+  ip?: string;
+  socket?: { remotePort?: number } | null;
+}
+
+/** Fastify's default `req` serializer, with the secrets in the URL redacted (`access_token`, `secret` …). */
+function serializeRequest(req: LoggedRequest): Record<string, unknown> {
+  return { method: req.method, url: redactUrl(req.url), host: req.host, remoteAddress: req.ip, remotePort: req.socket?.remotePort };
+}
 
 function loggerOption(logger: EmulatorOptions["logger"]): FastifyServerOptions["logger"] {
   if (logger === undefined || logger === false) return false;

@@ -9,8 +9,10 @@ import swagger from "@fastify/swagger";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
+import { fastifyRefusal } from "../fastify-refusal.ts";
 import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
 import type { PushReceiver } from "../push/index.ts";
+import { redactUrl } from "../redact.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
@@ -53,9 +55,6 @@ export interface Server {
 // The API answers JSON; 1 MiB is far above any request it takes.
 const API_BODY_LIMIT_BYTES = 1_048_576;
 
-// Query values that must never reach a log line.
-const SECRET_QUERY = /([?&](?:access_token|secret|signature|msg_signature|echostr)=)[^&]*/gi;
-
 export async function buildServer(options: ServerOptions): Promise<Server> {
   const { service } = options;
   const limits = resolveHttpLimits(options.http);
@@ -93,11 +92,12 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   app.setErrorHandler(async (error: FastifyError, request, reply) => {
+    const refusal = fastifyRefusal(error);
     const known = error.validation
       ? new ValidationError(fieldOf(error), error.message)
-      : error.code === "FST_ERR_CTP_BODY_TOO_LARGE"
+      : refusal === "body-too-large"
         ? new BodyTooLargeError(API_BODY_LIMIT_BYTES)
-        : isRequestError(error)
+        : refusal === "bad-request"
           ? new ValidationError("body", error.message)
           : error;
     const { status, body } = httpErrorFor(known);
@@ -178,14 +178,9 @@ function loggerOptions(logger: ServerOptions["logger"]): FastifyServerOptions["l
     level,
     ...(stream ? { stream } : {}),
     serializers: {
-      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: req.url.replace(SECRET_QUERY, "$1[redacted]"), ip: req.ip }),
+      req: (req: { method: string; url: string; ip?: string }) => ({ method: req.method, url: redactUrl(req.url), ip: req.ip }),
     },
   };
-}
-
-/** Fastify's own refusals of a request (a body that is not JSON, an unknown content type …): the caller's fault, not ours. */
-function isRequestError(error: FastifyError): boolean {
-  return typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 && (error.code?.startsWith("FST_") ?? false);
 }
 
 function fieldOf(error: FastifyError): string {

@@ -5,8 +5,9 @@
  */
 import { withDefaults, type Deps } from "../deps.ts";
 import { AccessTokenInvalidError, ConfigError, type ConfigProblem } from "../errors.ts";
+import { redactQueries } from "../redact.ts";
 import { createAccessTokenManager, type AccessTokenManager } from "./access-token.ts";
-import { baseUrlProblem, DEFAULT_RETRY, redactQueries, requestJson, withRetries, type RetryPolicy, type Transport } from "./request.ts";
+import { baseUrlProblem, DEFAULT_RETRY, requestJson, withRetries, type RetryPolicy, type Transport } from "./request.ts";
 import { createQrCodesApi, downloadShowQrCode, type QrCodesApi, type QrImage } from "./qr-ticket.ts";
 import { createMemoryTokenStore, type TokenStore } from "./token-store.ts";
 

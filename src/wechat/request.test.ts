@@ -1,24 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../deps.ts";
 import { NetworkError, ValidationError } from "../errors.ts";
-import { backoffDelayMs, baseUrlProblem, buildUrl, describeCause, redactQueries, requestJson, sendRaw, withRetries } from "./request.ts";
+import { baseUrlProblem, buildUrl, requestJson, sendRaw, withRetries } from "./request.ts";
 import type { Transport } from "./request.ts";
 
 const policy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 1_000 };
-
-describe("backoffDelayMs", () => {
-  it("doubles per retry, caps, and jitters between half and all of the step", () => {
-    const random = createSeededRandom(7);
-    for (let retry = 1; retry <= 6; retry++) {
-      const step = Math.min(1_000, 200 * 2 ** (retry - 1));
-      for (let i = 0; i < 50; i++) {
-        const d = backoffDelayMs(policy, retry, random);
-        expect(d).toBeGreaterThanOrEqual(step / 2);
-        expect(d).toBeLessThanOrEqual(step);
-      }
-    }
-  });
-});
 
 describe("withRetries", () => {
   it("retries retryable errors with the injected clock and stops at maxAttempts", async () => {
@@ -73,13 +59,6 @@ describe("no query in errors", () => {
   const parseError = () => new TypeError(`Failed to parse URL from ${TOKEN_URL}`, { cause: new TypeError(`Invalid URL: ${TOKEN_URL}`) });
   const failing = (error: unknown): Transport => ({ baseUrl: "http://[::1", fetch: () => Promise.reject(error), timeoutMs: 1_000 });
 
-  it("describeCause keeps the host and path but cuts the query", () => {
-    const line = describeCause(parseError());
-    expect(line).toBe("Failed to parse URL from http://[::1/cgi-bin/token?…");
-    expect(describeCause(`GET ${TOKEN_URL.replace("http://[::1", "")} failed`)).not.toContain("TOPSECRET");
-    expect(describeCause(new Error("https://api.weixin.qq.com/cgi-bin/qrcode/create?access_token=ACCESS fails"))).toBe("https://api.weixin.qq.com/cgi-bin/qrcode/create?… fails");
-  });
-
   it("gives a NetworkError whose message, cause and stack never hold the secret", async () => {
     const err = await sendRaw(failing(parseError()), "/cgi-bin/token", TOKEN_URL).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
@@ -103,10 +82,6 @@ describe("no query in errors", () => {
     const err = (await requestJson(transport, { method: "GET", path: "/cgi-bin/token" }).catch((e: unknown) => e)) as NetworkError;
     expect(err.code).toBe("NETWORK_ERROR");
     expect(err.message).not.toContain("TOPSECRET");
-  });
-
-  it("redactQueries leaves text without a query alone", () => {
-    expect(redactQueries("fetch failed: why? no answer")).toBe("fetch failed: why? no answer");
   });
 });
 

@@ -3,8 +3,11 @@
  * bounded retry loop used for every call. Knows nothing of tokens.
  * @module
  */
+import { backoffDelayMs, type BackoffSteps } from "../backoff.ts";
 import type { Clock, Fetch, Random } from "../deps.ts";
 import { NetworkError, QrError } from "../errors.ts";
+import { redactQueries } from "../redact.ts";
+import { describeRequestFailure } from "../request-failure.ts";
 import { errorForErrcode } from "./errcodes.ts";
 import type { WireError } from "./wire.ts";
 
@@ -70,8 +73,7 @@ export async function sendRaw(transport: Transport, path: string, url: string, i
   try {
     return await transport.fetch(url, { ...init, signal: AbortSignal.timeout(transport.timeoutMs) });
   } catch (cause) {
-    const reason = cause instanceof Error && cause.name === "TimeoutError" ? `no answer within ${transport.timeoutMs} ms` : describeCause(cause);
-    throw new NetworkError(path, reason, { cause: withoutQueries(cause) });
+    throw new NetworkError(path, describeRequestFailure(cause, transport.timeoutMs), { cause: withoutQueries(cause) });
   }
 }
 
@@ -84,7 +86,7 @@ export async function requestJson<T>(transport: Transport, req: ApiRequest): Pro
   }
   const res = await sendRaw(transport, req.path, url, init);
   const text = await res.text().catch((cause: unknown) => {
-    throw new NetworkError(req.path, `reading the answer failed: ${describeCause(cause)}`, { cause: withoutQueries(cause) });
+    throw new NetworkError(req.path, `reading the answer failed: ${describeRequestFailure(cause)}`, { cause: withoutQueries(cause) });
   });
   if (!res.ok) throw new NetworkError(req.path, `HTTP ${res.status}`);
   let body: unknown;
@@ -102,20 +104,13 @@ export async function requestJson<T>(transport: Transport, req: ApiRequest): Pro
   return body as T;
 }
 
-export interface RetryPolicy {
+/** The waits between tries follow `backoffDelayMs` (`src/backoff.ts`). */
+export interface RetryPolicy extends BackoffSteps {
   /** Total tries, the first included. */
   maxAttempts: number;
-  baseDelayMs: number;
-  maxDelayMs: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 200, maxDelayMs: 3_000 };
-
-/** Exponential backoff with jitter between half and all of the step (stripe's scheme, but injected). */
-export function backoffDelayMs(policy: RetryPolicy, retry: number, random: Random): number {
-  const step = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** (retry - 1));
-  return Math.round(step * (0.5 + random.float() * 0.5));
-}
 
 /** Runs `fn`, retrying only errors marked `retryable`, at most `maxAttempts` times in all. */
 export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; random: Random }, fn: () => Promise<T>): Promise<T> {
@@ -127,36 +122,6 @@ export async function withRetries<T>(policy: RetryPolicy, deps: { clock: Clock; 
       await deps.clock.sleep(backoffDelayMs(policy, attempt, deps.random));
     }
   }
-}
-
-// A URL's query (`…/cgi-bin/token?grant_type=client_credential&appid=…&secret=…`), and any other
-// `?name=value…` run, as the request line of an error page quotes it.
-const URL_QUERY_RE = /(https?:\/\/[^\s?]+)\?\S*/g;
-const BARE_QUERY_RE = /\?[^\s?=]*=\S*/g;
-
-/**
- * `text` with every query string cut to `?…`: the queries of WeChat calls carry the app secret or
- * the access token, and must reach no error message, HTTP body, log or CLI line.
- * @example
- * redactQueries("Failed to parse URL from http://[::1/cgi-bin/token?grant_type=client_credential&secret=s");
- * // "Failed to parse URL from http://[::1/cgi-bin/token?…"
- */
-export function redactQueries(text: string): string {
-  return text.replace(URL_QUERY_RE, "$1?…").replace(BARE_QUERY_RE, "?…");
-}
-
-/**
- * One line about why a request failed (fetch's message and the socket's error code), with no query.
- * @example
- * describeCause(new TypeError("fetch failed", { cause: { code: "ECONNREFUSED" } })); // "fetch failed (ECONNREFUSED)"
- */
-export function describeCause(cause: unknown): string {
-  if (cause instanceof Error) {
-    const inner = (cause as { cause?: unknown }).cause;
-    const code = inner && typeof inner === "object" && "code" in inner ? String((inner as { code: unknown }).code) : undefined;
-    return redactQueries(code ? `${cause.message} (${code})` : cause.message);
-  }
-  return redactQueries(String(cause));
 }
 
 const CAUSE_DEPTH = 4;

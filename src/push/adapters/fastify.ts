@@ -6,6 +6,7 @@
  */
 import type { FastifyError, FastifyInstance, FastifyReply } from "fastify";
 import { PushFormatError } from "../../errors.ts";
+import { fastifyRefusal } from "../../fastify-refusal.ts";
 import { createPushHandler, PUSH_UNAVAILABLE_STATUS, pushErrorResponse, type PushHandlerOptions, type PushHttpResponse } from "../handler.ts";
 
 export interface FastifyPushOptions extends PushHandlerOptions {
@@ -18,13 +19,14 @@ const BODY_LIMIT_SLACK_BYTES = 1_024;
 
 /** Fastify's own request errors, as the push errors they are. */
 function asPushError(error: FastifyError): unknown {
-  if (error.code === "FST_ERR_CTP_BODY_TOO_LARGE") {
-    return new PushFormatError("push body is larger than the limit; WeChat's pushes are a few KiB", { code: "PUSH_TOO_LARGE" });
+  switch (fastifyRefusal(error)) {
+    case "body-too-large":
+      return new PushFormatError("push body is larger than the limit; WeChat's pushes are a few KiB", { code: "PUSH_TOO_LARGE" });
+    case "bad-request":
+      return new PushFormatError(`push request rejected by the HTTP layer (${error.code})`);
+    default:
+      return error;
   }
-  if (typeof error.statusCode === "number" && error.statusCode >= 400 && error.statusCode < 500 && error.code?.startsWith("FST_")) {
-    return new PushFormatError(`push request rejected by the HTTP layer (${error.code})`);
-  }
-  return error;
 }
 
 /**
