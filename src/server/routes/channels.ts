@@ -1,5 +1,6 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { ChannelWithCode, WxqrService } from "../../domain/index.ts";
 import type { Metrics } from "../metrics.ts";
 import { parseInstant } from "./params.ts";
@@ -10,7 +11,8 @@ function channelJson(c: ChannelWithCode): Record<string, unknown> {
   return { id: c.id, name: c.name, welcome: c.welcome, qrcode: qrcodeJson(c.qrcode), createdAt: new Date(c.createdAt).toISOString() };
 }
 
-export function registerChannelRoutes(app: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+export function registerChannelRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const { service } = deps;
 
   app.post(
@@ -28,7 +30,7 @@ export function registerChannelRoutes(app: FastifyInstance, deps: { service: Wxq
       },
     },
     async (request, reply) => {
-      const channel = await service.channels.create(request.body as { name: string; welcome?: string });
+      const channel = await service.channels.create(request.body);
       deps.metrics.codesCreated.inc({ type: channel.qrcode.type });
       return reply.code(201).send(channelJson(channel));
     },
@@ -41,7 +43,7 @@ export function registerChannelRoutes(app: FastifyInstance, deps: { service: Wxq
   );
 
   app.get("/api/channels/:id", { schema: { summary: "A channel", params: idParams, response: { 200: channelSchema, ...errorResponses } } }, async (request) =>
-    channelJson(await service.channels.get((request.params as { id: string }).id)),
+    channelJson(await service.channels.get(request.params.id)),
   );
 
   app.get(
@@ -66,8 +68,8 @@ export function registerChannelRoutes(app: FastifyInstance, deps: { service: Wxq
       },
     },
     async (request) => {
-      const q = request.query as { from?: string; to?: string };
-      return service.channels.stats((request.params as { id: string }).id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
+      const q = request.query;
+      return service.channels.stats(request.params.id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
     },
   );
 }

@@ -1,9 +1,11 @@
 /** The scan log, cursor-paged: every accepted push, oldest first. */
 import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import { errorResponses } from "./schemas.ts";
 
-export function registerEventRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+export function registerEventRoutes(untyped: FastifyInstance, deps: { service: WxqrService }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   app.get(
     "/api/events",
     {
@@ -45,7 +47,7 @@ export function registerEventRoutes(app: FastifyInstance, deps: { service: WxqrS
       },
     },
     async (request) => {
-      const { after, limit } = request.query as { after: number; limit: number };
+      const { after, limit } = request.query;
       const page = await deps.service.events(after, limit);
       return {
         events: page.events.map((e) => ({

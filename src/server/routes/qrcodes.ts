@@ -1,5 +1,6 @@
 /** Codes: create (scene allocated when not given), read, and render locally as PNG or SVG. */
 import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { QrCodeRow, WxqrService } from "../../domain/index.ts";
 import { NotFoundError } from "../../errors.ts";
 import { renderPng } from "../../qr/png.ts";
@@ -27,7 +28,8 @@ const imageQuery = {
   additionalProperties: false,
 } as const;
 
-export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+export function registerQrcodeRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const { service } = deps;
 
   async function load(id: string): Promise<QrCodeRow> {
@@ -57,7 +59,7 @@ export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: Wxqr
       },
     },
     async (request, reply) => {
-      const body = request.body as { type: "temporary" | "permanent"; sceneId?: number; sceneStr?: string; expireSeconds?: number; label?: string };
+      const body = request.body;
       const code = await service.codes.create(body);
       deps.metrics.codesCreated.inc({ type: code.type });
       return reply.code(201).send(qrcodeJson(code));
@@ -65,7 +67,7 @@ export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: Wxqr
   );
 
   app.get("/api/qrcodes/:id", { schema: { summary: "A code", params: idParams, response: { 200: qrcodeSchema, 404: errorSchema } } }, async (request) =>
-    qrcodeJson(await load((request.params as { id: string }).id)),
+    qrcodeJson(await load(request.params.id)),
   );
 
   const renderers = {
@@ -77,8 +79,8 @@ export function registerQrcodeRoutes(app: FastifyInstance, deps: { service: Wxqr
       `/api/qrcodes/:id/image.${format}`,
       { schema: { summary: `The code rendered locally as ${format.toUpperCase()}`, params: idParams, querystring: imageQuery } },
       async (request, reply) => {
-        const { size, margin } = request.query as { size: number; margin: number };
-        const code = await load((request.params as { id: string }).id);
+        const { size, margin } = request.query;
+        const code = await load(request.params.id);
         return reply.type(type).header("cache-control", "private, max-age=3600").send(render(code.url!, { size, margin }));
       },
     );

@@ -1,5 +1,6 @@
 /** Referrals (personal codes, leaderboard) and followers (who invited whom; the import of existing followers). */
 import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
@@ -12,7 +13,8 @@ const newMeansSchema = {
   description: "`new-to-wxqr` until the existing followers have been imported (POST /api/followers/import), then `new-to-account`",
 } as const;
 
-export function registerReferralRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+export function registerReferralRoutes(untyped: FastifyInstance, deps: { service: WxqrService }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const { service } = deps;
 
   app.post(
@@ -25,7 +27,7 @@ export function registerReferralRoutes(app: FastifyInstance, deps: { service: Wx
       },
     },
     async (request) => {
-      const { openId } = request.body as { openId: string };
+      const { openId } = request.body;
       const code = await service.referrals.codeFor(openId);
       return { openId, qrcode: qrcodeJson(code) };
     },
@@ -54,7 +56,7 @@ export function registerReferralRoutes(app: FastifyInstance, deps: { service: Wx
       },
     },
     async (request) => {
-      const q = request.query as { from?: string; to?: string; limit: number };
+      const q = request.query;
       return service.referrals.leaderboard({ from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to"), limit: q.limit });
     },
   );
@@ -82,7 +84,7 @@ export function registerReferralRoutes(app: FastifyInstance, deps: { service: Wx
         },
       },
     },
-    async (request) => service.followers.get((request.params as { openId: string }).openId),
+    async (request) => service.followers.get(request.params.openId),
   );
 
   app.post(

@@ -6,7 +6,8 @@
  * send headers.
  * @module
  */
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
 import { ClientRateLimitedError, NotFoundError, ScanSessionQuotaError, UnauthorizedError } from "../../errors.ts";
@@ -54,7 +55,8 @@ export function viewJson(v: ScanSessionView): Record<string, unknown> {
 }
 
 /** `POST /api/scan-sessions`, for the admin scope. */
-export function registerScanSessionRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+export function registerScanSessionRoutes(untyped: FastifyInstance, deps: { service: WxqrService }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const sessions = deps.service.scanSessions;
   app.post(
     "/api/scan-sessions",
@@ -76,7 +78,7 @@ export function registerScanSessionRoutes(app: FastifyInstance, deps: { service:
       },
     },
     async (request, reply) => {
-      const body = request.body as { purpose: "login" | "bind"; subject?: string; confirm: boolean; clientIp?: string };
+      const body = request.body;
       try {
         const s = await sessions.create({ purpose: body.purpose, subject: body.subject, confirm: body.confirm, client: body.clientIp ?? request.ip });
         return reply.code(201).send({
@@ -96,10 +98,10 @@ export function registerScanSessionRoutes(app: FastifyInstance, deps: { service:
   );
 }
 
-function secretOf(request: FastifyRequest, allowQuery: boolean): string | undefined {
-  const m = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.authorization ?? "");
-  if (m) return m[1];
-  return allowQuery ? (request.query as { secret?: string }).secret : undefined;
+/** The secret from `Authorization: Bearer …`, else (for streams, which EventSource cannot give headers) `?secret=`. */
+function secretOf(authorization: string | undefined, querySecret?: string): string | undefined {
+  const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? "");
+  return m ? m[1] : querySecret;
 }
 
 function refuse(reason: "not_found" | "bad_secret"): never {
@@ -108,7 +110,8 @@ function refuse(reason: "not_found" | "bad_secret"): never {
 }
 
 /** `GET /api/scan-sessions/:id` and `…/events`, outside the admin scope; `slots` bounds the open streams. */
-export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { service: WxqrService; slots: StreamSlots }): void {
+export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: { service: WxqrService; slots: StreamSlots }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const sessions = deps.service.scanSessions;
   const streams = new Set<AbortController>();
   // An open stream would hold `close()` open: end them all first.
@@ -120,7 +123,7 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
     "/api/scan-sessions/:id",
     { schema: { summary: "A scan session, as its secret's holder sees it", ...secretSecurity, params: idParams, response: { 200: viewSchema, 401: errorSchema, 404: errorSchema } } },
     async (request) => {
-      const access = await sessions.read((request.params as { id: string }).id, secretOf(request, false) ?? "");
+      const access = await sessions.read(request.params.id, secretOf(request.headers.authorization) ?? "");
       if (!access.ok) refuse(access.reason);
       return viewJson(access.view);
     },
@@ -138,8 +141,8 @@ export function registerScanSessionSecretRoutes(app: FastifyInstance, deps: { se
       },
     },
     async (request, reply) => {
-      const id = (request.params as { id: string }).id;
-      const access = await sessions.read(id, secretOf(request, true) ?? "");
+      const id = request.params.id;
+      const access = await sessions.read(id, secretOf(request.headers.authorization, request.query.secret) ?? "");
       if (!access.ok) refuse(access.reason);
       // Counted only once authorised: a stranger cannot use up a session's slots.
       const release = deps.slots.acquire(id, request.ip);

@@ -1,12 +1,14 @@
 /** `GET /api/webhook/deliveries`: the business webhook's backlog, failures and latest events. */
 import type { FastifyInstance } from "fastify";
+import type { RequestSchemaTypes } from "./request-types.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import { errorResponses } from "./schemas.ts";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 const nullableTime = { type: ["string", "null"], format: "date-time" } as const;
 
-export function registerWebhookRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {
+export function registerWebhookRoutes(untyped: FastifyInstance, deps: { service: WxqrService }): void {
+  const app = untyped.withTypeProvider<RequestSchemaTypes>();
   app.get(
     "/api/webhook/deliveries",
     {
@@ -46,7 +48,7 @@ export function registerWebhookRoutes(app: FastifyInstance, deps: { service: Wxq
       },
     },
     async (request) => {
-      const { limit } = request.query as { limit: number };
+      const { limit } = request.query;
       const webhook = deps.service.webhook;
       if (!webhook) return { enabled: false, backlog: 0, failing: 0, recent: [] };
       const status = await webhook.status(limit);
