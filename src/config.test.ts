@@ -1,5 +1,5 @@
-import { describe, expect, it } from "vitest";
-import { loadConfig, requireConfig } from "./config.ts";
+import { describe, expect, expectTypeOf, it } from "vitest";
+import { loadConfig, requireConfig, type Config } from "./config.ts";
 import { ConfigError } from "./errors.ts";
 
 function problemsOf(fn: () => unknown): string[] {
@@ -134,5 +134,17 @@ describe("loadConfig", () => {
   it("names the missing variables for a command", () => {
     const config = loadConfig({ WECHAT_APP_ID: "wx1" });
     expect(problemsOf(() => requireConfig(config, ["appId", "appSecret"], "to call the API"))).toEqual(["WECHAT_APP_SECRET"]);
+  });
+
+  it("types each key by its variable's schema, optional where the variable has no default", () => {
+    // Checked by `tsc` (npm run lint): the Config type is derived from the table, not written out.
+    expectTypeOf<Pick<Config, "appId" | "port" | "publicDocs" | "httpMaxConnections">>().toEqualTypeOf<{
+      appId?: string;
+      port: number;
+      publicDocs: boolean;
+      httpMaxConnections?: number;
+    }>();
+    const config = loadConfig({ WXQR_PORT: "8080", WXQR_PUBLIC_DOCS: "1" });
+    expect([config.appId, config.port, config.publicDocs, config.httpMaxConnections]).toEqual([undefined, 8080, true, undefined]);
   });
 });

@@ -10,43 +10,6 @@ import { ConfigError, type ConfigProblem } from "./errors.ts";
 import { DEFAULT_HTTP_TIMEOUTS, DEFAULT_SSE_STREAM_LIMITS } from "./http-limits.ts";
 import { baseUrlProblem, httpUrlProblem } from "./wechat/request.ts";
 
-export interface Config {
-  appId?: string;
-  appSecret?: string;
-  /** The push Token used for signatures. */
-  token?: string;
-  encodingAESKey?: string;
-  apiBase: string;
-  mpBase: string;
-  database: string;
-  port: number;
-  host: string;
-  adminToken?: string;
-  webhookUrl?: string;
-  webhookSecret?: string;
-  permanentQuota: number;
-  /** Permanent codes kept in reserve: below it, referral codes are temporary. */
-  referralReserve: number;
-  /** The site named in scan-to-login confirmation replies. */
-  siteName: string;
-  /** Scan-session codes made ahead; unset: the service's default. */
-  scanSessionWarmCodes?: number;
-  emulatorUrl: string;
-  /** A bearer token that reads /metrics only (for a Prometheus scraper). */
-  metricsToken?: string;
-  /** /metrics and /docs without a token. */
-  publicMetrics: boolean;
-  publicDocs: boolean;
-  httpHeadersTimeoutMs: number;
-  httpRequestTimeoutMs: number;
-  httpKeepAliveTimeoutMs: number;
-  httpIdleTimeoutMs: number;
-  /** Unset: three quarters of the open-file limit, at most 2,000 (`connectionCapFor`). */
-  httpMaxConnections?: number;
-  sseStreamsPerSession: number;
-  sseStreamsPerClient: number;
-}
-
 /** Parsed as `new URL()` will parse it on every request: a typo fails here, not inside fetch. */
 const url = z.string().superRefine((v, ctx) => {
   const problem = httpUrlProblem(v);
@@ -64,10 +27,14 @@ const millis = z.coerce.number().int("must be a whole number of milliseconds").m
 const count = z.coerce.number().int("must be a whole number").min(1, "must be at least 1");
 const onOff = z.enum(["0", "1", "true", "false"], { message: "must be 1 or 0 (true or false)" }).transform((v) => v === "1" || v === "true");
 
-/** variable → [Config key, schema, default, secret?]. Units live in the names or comments. */
+/**
+ * variable → [Config key, schema, default, secret?]. Units live in the names or comments. `Config`
+ * is derived from this table, so a new variable is one row here (and one in the README).
+ */
 const VARIABLES = {
   WECHAT_APP_ID: ["appId", nonEmpty, undefined, false],
   WECHAT_APP_SECRET: ["appSecret", nonEmpty, undefined, true],
+  // The push Token used for signatures.
   WECHAT_TOKEN: ["token", z.string().regex(/^[A-Za-z0-9]{3,32}$/, "must be 3 to 32 letters or digits (the console's rule)"), undefined, true],
   WECHAT_ENCODING_AES_KEY: ["encodingAESKey", z.string().regex(/^[A-Za-z0-9]{43}$/, "must be exactly 43 letters or digits"), undefined, true],
   WECHAT_API_BASE: ["apiBase", baseUrl, "https://api.weixin.qq.com", false],
@@ -79,22 +46,39 @@ const VARIABLES = {
   WXQR_WEBHOOK_URL: ["webhookUrl", url, undefined, false],
   WXQR_WEBHOOK_SECRET: ["webhookSecret", z.string().min(16, "must be at least 16 characters"), undefined, true],
   WXQR_PERMANENT_QUOTA: ["permanentQuota", z.coerce.number().int("must be a whole number").min(0).max(100_000), 100_000, false],
+  // Permanent codes kept in reserve: below it, referral codes are temporary.
   WXQR_REFERRAL_RESERVE: ["referralReserve", z.coerce.number().int("must be a whole number").min(0).max(100_000), 1_000, false],
+  // The site named in scan-to-login confirmation replies.
   WXQR_SITE_NAME: ["siteName", z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"), "this site", false],
-  // The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
+  // Scan-session codes made ahead. The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
   WXQR_SCAN_SESSION_WARM_CODES: ["scanSessionWarmCodes", z.coerce.number().int("must be a whole number").min(0).max(100), undefined, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
+  // A bearer token that reads /metrics only (for a Prometheus scraper).
   WXQR_METRICS_TOKEN: ["metricsToken", z.string().min(16, "must be at least 16 characters"), undefined, true],
+  // /metrics and /docs without a token.
   WXQR_PUBLIC_METRICS: ["publicMetrics", onOff, false, false],
   WXQR_PUBLIC_DOCS: ["publicDocs", onOff, false, false],
   WXQR_HTTP_HEADERS_TIMEOUT_MS: ["httpHeadersTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs, false],
   WXQR_HTTP_REQUEST_TIMEOUT_MS: ["httpRequestTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs, false],
   WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: ["httpKeepAliveTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs, false],
   WXQR_HTTP_IDLE_TIMEOUT_MS: ["httpIdleTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.idleTimeoutMs, false],
+  // Unset: three quarters of the open-file limit, at most 2,000 (`connectionCapFor`).
   WXQR_HTTP_MAX_CONNECTIONS: ["httpMaxConnections", count, undefined, false],
   WXQR_SSE_STREAMS_PER_SESSION: ["sseStreamsPerSession", count, DEFAULT_SSE_STREAM_LIMITS.perSession, false],
   WXQR_SSE_STREAMS_PER_CLIENT: ["sseStreamsPerClient", count, DEFAULT_SSE_STREAM_LIMITS.perClient, false],
-} as const satisfies Record<string, readonly [keyof Config, z.ZodType, unknown, boolean]>;
+} as const satisfies Record<string, readonly [string, z.ZodType, unknown, boolean]>;
+
+type Table = typeof VARIABLES;
+type HasDefault<V extends keyof Table> = Table[V][2] extends undefined ? false : true;
+type Keyed = { -readonly [V in keyof Table as HasDefault<V> extends true ? Table[V][0] : never]: z.output<Table[V][1]> } & {
+  -readonly [V in keyof Table as HasDefault<V> extends true ? never : Table[V][0]]?: z.output<Table[V][1]>;
+};
+
+/**
+ * The validated configuration, one key per row of the table: typed by the row's schema, and
+ * optional where the row has no default. (Mapped once more so editors show one object type.)
+ */
+export type Config = { [K in keyof Keyed]: Keyed[K] };
 
 export type ConfigVariable = keyof typeof VARIABLES;
 

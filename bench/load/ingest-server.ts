@@ -18,6 +18,7 @@
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as StartServiceModule from "../../src/cli/start-service.ts";
+import type * as ConfigModule from "../../src/config.ts";
 import type * as DepsModule from "../../src/deps.ts";
 import type * as EmulatorModule from "../../src/emulator/index.ts";
 import type * as StoreModule from "../../src/store/index.ts";
@@ -72,7 +73,9 @@ async function load<T>(dist: string, src: string): Promise<T> {
 }
 
 try {
-  const { startService } = await load<typeof StartServiceModule>("dist/cli/start-service.js", "src/cli/start-service.ts");
+  const { SERVICE_REQUIRES, startService } = await load<typeof StartServiceModule>("dist/cli/start-service.js", "src/cli/start-service.ts");
+  // Annotated, so that its assertion function `requireConfig` narrows when called through it.
+  const configModule: typeof ConfigModule = await load<typeof ConfigModule>("dist/config.js", "src/config.ts");
   const { createEmulator } = await load<typeof EmulatorModule>("dist/emulator/index.js", "src/emulator/index.ts");
   const { systemDeps, silentLogger } = await load<typeof DepsModule>("dist/deps.js", "src/deps.ts");
   const { openDatabase } = await load<typeof StoreModule>("dist/store/index.js", "src/store/index.ts");
@@ -95,23 +98,24 @@ try {
   let channel: IngestChannel;
   try {
     const emulatorUrl = await emulator.listen({ port: 0, host: "127.0.0.1" });
-    running = await startService(
+    const serviceConfig = configModule.loadConfig(
+      {},
       {
-        appId: config.appId,
-        appSecret: config.appSecret,
-        token: config.token,
-        encodingAESKey: config.encodingAESKey,
-        apiBase: emulatorUrl,
-        mpBase: emulatorUrl,
-        database: config.database,
-        host: "127.0.0.1",
-        port: 0,
-        adminToken: deps.random.uuid(),
-        permanentQuota: 100_000,
-        logger: false, // as `wxqr serve` without a log level: per-request lines are not what is measured
+        WECHAT_APP_ID: config.appId,
+        WECHAT_APP_SECRET: config.appSecret,
+        WECHAT_TOKEN: config.token,
+        WECHAT_ENCODING_AES_KEY: config.encodingAESKey,
+        WECHAT_API_BASE: emulatorUrl,
+        WECHAT_MP_BASE: emulatorUrl,
+        WXQR_DATABASE: config.database,
+        WXQR_HOST: "127.0.0.1",
+        WXQR_PORT: "0",
+        WXQR_ADMIN_TOKEN: deps.random.uuid(),
       },
-      deps,
     );
+    configModule.requireConfig(serviceConfig, SERVICE_REQUIRES, "by the bench");
+    // No request logging, as `wxqr serve` without --log: per-request lines are not what is measured.
+    running = await startService(serviceConfig, deps, { logger: false });
     const created = await running.service.channels.create({ name: "bench: metro line 2 poster" });
     if (created.qrcode.sceneId === null || created.qrcode.ticket === null) throw new Error(`the channel's code has no scene id or ticket: ${JSON.stringify(created.qrcode)}`);
     channel = { id: created.id, qrcodeId: created.qrcode.id, sceneId: created.qrcode.sceneId, ticket: created.qrcode.ticket };

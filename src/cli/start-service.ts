@@ -7,40 +7,17 @@ import { createWxqrService, type WxqrService } from "../domain/index.ts";
 import { runCodeReconciler } from "../domain/reconcile-codes.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
-import type { StreamLimits } from "../server/stream-slots.ts";
 import { openDatabase } from "../store/index.ts";
 import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
 
-export interface ServiceSettings {
-  appId: string;
-  appSecret: string;
-  token: string;
-  encodingAESKey?: string | undefined;
-  apiBase: string;
-  mpBase: string;
-  database: string;
-  host: string;
-  port: number;
-  adminToken: string;
-  permanentQuota: number;
-  /** WXQR_REFERRAL_RESERVE; default 1,000. */
-  referralReserve?: number;
-  /** WXQR_SITE_NAME, named in scan-to-login confirmation replies; default "this site". */
-  siteName?: string;
-  /** WXQR_SCAN_SESSION_WARM_CODES: scan-session codes made ahead; default 2. */
-  scanSessionWarmCodes?: number | undefined;
-  /** WXQR_WEBHOOK_URL / WXQR_WEBHOOK_SECRET: forward attributed events there. */
-  webhookUrl?: string | undefined;
-  webhookSecret?: string | undefined;
-  /** WXQR_METRICS_TOKEN, WXQR_PUBLIC_METRICS, WXQR_PUBLIC_DOCS: who reads /metrics and /docs. */
-  metricsToken?: string | undefined;
-  publicMetrics?: boolean;
-  publicDocs?: boolean;
-  /** WXQR_HTTP_*: socket timeouts and the connection cap. */
-  http?: Partial<HttpLimits>;
-  /** WXQR_SSE_STREAMS_*: open scan-session event streams per session and per client. */
-  streams?: Partial<StreamLimits>;
+/** What the service cannot start without: check with `requireConfig(config, SERVICE_REQUIRES, why)`, which names the missing variables. */
+export const SERVICE_REQUIRES = ["appId", "appSecret", "token", "adminToken"] as const;
+export type ServiceConfig = Readonly<Config> & Required<Pick<Config, (typeof SERVICE_REQUIRES)[number]>>;
+
+/** Run-time choices that are not configuration (no environment variable sets them). */
+export interface ServiceExtras {
+  /** Request logging, `wxqr serve --log`. */
   logger?: boolean;
 }
 
@@ -49,32 +26,6 @@ export interface RunningService {
   service: WxqrService;
   server: Server;
   close(): Promise<void>;
-}
-
-export function settingsFrom(config: Readonly<Config> & Required<Pick<Config, "appId" | "appSecret" | "token" | "adminToken">>): ServiceSettings {
-  return {
-    appId: config.appId,
-    appSecret: config.appSecret,
-    token: config.token,
-    encodingAESKey: config.encodingAESKey,
-    apiBase: config.apiBase,
-    mpBase: config.mpBase,
-    database: config.database,
-    host: config.host,
-    port: config.port,
-    adminToken: config.adminToken,
-    permanentQuota: config.permanentQuota,
-    referralReserve: config.referralReserve,
-    siteName: config.siteName,
-    scanSessionWarmCodes: config.scanSessionWarmCodes,
-    webhookUrl: config.webhookUrl,
-    webhookSecret: config.webhookSecret,
-    metricsToken: config.metricsToken,
-    publicMetrics: config.publicMetrics,
-    publicDocs: config.publicDocs,
-    http: httpLimitsFrom(config),
-    streams: { perSession: config.sseStreamsPerSession, perClient: config.sseStreamsPerClient },
-  };
 }
 
 /** The WXQR_HTTP_* variables, for the service and (in `wxqr dev`) the emulator beside it. */
@@ -88,7 +39,11 @@ export function httpLimitsFrom(config: Readonly<Config>): Partial<HttpLimits> {
   };
 }
 
-export async function startService(settings: ServiceSettings, deps: Deps): Promise<RunningService> {
+/**
+ * `settings` is a Config from `loadConfig`: the environment's in `wxqr serve`; in `wxqr dev`, with
+ * its generated credentials and the emulator's URL as overrides.
+ */
+export async function startService(settings: ServiceConfig, deps: Deps, extras: ServiceExtras = {}): Promise<RunningService> {
   if (settings.webhookUrl && !settings.webhookSecret) throw new ConfigError([{ key: "WXQR_WEBHOOK_SECRET", message: "is required with WXQR_WEBHOOK_URL" }]);
   const db = openDatabase(settings.database);
   try {
@@ -108,7 +63,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       wechat: client,
       accountId: settings.appId,
       permanentQuota: settings.permanentQuota,
-      ...(settings.referralReserve !== undefined ? { referralPermanentReserve: settings.referralReserve } : {}),
+      referralPermanentReserve: settings.referralReserve,
       scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
       ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
       clock: deps.clock,
@@ -121,12 +76,12 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       db,
       adminToken: settings.adminToken,
       metricsToken: settings.metricsToken,
-      publicMetrics: settings.publicMetrics ?? false,
-      publicDocs: settings.publicDocs ?? false,
-      ...(settings.http ? { http: settings.http } : {}),
-      ...(settings.streams ? { streams: settings.streams } : {}),
+      publicMetrics: settings.publicMetrics,
+      publicDocs: settings.publicDocs,
+      http: httpLimitsFrom(settings),
+      streams: { perSession: settings.sseStreamsPerSession, perClient: settings.sseStreamsPerClient },
       tokenRefreshes: () => client.accessToken.fetchCount,
-      logger: settings.logger ?? false,
+      logger: extras.logger ?? false,
     });
     await server.app.listen({ host: settings.host, port: settings.port });
     const address = server.app.server.address();

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startService, settingsFrom, type RunningService } from "../../src/cli/start-service.ts";
+import { SERVICE_REQUIRES, startService, type RunningService } from "../../src/cli/start-service.ts";
 import { loadConfig, requireConfig } from "../../src/config.ts";
 import { createSeededRandom, silentLogger, systemClock } from "../../src/deps.ts";
 import { sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
@@ -95,8 +95,8 @@ describe("/metrics and /docs access (startService from the environment, as `wxqr
       WXQR_PORT: "0",
       ...env,
     });
-    requireConfig(config, ["appId", "appSecret", "token", "adminToken"], "by the test");
-    const r = await startService(settingsFrom(config), { clock: systemClock, random: createSeededRandom(5), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis) });
+    requireConfig(config, SERVICE_REQUIRES, "by the test");
+    const r = await startService(config, { clock: systemClock, random: createSeededRandom(5), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis) });
     running.push(r);
     return r.url;
   }

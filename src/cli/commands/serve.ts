@@ -7,7 +7,7 @@ import { migrate } from "../../store/migrations.ts";
 import { listAccountIds } from "../../store/codes.ts";
 import { openDatabase } from "../../store/index.ts";
 import type { CliContext } from "../context.ts";
-import { settingsFrom, startService } from "../start-service.ts";
+import { SERVICE_REQUIRES, startService } from "../start-service.ts";
 
 export function registerServiceCommands(program: Command, ctx: CliContext): void {
   program
@@ -18,8 +18,8 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
     .option("--log", "log requests (JSON lines on stdout; secrets redacted)")
     .action(async (flags: { port?: string; host?: string; log?: boolean }) => {
       const config = loadConfig(ctx.env, { ...(flags.port ? { WXQR_PORT: flags.port } : {}), ...(flags.host ? { WXQR_HOST: flags.host } : {}) });
-      requireConfig(config, ["appId", "appSecret", "token", "adminToken"], "by wxqr serve");
-      const running = await startService({ ...settingsFrom(config), logger: Boolean(flags.log) }, ctx.deps);
+      requireConfig(config, SERVICE_REQUIRES, "by wxqr serve");
+      const running = await startService(config, ctx.deps, { logger: Boolean(flags.log) });
       ctx.stdout.write(`wxqr serving on ${running.url} (push endpoint ${running.url}/wechat, API ${running.url}/api, docs ${running.url}/docs)\n`);
       const signal = await ctx.untilStopped();
       ctx.stdout.write(`stopping (${signal}): finishing in-flight pushes…\n`);
