@@ -12,7 +12,7 @@ describe("toPushMessage", () => {
     expect(m).toEqual({
       kind: "scan",
       openId: "oUser",
-      accountId: "gh_abc",
+      originalId: "gh_abc",
       createTime: 1700000000,
       encrypted: true,
       isNewFollower: true,

@@ -28,8 +28,8 @@ export interface Scene {
 interface PushMessageBase {
   /** The user's OpenID (`FromUserName`). */
   openId: string;
-  /** The account's original id, `gh_…` (`ToUserName`). */
-  accountId: string;
+  /** The account's original id, `gh_…` (`ToUserName`); not its app id (`wx…`). */
+  originalId: string;
   /** When WeChat created the message, in epoch **seconds** (`CreateTime`). */
   createTime: number;
   /** True when the push came encrypted (`encrypt_type=aes`); its reply is encrypted too. */
@@ -128,7 +128,7 @@ function nonEmpty(v: string | undefined): string | undefined {
  * toPushMessage(parsePushXml(xml), false); // { kind: "scan", scene: { str: "123123", id: 123123 }, … }
  */
 export function toPushMessage(fields: Record<string, string>, encrypted: boolean): PushMessage {
-  const accountId = required(fields, "ToUserName");
+  const originalId = required(fields, "ToUserName");
   const openId = required(fields, "FromUserName");
   const createTimeText = required(fields, "CreateTime");
   const msgType = required(fields, "MsgType");
@@ -139,7 +139,7 @@ export function toPushMessage(fields: Record<string, string>, encrypted: boolean
   if (createTime > CREATE_TIME_MAX_SEC) {
     throw new PushFormatError(`push <CreateTime> is past ${CREATE_TIME_MAX_SEC} seconds (2106): no instant WeChat sends`, { field: "CreateTime" });
   }
-  const base = { openId, accountId, createTime, encrypted, raw: fields };
+  const base = { openId, originalId, createTime, encrypted, raw: fields };
 
   if (msgType.toLowerCase() !== "event") {
     const msgId = fields.MsgId;

@@ -500,7 +500,7 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       const outcome = await h.service.ingest({
         kind: "scan",
         openId: "mallory",
-        accountId: "gh_emulator",
+        originalId: "gh_emulator",
         createTime,
         encrypted: false,
         dedupeKey: `mallory|${createTime}|SCAN|pooledscene`,
@@ -545,7 +545,7 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       const scan: ScanMessage = {
         kind: "scan",
         openId: "olivia",
-        accountId: "gh_emulator",
+        originalId: "gh_emulator",
         createTime,
         encrypted: false,
         dedupeKey: `olivia|${createTime}|SCAN|other-instance`,
