@@ -57,6 +57,8 @@ describe("createPushReceiver: published vectors", () => {
       scene: { str: "123123", id: 123123 },
       ticket: "TICKET",
       dedupeKey: "oia2TjjewbmiOUlr6X-1crbLOvLw|1409304348|subscribe|qrscene_123123",
+      event: "subscribe",
+      eventKeyAsSent: "qrscene_123123",
       raw: { ...parsePushXml(V6_XML) },
     });
   });
