@@ -12,6 +12,7 @@ import type { FollowerRow } from "../store/followers.ts";
 import type { SharedCounters } from "./shared-counters.ts";
 
 export interface PushContext {
+  /** The app id (`wx…`) whose rows the push writes; not the push's `originalId` (`gh_…`). */
   accountId: string;
   timeZone: string;
   /** Hooks per owner kind of the scanned code. */

@@ -16,7 +16,7 @@ describe("isReplyText", () => {
       const text = `a${String.fromCharCode(c)}b`;
       if (!isReplyText(text)) continue;
       if (c >= 0xd800 && c <= 0xdfff) continue; // lone surrogates: not a control character
-      expect(() => buildTextReplyXml({ openId: "o", accountId: "gh", createTime: 1, content: text })).not.toThrow();
+      expect(() => buildTextReplyXml({ openId: "o", originalId: "gh", createTime: 1, content: text })).not.toThrow();
     }
   });
 });

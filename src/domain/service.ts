@@ -60,6 +60,7 @@ export interface ScanLogPage {
 }
 
 export interface WxqrService {
+  /** The app id (`wx…`) the service's rows belong to. */
   readonly accountId: string;
   readonly codes: CodeService;
   readonly channels: ChannelService;

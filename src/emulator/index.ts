@@ -12,7 +12,7 @@ export {
   DEFAULT_PUSH_MAX_RETRIES,
   DEFAULT_PUSH_TIMEOUT_MS,
   PUSH_MODES,
-  defaultAccountId,
+  defaultOriginalId,
   type CountedEndpoint,
   type EmulatorLogOptions,
   type EmulatorOptions,

@@ -51,7 +51,7 @@ export interface PushOptions {
   /** Default `plain`. */
   mode?: PushMode | undefined;
   /** The account's original id, sent as `ToUserName`. Default `gh_` + 12 hex digits derived from the AppID. */
-  accountId?: string | undefined;
+  originalId?: string | undefined;
   /** How long one delivery attempt may take. Default 5,000 ms, like WeChat. */
   timeoutMs?: number | undefined;
   /** Further attempts after a timeout, a connection error or a non-2xx answer. Default 3, like WeChat. */
@@ -106,7 +106,7 @@ export interface EmulatorConfig {
   dailyQuota: Record<QuotaEndpoint, number>;
   tokenTtlSeconds: number;
   /** The account's original id (`gh_…`), the `ToUserName` of every push. */
-  accountId: string;
+  originalId: string;
   /** `undefined` until a push URL is configured. */
   push: PushTarget | undefined;
 }
@@ -135,11 +135,11 @@ export function resolveEmulatorConfig(options: EmulatorOptions): EmulatorConfig 
       else problems.push({ key: `dailyQuota.${key}`, message: "must be a whole number ≥ 0" });
     }
   }
-  const accountId = options.push?.accountId ?? defaultAccountId(String(options.appId));
-  if (!WECHAT_ID_RE.test(accountId)) problems.push({ key: "push.accountId", message: "must be 1 to 64 letters, digits, _ or -, like gh_7f083739789a" });
+  const originalId = options.push?.originalId ?? defaultOriginalId(String(options.appId));
+  if (!WECHAT_ID_RE.test(originalId)) problems.push({ key: "push.originalId", message: "must be 1 to 64 letters, digits, _ or -, like gh_7f083739789a" });
   const push = options.push === undefined ? undefined : checkPushOptions(options.push, problems, "push.");
   if (problems.length > 0) throw new ConfigError(problems);
-  return { appId: options.appId, appSecret: options.appSecret, permanentQuota, dailyQuota, tokenTtlSeconds, accountId, push };
+  return { appId: options.appId, appSecret: options.appSecret, permanentQuota, dailyQuota, tokenTtlSeconds, originalId, push };
 }
 
 /** openIds and original ids (`gh_…`) as the emulator accepts them. */
@@ -151,9 +151,9 @@ const AES_KEY_RE = /^[A-Za-z0-9]{43}$/;
  * The `gh_` id an account gets when none is given: 12 hex digits of SHA-1 of the AppID, so the
  * same AppID always has the same id.
  * @example
- * defaultAccountId("wx0123456789abcdef"); // "gh_" + 12 hex digits
+ * defaultOriginalId("wx0123456789abcdef"); // "gh_" + 12 hex digits
  */
-export function defaultAccountId(appId: string): string {
+export function defaultOriginalId(appId: string): string {
   return `gh_${createHash("sha1").update(appId).digest("hex").slice(0, 12)}`;
 }
 

@@ -5,7 +5,7 @@ import { readReply } from "./push-delivery.ts";
 // Vector V6's encrypted reply (wechat-api.md §6): the emulator must accept what the platform accepts.
 const KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APP_ID = "wxb11529c136998cb6";
-const ACCOUNT = "gh_7f083739789a";
+const ORIGINAL_ID = "gh_7f083739789a";
 const OPEN_ID = "oia2TjjewbmiOUlr6X-1crbLOvLw";
 const V6_REPLY_ENCRYPT =
   "jn1L23DB+6ELqJ+6bruv2w4sePYQdD6NGsLnUAZaXUMQ9GZqG3LR/7dHyqhL7uoRUYsml20OUichn6ld2qdUhxRnRtvamXVbM3CZESAk1hl6hDCHKLIOkgc10b7FnnR9275CjFHt1hiXYmARo9erPNPBLGaJmlytHj7fUhR/IU00NTh8aIa91xcOxwCpo9zpTRxoYOK7f7P1SO6JEywYiQedWxI+TiDsv68OQHR9EDasETWrLGgAnjkceiIvRtiGugBW0WYrJ71KuUcyRjqXRYmaxOQHapOac9wXuUd/XkFWKDF+FQQSxVld0dcTRDim1w0k802Nhcblf29Tz++DRHecjj85uxOt89xR+xzCRdHJtmFFmOE3hSzWSqj1ao3/";
@@ -15,9 +15,9 @@ const V6_REPLY = buildEncryptedReplyXml({
   timestamp: "1409304348",
   nonce: "xxxxxx",
 });
-const base = { token: "pamtest", encodingAESKey: KEY, appId: APP_ID, accountId: ACCOUNT, openId: OPEN_ID };
-const plainReply = (over: Partial<{ openId: string; accountId: string; content: string }> = {}) =>
-  buildTextReplyXml({ openId: OPEN_ID, accountId: ACCOUNT, createTime: 1409304348, content: "hi", ...over });
+const base = { token: "pamtest", encodingAESKey: KEY, appId: APP_ID, originalId: ORIGINAL_ID, openId: OPEN_ID };
+const plainReply = (over: Partial<{ openId: string; originalId: string; content: string }> = {}) =>
+  buildTextReplyXml({ openId: OPEN_ID, originalId: ORIGINAL_ID, createTime: 1409304348, content: "hi", ...over });
 
 function encrypted(xml: string, appId = APP_ID, token = "pamtest"): string {
   const encrypt = encryptMessage({ encodingAESKey: KEY, appId, xml, random16: Buffer.alloc(16, 7) });
@@ -53,7 +53,7 @@ describe("readReply", () => {
     ["not XML", "ok", "plain"],
     ["an encrypted reply in plain mode", V6_REPLY, "plain"],
     ["a reply to someone else", plainReply({ openId: "other" }), "plain"],
-    ["a reply from another account", plainReply({ accountId: "gh_000000000000" }), "plain"],
+    ["a reply from another account", plainReply({ originalId: "gh_000000000000" }), "plain"],
     ["an empty text reply", plainReply({ content: "" }), "plain"],
     ["a bad MsgSignature", V6_REPLY.replace("4f98556c", "00000000"), "safe"],
     ["a MsgSignature made with another token", encrypted(plainReply(), APP_ID, "othertoken"), "safe"],

@@ -85,18 +85,18 @@ export interface DeliveryContext {
 export async function deliverPush(
   ctx: DeliveryContext,
   target: PushTarget,
-  push: Omit<EventPush, "accountId" | "createTimeSec"> | ({ event: "text" } & Omit<TextMessagePush, "accountId" | "createTimeSec">),
+  push: Omit<EventPush, "originalId" | "createTimeSec"> | ({ event: "text" } & Omit<TextMessagePush, "originalId" | "createTimeSec">),
 ): Promise<DeliveryRecord> {
   const { state, now, random } = ctx;
-  const { appId, accountId } = state.config;
+  const { appId, originalId } = state.config;
   const createTimeSec = Math.floor(now() / 1000);
-  const xml = push.event === "text" ? buildTextMessageXml({ ...push, accountId, createTimeSec }) : buildEventXml({ ...push, accountId, createTimeSec });
+  const xml = push.event === "text" ? buildTextMessageXml({ ...push, originalId, createTimeSec }) : buildEventXml({ ...push, originalId, createTimeSec });
   // Encrypted once: every attempt carries the very same message (wechat-api.md §4).
   const { body, encrypt } = buildPushBody({
     mode: target.mode,
     encodingAESKey: target.encodingAESKey,
     appId,
-    accountId,
+    originalId,
     xml,
     random16: random.bytes(16),
   });
@@ -145,7 +145,7 @@ export async function deliverPush(
       }
       record.attempts.push({ n, status, durationMs: now() - started });
       record.outcome = "delivered";
-      record.reply = readReply({ text, mode: target.mode, token: target.token, encodingAESKey: target.encodingAESKey, appId, accountId, openId: push.openId });
+      record.reply = readReply({ text, mode: target.mode, token: target.token, encodingAESKey: target.encodingAESKey, appId, originalId, openId: push.openId });
     } catch (err) {
       const timeout = (err as { name?: unknown } | null)?.name === "TimeoutError";
       const detail = timeout ? undefined : networkDetail(err);
@@ -195,7 +195,7 @@ const CREATE_TIME_RE = /^[0-9]{1,15}$/;
 /**
  * Reads a 2xx answer's body as the platform does (wechat-api.md §4, §6).
  * @example
- * readReply({ text: "success", mode: "safe", token, encodingAESKey, appId, accountId, openId }); // { kind: "success" }
+ * readReply({ text: "success", mode: "safe", token, encodingAESKey, appId, originalId, openId }); // { kind: "success" }
  */
 export function readReply(input: {
   text: string;
@@ -203,7 +203,7 @@ export function readReply(input: {
   token: string;
   encodingAESKey: string | undefined;
   appId: string;
-  accountId: string;
+  originalId: string;
   openId: string;
 }): DeliveryReply {
   const text = input.text.trim();
@@ -243,9 +243,9 @@ export function readReply(input: {
   return readReplyMessage(fields, input);
 }
 
-function readReplyMessage(fields: Record<string, string>, input: { accountId: string; openId: string }): DeliveryReply {
+function readReplyMessage(fields: Record<string, string>, input: { originalId: string; openId: string }): DeliveryReply {
   if (fields.ToUserName !== input.openId) return invalid("the reply's ToUserName is not the user's OpenID");
-  if (fields.FromUserName !== input.accountId) return invalid("the reply's FromUserName is not the account's id");
+  if (fields.FromUserName !== input.originalId) return invalid("the reply's FromUserName is not the account's id");
   if (!CREATE_TIME_RE.test(fields.CreateTime ?? "")) return invalid("the reply's CreateTime is not a decimal number of seconds");
   const msgType = fields.MsgType;
   if (msgType === undefined || msgType === "") return invalid("the reply has no MsgType");

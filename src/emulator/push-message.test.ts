@@ -7,7 +7,7 @@ import { buildEventXml, buildPushBody, generateNonce, signPushQuery, withQuery }
 // Vector V6 (wechat-api.md §6): the emulator must produce the platform's bytes, not merely agree with our receiver.
 const KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
 const APP_ID = "wxb11529c136998cb6";
-const ACCOUNT = "gh_7f083739789a";
+const ORIGINAL_ID = "gh_7f083739789a";
 const OPEN_ID = "oia2TjjewbmiOUlr6X-1crbLOvLw";
 const RANDOM16 = Buffer.from("aaaabbbbccccdddd");
 const V6_XML =
@@ -16,7 +16,7 @@ const V6_ENCRYPT_START = "jn1L23DB+6ELqJ+6bruv23bYF/d/cxBf0szhrD8BQ1Mko";
 const FIXTURES = new URL("../../test/fixtures/push/", import.meta.url);
 const fixtureFields = (file: string) => parsePushXml(readFileSync(new URL(file, FIXTURES), "utf8"));
 
-const v6Push = { accountId: ACCOUNT, openId: OPEN_ID, createTimeSec: 1409304348, event: "subscribe", eventKey: "qrscene_123123", ticket: "TICKET" } as const;
+const v6Push = { originalId: ORIGINAL_ID, openId: OPEN_ID, createTimeSec: 1409304348, event: "subscribe", eventKey: "qrscene_123123", ticket: "TICKET" } as const;
 
 describe("buildEventXml", () => {
   it("writes a follow through a code exactly as vector V6's plaintext", () => {
@@ -30,7 +30,7 @@ describe("buildEventXml", () => {
   });
 
   it("gives plain follows and unfollows an empty EventKey and no Ticket", () => {
-    const fields = parsePushXml(buildEventXml({ accountId: ACCOUNT, openId: OPEN_ID, createTimeSec: 1, event: "unsubscribe", eventKey: "" }));
+    const fields = parsePushXml(buildEventXml({ originalId: ORIGINAL_ID, openId: OPEN_ID, createTimeSec: 1, event: "unsubscribe", eventKey: "" }));
     expect(fields).toMatchObject({ Event: "unsubscribe", EventKey: "" });
     expect(fields).not.toHaveProperty("Ticket");
   });
@@ -42,7 +42,7 @@ describe("buildEventXml", () => {
 });
 
 describe("buildPushBody", () => {
-  const input = { encodingAESKey: KEY, appId: APP_ID, accountId: ACCOUNT, xml: V6_XML, random16: RANDOM16 };
+  const input = { encodingAESKey: KEY, appId: APP_ID, originalId: ORIGINAL_ID, xml: V6_XML, random16: RANDOM16 };
 
   it("sends the XML itself in plain mode", () => {
     expect(buildPushBody({ ...input, mode: "plain" })).toEqual({ body: V6_XML, encrypt: undefined });
@@ -69,7 +69,7 @@ describe("signPushQuery", () => {
       nonce: "xxxxxx",
       openid: OPEN_ID,
     });
-    const { encrypt } = buildPushBody({ mode: "safe", encodingAESKey: KEY, appId: APP_ID, accountId: ACCOUNT, xml: V6_XML, random16: RANDOM16 });
+    const { encrypt } = buildPushBody({ mode: "safe", encodingAESKey: KEY, appId: APP_ID, originalId: ORIGINAL_ID, xml: V6_XML, random16: RANDOM16 });
     expect(Object.fromEntries(new URLSearchParams(signPushQuery({ ...base, encrypt })))).toMatchObject({
       encrypt_type: "aes",
       msg_signature: "e7d01d4a2a34e9c43bf40a8cf8143b46f43c25a3",

@@ -14,7 +14,7 @@ export type PushEventName = "subscribe" | "SCAN" | "unsubscribe";
 /** The fields of one event push, in camelCase (style.md §2); wire names appear only in the XML. */
 export interface EventPush {
   /** The account's `gh_…` id (`ToUserName`). */
-  accountId: string;
+  originalId: string;
   /** The user's OpenID (`FromUserName`). */
   openId: string;
   /** Epoch seconds (`CreateTime`). */
@@ -30,12 +30,12 @@ export interface EventPush {
  * The event XML, compact and all strings in CDATA like the platform's samples (§3c, §3d). Plain
  * follows and unfollows carry an empty EventKey, as real pushes do (§3a).
  * @example
- * buildEventXml({ accountId: "gh_7f083739789a", openId: "o1", createTimeSec: 1409304348, event: "SCAN", eventKey: "123", ticket: "gQ…" });
+ * buildEventXml({ originalId: "gh_7f083739789a", openId: "o1", createTimeSec: 1409304348, event: "SCAN", eventKey: "123", ticket: "gQ…" });
  * // "<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName>…<Event><![CDATA[SCAN]]></Event><EventKey><![CDATA[123]]></EventKey><Ticket>…</Ticket></xml>"
  */
 export function buildEventXml(push: EventPush): string {
   return (
-    `<xml><ToUserName>${cdata(push.accountId)}</ToUserName><FromUserName>${cdata(push.openId)}</FromUserName>` +
+    `<xml><ToUserName>${cdata(push.originalId)}</ToUserName><FromUserName>${cdata(push.openId)}</FromUserName>` +
     `<CreateTime>${push.createTimeSec}</CreateTime><MsgType><![CDATA[event]]></MsgType><Event>${cdata(push.event)}</Event>` +
     `<EventKey>${cdata(push.eventKey)}</EventKey>` +
     (push.ticket === undefined ? "" : `<Ticket>${cdata(push.ticket)}</Ticket>`) +
@@ -45,7 +45,7 @@ export function buildEventXml(push: EventPush): string {
 
 /** A user's text message (`POST /emulator/message`), e.g. the `1` that confirms a scan-to-login. */
 export interface TextMessagePush {
-  accountId: string;
+  originalId: string;
   openId: string;
   createTimeSec: number;
   content: string;
@@ -56,12 +56,12 @@ export interface TextMessagePush {
 /**
  * A text message's XML, as the platform pushes it (wechat-api.md §3, ordinary messages).
  * @example
- * buildTextMessageXml({ accountId: "gh_7f083739789a", openId: "o1", createTimeSec: 1409304348, content: "1", msgId: "1234567890123456" });
+ * buildTextMessageXml({ originalId: "gh_7f083739789a", openId: "o1", createTimeSec: 1409304348, content: "1", msgId: "1234567890123456" });
  * // "<xml><ToUserName>…</ToUserName>…<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[1]]></Content><MsgId>1234567890123456</MsgId></xml>"
  */
 export function buildTextMessageXml(push: TextMessagePush): string {
   return (
-    `<xml><ToUserName>${cdata(push.accountId)}</ToUserName><FromUserName>${cdata(push.openId)}</FromUserName>` +
+    `<xml><ToUserName>${cdata(push.originalId)}</ToUserName><FromUserName>${cdata(push.openId)}</FromUserName>` +
     `<CreateTime>${push.createTimeSec}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>${cdata(push.content)}</Content>` +
     `<MsgId>${push.msgId}</MsgId></xml>`
   );
@@ -77,13 +77,13 @@ export interface PushBody {
  * The body for a mode (§6): the XML itself (plain); the XML with `<Encrypt>` added after the
  * plaintext fields (compatible); `<ToUserName>` and `<Encrypt>` only (safe).
  * @example
- * buildPushBody({ mode: "safe", encodingAESKey, appId, accountId, xml, random16 }).body; // "<xml><ToUserName>…</ToUserName><Encrypt>…</Encrypt></xml>"
+ * buildPushBody({ mode: "safe", encodingAESKey, appId, originalId, xml, random16 }).body; // "<xml><ToUserName>…</ToUserName><Encrypt>…</Encrypt></xml>"
  */
 export function buildPushBody(input: {
   mode: PushMode;
   encodingAESKey: string | undefined;
   appId: string;
-  accountId: string;
+  originalId: string;
   xml: string;
   random16: Uint8Array;
 }): PushBody {
@@ -93,7 +93,7 @@ export function buildPushBody(input: {
   const encrypt = encryptMessage({ encodingAESKey: input.encodingAESKey, appId: input.appId, xml, random16: input.random16 });
   const encryptElement = `<Encrypt>${cdata(encrypt)}</Encrypt>`;
   if (mode === "compatible") return { body: `${xml.slice(0, -"</xml>".length)}${encryptElement}</xml>`, encrypt };
-  return { body: `<xml><ToUserName>${cdata(input.accountId)}</ToUserName>${encryptElement}</xml>`, encrypt };
+  return { body: `<xml><ToUserName>${cdata(input.originalId)}</ToUserName>${encryptElement}</xml>`, encrypt };
 }
 
 /**

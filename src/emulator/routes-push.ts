@@ -32,7 +32,8 @@ const deliveriesQuery = z.object({
 export function pushView(state: EmulatorState) {
   const push = state.config.push;
   return {
-    accountId: state.config.accountId,
+    // The control API's JSON keeps the name `accountId` for the original id: a wire format does not change with a rename.
+    accountId: state.config.originalId,
     push:
       push === undefined
         ? null
@@ -56,7 +57,7 @@ export function registerPushRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       return reply;
     }
     state.config.push = target;
-    if (parsed.value.accountId !== undefined) state.config.accountId = parsed.value.accountId;
+    if (parsed.value.accountId !== undefined) state.config.originalId = parsed.value.accountId;
     const view = pushView(state);
     logger.info(view, "emulator push target changed");
     return view;

@@ -12,13 +12,15 @@ describe("toPushMessage", () => {
     expect(m).toEqual({
       kind: "scan",
       openId: "oUser",
-      accountId: "gh_abc",
+      originalId: "gh_abc",
       createTime: 1700000000,
       encrypted: true,
       isNewFollower: true,
       scene: { str: "123123", id: 123123 },
       ticket: "TICKET",
       dedupeKey: "oUser|1700000000|subscribe|qrscene_123123",
+      event: "subscribe",
+      eventKeyAsSent: "qrscene_123123",
       raw: { ...base, Event: "subscribe", EventKey: "qrscene_123123", Ticket: "TICKET" },
     });
   });
@@ -58,6 +60,14 @@ describe("toPushMessage", () => {
     expect(a.dedupeKey).toBe("oUser|1700000000|subscribe|");
   });
 
+  it("keeps Event and EventKey as sent on every kind, an empty EventKey apart from none", () => {
+    expect(msg({ Event: "subscribe", EventKey: "" })).toMatchObject({ kind: "subscribe", event: "subscribe", eventKeyAsSent: "" });
+    expect(msg({ Event: "subscribe" })).toMatchObject({ kind: "subscribe", event: "subscribe", eventKeyAsSent: undefined });
+    expect(msg({ Event: "SCAN", EventKey: "7" })).toMatchObject({ kind: "scan", event: "SCAN", eventKeyAsSent: "7" });
+    expect(msg({ Event: "unsubscribe", EventKey: "" })).toMatchObject({ kind: "unsubscribe", event: "unsubscribe", eventKeyAsSent: "" });
+    expect(msg({ Event: "CLICK", EventKey: "V1" })).toMatchObject({ kind: "other", event: "CLICK", eventKeyAsSent: "V1" });
+  });
+
   it("gives an empty Ticket as undefined", () => {
     const m = msg({ Event: "SCAN", EventKey: "1", Ticket: "" });
     expect(m.kind === "scan" && m.ticket).toBeUndefined();
@@ -82,7 +92,7 @@ describe("toPushMessage", () => {
 
   it("keys normal messages on MsgId", () => {
     const m = toPushMessage({ ...base, MsgType: "text", Content: "hi", MsgId: "12345" }, false);
-    expect(m).toMatchObject({ kind: "other", msgType: "text", event: undefined, dedupeKey: "oUser|1700000000|msg|12345" });
+    expect(m).toMatchObject({ kind: "other", msgType: "text", event: undefined, content: "hi", msgId: "12345", dedupeKey: "oUser|1700000000|msg|12345" });
     const n = toPushMessage({ ...base, MsgType: "text", Content: "hi" }, false);
     expect(n.dedupeKey).toBe("oUser|1700000000|text|");
   });

@@ -28,8 +28,8 @@ export interface Scene {
 interface PushMessageBase {
   /** The user's OpenID (`FromUserName`). */
   openId: string;
-  /** The account's original id, `gh_…` (`ToUserName`). */
-  accountId: string;
+  /** The account's original id, `gh_…` (`ToUserName`); not its app id (`wx…`). */
+  originalId: string;
   /** When WeChat created the message, in epoch **seconds** (`CreateTime`). */
   createTime: number;
   /** True when the push came encrypted (`encrypt_type=aes`); its reply is encrypted too. */
@@ -40,6 +40,14 @@ interface PushMessageBase {
    * messages with a MsgId (design.md invariant 1, wechat-api.md §4).
    */
   dedupeKey: string;
+  /** `Event` as sent; undefined for a message (text, image, …), which has none. */
+  event: string | undefined;
+  /**
+   * `EventKey` as sent, `""` kept when it came empty; undefined when absent. The scan log records
+   * it so (wechat-api.md §3a: a plain follow may carry an empty key or none); the kinds that read
+   * the key give it parsed too (`ScanMessage.scene`, `SubscribeMessage.eventKey`).
+   */
+  eventKeyAsSent: string | undefined;
   /** Every field of the (decrypted) push, flattened as by `parsePushXml`. */
   raw: Record<string, string>;
 }
@@ -47,6 +55,8 @@ interface PushMessageBase {
 /** A user scanned a parametric QR code: either following through it or, already following, scanning it. */
 export interface ScanMessage extends PushMessageBase {
   kind: "scan";
+  /** `subscribe` or `SCAN`, as sent (compared case-insensitively). */
+  event: string;
   /** True for `subscribe` + `qrscene_…` (the scan made them follow); false for `SCAN`. */
   isNewFollower: boolean;
   scene: Scene;
@@ -57,12 +67,14 @@ export interface ScanMessage extends PushMessageBase {
 /** A follow that did not come through a parametric QR code. */
 export interface SubscribeMessage extends PushMessageBase {
   kind: "subscribe";
+  event: string;
   /** A non-scene EventKey (e.g. `last_trade_no_…` after WeChat Pay); undefined when absent or empty. */
   eventKey: string | undefined;
 }
 
 export interface UnsubscribeMessage extends PushMessageBase {
   kind: "unsubscribe";
+  event: string;
 }
 
 /** Any other message or event, passed on whole. */
@@ -70,8 +82,10 @@ export interface OtherMessage extends PushMessageBase {
   kind: "other";
   /** `MsgType` as sent, e.g. `text`, `event`. */
   msgType: string;
-  /** `Event` as sent, for events. */
-  event: string | undefined;
+  /** `Content` as sent: what the user wrote, in a text message; undefined when absent. */
+  content: string | undefined;
+  /** `MsgId` as sent (a 64-bit decimal, so kept as text); undefined when absent, as on events. */
+  msgId: string | undefined;
   /** The same record as `raw`. */
   fields: Record<string, string>;
 }
@@ -128,7 +142,7 @@ function nonEmpty(v: string | undefined): string | undefined {
  * toPushMessage(parsePushXml(xml), false); // { kind: "scan", scene: { str: "123123", id: 123123 }, … }
  */
 export function toPushMessage(fields: Record<string, string>, encrypted: boolean): PushMessage {
-  const accountId = required(fields, "ToUserName");
+  const originalId = required(fields, "ToUserName");
   const openId = required(fields, "FromUserName");
   const createTimeText = required(fields, "CreateTime");
   const msgType = required(fields, "MsgType");
@@ -139,12 +153,12 @@ export function toPushMessage(fields: Record<string, string>, encrypted: boolean
   if (createTime > CREATE_TIME_MAX_SEC) {
     throw new PushFormatError(`push <CreateTime> is past ${CREATE_TIME_MAX_SEC} seconds (2106): no instant WeChat sends`, { field: "CreateTime" });
   }
-  const base = { openId, accountId, createTime, encrypted, raw: fields };
+  const base = { openId, originalId, createTime, encrypted, eventKeyAsSent: fields.EventKey, raw: fields };
 
   if (msgType.toLowerCase() !== "event") {
     const msgId = fields.MsgId;
     const dedupeKey = msgId !== undefined ? `${openId}|${createTimeText}|msg|${msgId}` : `${openId}|${createTimeText}|${msgType}|`;
-    return { kind: "other", ...base, dedupeKey, msgType, event: fields.Event, fields };
+    return { kind: "other", ...base, dedupeKey, msgType, event: fields.Event, content: fields.Content, msgId, fields };
   }
 
   const event = fields.Event ?? "";
@@ -154,17 +168,17 @@ export function toPushMessage(fields: Record<string, string>, encrypted: boolean
     case "subscribe":
       if (eventKey.startsWith(SCENE_PREFIX) && eventKey.length > SCENE_PREFIX.length) {
         const scene = parseScene(eventKey.slice(SCENE_PREFIX.length));
-        return { kind: "scan", ...base, dedupeKey, isNewFollower: true, scene, ticket: nonEmpty(fields.Ticket) };
+        return { kind: "scan", ...base, dedupeKey, event, isNewFollower: true, scene, ticket: nonEmpty(fields.Ticket) };
       }
-      return { kind: "subscribe", ...base, dedupeKey, eventKey: nonEmpty(eventKey) };
+      return { kind: "subscribe", ...base, dedupeKey, event, eventKey: nonEmpty(eventKey) };
     case "scan":
       // A SCAN without a scene cannot come from a parametric code; pass it on as "other".
       if (eventKey !== "") {
-        return { kind: "scan", ...base, dedupeKey, isNewFollower: false, scene: parseScene(eventKey), ticket: nonEmpty(fields.Ticket) };
+        return { kind: "scan", ...base, dedupeKey, event, isNewFollower: false, scene: parseScene(eventKey), ticket: nonEmpty(fields.Ticket) };
       }
       break;
     case "unsubscribe":
-      return { kind: "unsubscribe", ...base, dedupeKey };
+      return { kind: "unsubscribe", ...base, dedupeKey, event };
   }
-  return { kind: "other", ...base, dedupeKey, msgType, event: fields.Event, fields };
+  return { kind: "other", ...base, dedupeKey, msgType, event: fields.Event, content: fields.Content, msgId: fields.MsgId, fields };
 }

@@ -176,7 +176,7 @@ const KINDS: readonly string[] = PUSH_MESSAGE_KINDS;
 
 function checkMessage(m: PushMessage): void {
   if (!KINDS.includes(m.kind)) throw new Error(`unknown kind ${String(m.kind)}`);
-  if (typeof m.openId !== "string" || m.openId === "" || typeof m.accountId !== "string" || m.accountId === "") throw new Error("missing ids");
+  if (typeof m.openId !== "string" || m.openId === "" || typeof m.originalId !== "string" || m.originalId === "") throw new Error("missing ids");
   if (!Number.isSafeInteger(m.createTime) || m.createTime < 0) throw new Error(`bad createTime ${m.createTime}`);
   if (typeof m.dedupeKey !== "string" || !m.dedupeKey.startsWith(`${m.openId}|`)) throw new Error("bad dedupeKey");
   if (m.kind === "scan" && (m.scene.str === "" || (m.scene.id !== undefined && String(m.scene.id) !== m.scene.str))) throw new Error("bad scene");

@@ -50,13 +50,15 @@ describe("createPushReceiver: published vectors", () => {
     expect(message).toEqual({
       kind: "scan",
       openId: "oia2TjjewbmiOUlr6X-1crbLOvLw",
-      accountId: "gh_7f083739789a",
+      originalId: "gh_7f083739789a",
       createTime: 1409304348,
       encrypted: true,
       isNewFollower: true,
       scene: { str: "123123", id: 123123 },
       ticket: "TICKET",
       dedupeKey: "oia2TjjewbmiOUlr6X-1crbLOvLw|1409304348|subscribe|qrscene_123123",
+      event: "subscribe",
+      eventKeyAsSent: "qrscene_123123",
       raw: { ...parsePushXml(V6_XML) },
     });
   });
@@ -86,7 +88,7 @@ describe("createPushReceiver: published vectors", () => {
       kind: "other",
       msgType: "text",
       openId: "asdasdasdsadasd",
-      accountId: "asdasdasd",
+      originalId: "asdasdasd",
       createTime: 1234567898,
       dedupeKey: "asdasdasdsadasd|1234567898|msg|12345",
       fields: { Content: "hello", URL: "http://wechat.laravel.so/server" },
@@ -251,7 +253,7 @@ describe("reply", () => {
     expect(envelope.TimeStamp).toBe(String(NOW_S));
     expect(envelope.MsgSignature).toBe(computeMsgSignature(TOKEN, envelope.TimeStamp!, envelope.Nonce!, envelope.Encrypt!));
     const reopened = receiver().open(encryptedRequestFor(envelope.Encrypt!, { nonce: "123456" })).message;
-    expect(reopened).toMatchObject({ kind: "other", msgType: "text", openId: "gh_7f083739789a", accountId: "oUser", raw: { Content: "你好" } });
+    expect(reopened).toMatchObject({ kind: "other", msgType: "text", openId: "gh_7f083739789a", originalId: "oUser", raw: { Content: "你好" } });
   });
 
   it("draws a fresh nonce from random when the request's cannot be echoed", () => {

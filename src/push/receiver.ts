@@ -257,7 +257,7 @@ export function createPushReceiver(options: PushReceiverOptions): PushReceiver {
     // Nothing to say, or nobody to say it to: WeChat cannot deliver a reply to an unfollow.
     if (text === undefined || text === "" || message.kind === "unsubscribe") return SUCCESS_REPLY;
     const createTime = Math.floor(now() / 1000);
-    const xml = buildTextReplyXml({ openId: message.openId, accountId: message.accountId, createTime, content: text });
+    const xml = buildTextReplyXml({ openId: message.openId, originalId: message.originalId, createTime, content: text });
     if (!message.encrypted) return { body: xml, contentType: "application/xml" };
     if (aesKey === undefined) {
       throw new ConfigError([{ key: "WECHAT_ENCODING_AES_KEY", message: "is required to reply to an encrypted push" }]);

@@ -5,31 +5,31 @@ import { buildEncryptedReplyXml, buildTextReplyXml, cdata, SUCCESS_REPLY } from 
 
 describe("buildTextReplyXml", () => {
   it("builds V6's reply plaintext exactly", () => {
-    expect(buildTextReplyXml({ openId: "oia2TjjewbmiOUlr6X-1crbLOvLw", accountId: "gh_7f083739789a", createTime: 1409304348, content: "welcome" })).toBe(
+    expect(buildTextReplyXml({ openId: "oia2TjjewbmiOUlr6X-1crbLOvLw", originalId: "gh_7f083739789a", createTime: 1409304348, content: "welcome" })).toBe(
       "<xml><ToUserName><![CDATA[oia2TjjewbmiOUlr6X-1crbLOvLw]]></ToUserName><FromUserName><![CDATA[gh_7f083739789a]]></FromUserName><CreateTime>1409304348</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[welcome]]></Content></xml>",
     );
   });
 
   it("splits ]]> in content so the reply parses back to the same text", () => {
     const content = "a]]>b]]]]>c<![CDATA[&amp;</xml>";
-    const xml = buildTextReplyXml({ openId: "o", accountId: "gh", createTime: 1, content });
+    const xml = buildTextReplyXml({ openId: "o", originalId: "gh", createTime: 1, content });
     expect(parsePushXml(xml).Content).toBe(content);
   });
 
   it("keeps newlines, tabs and unicode", () => {
     const content = "第一行\n\tsecond 🎉";
-    expect(parsePushXml(buildTextReplyXml({ openId: "o", accountId: "gh", createTime: 1, content })).Content).toBe(content);
+    expect(parsePushXml(buildTextReplyXml({ openId: "o", originalId: "gh", createTime: 1, content })).Content).toBe(content);
   });
 
   it.each<[string, Partial<Parameters<typeof buildTextReplyXml>[0]>, string]>([
     ["content with a control character", { content: "a\u0000b" }, "text"],
     ["an openId with a control character", { openId: "o\u0001" }, "openId"],
-    ["an accountId with U+FFFF", { accountId: "gh\uFFFF" }, "accountId"],
+    ["an originalId with U+FFFF", { originalId: "gh\uFFFF" }, "originalId"],
     ["a fractional createTime", { createTime: 1.5 }, "createTime"],
     ["a negative createTime", { createTime: -1 }, "createTime"],
   ])("refuses %s", (_name, override, field) => {
     try {
-      buildTextReplyXml({ openId: "o", accountId: "gh", createTime: 1, content: "x", ...override });
+      buildTextReplyXml({ openId: "o", originalId: "gh", createTime: 1, content: "x", ...override });
       expect.unreachable();
     } catch (e) {
       expect(e).toBeInstanceOf(ValidationError);

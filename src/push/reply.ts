@@ -29,25 +29,25 @@ export function cdata(value: string): string {
 /**
  * Builds the passive text reply XML, compact as WeChat's own samples (V6 in wechat-api.md).
  * @param input.openId the user to answer (the push's FromUserName), becomes ToUserName.
- * @param input.accountId the account's `gh_…` id (the push's ToUserName), becomes FromUserName.
+ * @param input.originalId the account's `gh_…` id (the push's ToUserName), becomes FromUserName.
  * @param input.createTime epoch seconds.
  * @throws ValidationError when a value holds a character XML cannot carry.
  * @example
- * buildTextReplyXml({ openId: "oia2T…", accountId: "gh_7f08…", createTime: 1409304348, content: "welcome" });
+ * buildTextReplyXml({ openId: "oia2T…", originalId: "gh_7f08…", createTime: 1409304348, content: "welcome" });
  * // "<xml><ToUserName><![CDATA[oia2T…]]></ToUserName>…<Content><![CDATA[welcome]]></Content></xml>"
  */
-export function buildTextReplyXml(input: { openId: string; accountId: string; createTime: number; content: string }): string {
+export function buildTextReplyXml(input: { openId: string; originalId: string; createTime: number; content: string }): string {
   for (const [field, value] of [
     ["text", input.content],
     ["openId", input.openId],
-    ["accountId", input.accountId],
+    ["originalId", input.originalId],
   ] as const) {
     // XML 1.0 cannot carry these at all; WeChat would reject the reply.
     if (FORBIDDEN_CHARS_RE.test(value)) throw new ValidationError(field, "contains a control character that XML cannot carry");
   }
   if (!Number.isSafeInteger(input.createTime) || input.createTime < 0) throw new ValidationError("createTime", "must be a non-negative integer of seconds");
   return (
-    `<xml><ToUserName>${cdata(input.openId)}</ToUserName><FromUserName>${cdata(input.accountId)}</FromUserName>` +
+    `<xml><ToUserName>${cdata(input.openId)}</ToUserName><FromUserName>${cdata(input.originalId)}</FromUserName>` +
     `<CreateTime>${input.createTime}</CreateTime><MsgType><![CDATA[text]]></MsgType><Content>${cdata(input.content)}</Content></xml>`
   );
 }

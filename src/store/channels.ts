@@ -10,7 +10,7 @@ export interface ChannelRow {
   createdAt: number;
 }
 
-interface WireChannelRow {
+interface DbChannelRow {
   id: string;
   account_id: string;
   name: string;
@@ -19,7 +19,7 @@ interface WireChannelRow {
   created_at: number;
 }
 
-const toChannel = (r: WireChannelRow): ChannelRow => ({
+const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
   accountId: r.account_id,
   name: r.name,
@@ -52,12 +52,12 @@ export async function deleteUnfinishedChannel(sql: Sql, accountId: string, id: s
 }
 
 export async function getChannel(sql: Sql, accountId: string, id: string): Promise<ChannelRow | undefined> {
-  const r = await sql.get<WireChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? AND id = ?", [accountId, id]);
+  const r = await sql.get<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? AND id = ?", [accountId, id]);
   return r && toChannel(r);
 }
 
 export async function listChannels(sql: Sql, accountId: string): Promise<ChannelRow[]> {
-  const rows = await sql.all<WireChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? ORDER BY created_at, id", [accountId]);
+  const rows = await sql.all<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? ORDER BY created_at, id", [accountId]);
   return rows.map(toChannel);
 }
 

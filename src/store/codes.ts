@@ -24,7 +24,7 @@ export interface QrCodeRow {
   createdAt: number;
 }
 
-interface WireQrCodeRow {
+interface DbQrCodeRow {
   id: string;
   account_id: string;
   type: CodeType;
@@ -41,7 +41,7 @@ interface WireQrCodeRow {
 
 const QR_COLUMNS = "id, account_id, type, scene_id, scene_str, ticket, url, expires_at, owner_kind, owner_id, label, created_at";
 
-function toQrCode(r: WireQrCodeRow): QrCodeRow {
+function toQrCode(r: DbQrCodeRow): QrCodeRow {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -172,7 +172,7 @@ export async function listUnticketedCodes(
   page: { createdBefore: number; after?: { createdAt: number; id: string } | undefined; limit: number },
 ): Promise<QrCodeRow[]> {
   const after = page.after ?? { createdAt: -1, id: "" };
-  const rows = await sql.all<WireQrCodeRow>(
+  const rows = await sql.all<DbQrCodeRow>(
     `SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND ticket IS NULL AND created_at < ? AND (created_at > ? OR (created_at = ? AND id > ?))
      ORDER BY created_at, id LIMIT ?`,
     [accountId, page.createdBefore, after.createdAt, after.createdAt, after.id, page.limit],
@@ -181,18 +181,18 @@ export async function listUnticketedCodes(
 }
 
 export async function getQrCode(sql: Sql, accountId: string, id: string): Promise<QrCodeRow | undefined> {
-  const r = await sql.get<WireQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND id = ?`, [accountId, id]);
+  const r = await sql.get<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND id = ?`, [accountId, id]);
   return r && toQrCode(r);
 }
 
 export async function findQrCodeByTicket(sql: Sql, accountId: string, ticket: string): Promise<QrCodeRow | undefined> {
-  const r = await sql.get<WireQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket = ? AND account_id = ?`, [ticket, accountId]);
+  const r = await sql.get<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket = ? AND account_id = ?`, [ticket, accountId]);
   return r && toQrCode(r);
 }
 
 /** The code currently holding a scene value (the newest, for codes learnt by scene only). */
 export async function findQrCodeByScene(sql: Sql, accountId: string, key: string): Promise<QrCodeRow | undefined> {
-  const r = await sql.get<WireQrCodeRow>(
+  const r = await sql.get<DbQrCodeRow>(
     `SELECT ${QR_COLUMNS.split(", ").map((c) => `q.${c}`).join(", ")} FROM scene_allocations a JOIN qrcodes q ON q.id = a.qrcode_id
      WHERE a.account_id = ? AND a.scene_key = ?`,
     [accountId, key],
@@ -201,7 +201,7 @@ export async function findQrCodeByScene(sql: Sql, accountId: string, key: string
 }
 
 export async function findQrCodeByOwner(sql: Sql, accountId: string, ownerKind: OwnerKind, ownerId: string): Promise<QrCodeRow | undefined> {
-  const r = await sql.get<WireQrCodeRow>(
+  const r = await sql.get<DbQrCodeRow>(
     `SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND owner_kind = ? AND owner_id = ? AND ticket IS NOT NULL ORDER BY created_at DESC LIMIT 1`,
     [accountId, ownerKind, ownerId],
   );

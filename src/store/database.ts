@@ -1,7 +1,9 @@
 /**
  * The one seam between wxqr's queries and a database engine. Queries are written once, in
  * the SQL both engines share (`?` placeholders, `ON CONFLICT`, `RETURNING`), against `Sql`;
- * `sqlite-database.ts` and `postgres-database.ts` run them.
+ * `sqlite-database.ts` and `postgres-database.ts` run them. A query's result rows, in the
+ * engines' snake_case, are typed `Db*Row` and turned into camelCase rows in the same file; the
+ * `Wire*` prefix stays with WeChat's shapes in `wechat/` and `push/` (style.md §2).
  * @module
  */
 import { StorageUnavailableError } from "../errors.ts";

@@ -13,7 +13,7 @@ export interface FollowerRow {
   unsubscribedAt: number | null;
 }
 
-interface WireFollowerRow {
+interface DbFollowerRow {
   account_id: string;
   open_id: string;
   subscribed: number;
@@ -45,7 +45,7 @@ export async function lockFollowers(sql: Sql, accountId: string, openIds: readon
 }
 
 export async function getFollower(sql: Sql, accountId: string, openId: string): Promise<FollowerRow | undefined> {
-  const r = await sql.get<WireFollowerRow>(
+  const r = await sql.get<DbFollowerRow>(
     "SELECT account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at FROM followers WHERE account_id = ? AND open_id = ?",
     [accountId, openId],
   );
@@ -113,7 +113,7 @@ export async function appendPushLog(sql: Sql, p: PushLogRow): Promise<boolean> {
   return changed === 1;
 }
 
-interface WirePushLogRow {
+interface DbPushLogRow {
   seq: number;
   account_id: string;
   dedupe_key: string;
@@ -131,7 +131,7 @@ interface WirePushLogRow {
 
 /** The scan log, oldest first, after cursor `afterSeq`. */
 export async function listPushLog(sql: Sql, accountId: string, afterSeq: number, limit: number): Promise<PushLogRow[]> {
-  const rows = await sql.all<WirePushLogRow>(
+  const rows = await sql.all<DbPushLogRow>(
     `SELECT seq, account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at
      FROM push_log WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
     [accountId, afterSeq, limit],

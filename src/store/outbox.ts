@@ -26,7 +26,7 @@ export interface OutboxRow extends Omit<OutboxInsert, "accountId"> {
   lastError: string | null;
 }
 
-interface WireOutboxRow {
+interface DbOutboxRow {
   seq: number;
   event_id: string;
   kind: string;
@@ -42,7 +42,7 @@ interface WireOutboxRow {
 
 const COLUMNS = "seq, event_id, kind, open_id, payload, occurred_at, created_at, attempts, next_attempt_at, delivered_at, last_error";
 
-const fromWire = (r: WireOutboxRow): OutboxRow => ({
+const fromDb = (r: DbOutboxRow): OutboxRow => ({
   seq: Number(r.seq),
   eventId: r.event_id,
   kind: r.kind,
@@ -73,12 +73,12 @@ const LEASE_FREE = "(outbox.lease_until IS NULL OR outbox.lease_until <= ?)";
 
 /** Undelivered events that may be attempted at `now`: each the first of its follower, due, not leased. */
 export async function dueOutbox(sql: Sql, accountId: string, now: number, limit: number): Promise<OutboxRow[]> {
-  const rows = await sql.all<WireOutboxRow>(
+  const rows = await sql.all<DbOutboxRow>(
     `SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND delivered_at IS NULL AND next_attempt_at <= ? AND ${LEASE_FREE} AND ${IS_HEAD}
      ORDER BY seq LIMIT ?`,
     [accountId, now, now, limit],
   );
-  return rows.map(fromWire);
+  return rows.map(fromDb);
 }
 
 /**
@@ -134,12 +134,12 @@ export async function outboxSummary(sql: Sql, accountId: string): Promise<Outbox
 
 /** The most recent events, newest first: undelivered ones and the last delivered. */
 export async function recentOutbox(sql: Sql, accountId: string, limit: number): Promise<OutboxRow[]> {
-  const rows = await sql.all<WireOutboxRow>(`SELECT ${COLUMNS} FROM outbox WHERE account_id = ? ORDER BY seq DESC LIMIT ?`, [accountId, limit]);
-  return rows.map(fromWire);
+  const rows = await sql.all<DbOutboxRow>(`SELECT ${COLUMNS} FROM outbox WHERE account_id = ? ORDER BY seq DESC LIMIT ?`, [accountId, limit]);
+  return rows.map(fromDb);
 }
 
 /** Every event of a follower, oldest first (for tests and support). */
 export async function followerOutbox(sql: Sql, accountId: string, openId: string): Promise<OutboxRow[]> {
-  const rows = await sql.all<WireOutboxRow>(`SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND open_id = ? ORDER BY seq`, [accountId, openId]);
-  return rows.map(fromWire);
+  const rows = await sql.all<DbOutboxRow>(`SELECT ${COLUMNS} FROM outbox WHERE account_id = ? AND open_id = ? ORDER BY seq`, [accountId, openId]);
+  return rows.map(fromDb);
 }

@@ -40,7 +40,7 @@ export interface ScanSessionRow {
   updatedAt: number;
 }
 
-interface WireWarmCodeRow {
+interface DbWarmCodeRow {
   id: string;
   account_id: string;
   qrcode_id: string;
@@ -48,7 +48,7 @@ interface WireWarmCodeRow {
   created_at: number;
 }
 
-interface WireSessionRow {
+interface DbSessionRow {
   id: string;
   account_id: string;
   purpose: SessionPurpose;
@@ -72,11 +72,11 @@ const SESSION_COLUMNS =
 
 const num = (v: number | null): number | null => (v === null ? null : Number(v));
 
-function toWarmCode(r: WireWarmCodeRow): WarmCodeRow {
+function toWarmCode(r: DbWarmCodeRow): WarmCodeRow {
   return { id: r.id, accountId: r.account_id, qrcodeId: r.qrcode_id, codeExpiresAt: Number(r.code_expires_at), createdAt: Number(r.created_at) };
 }
 
-function toSession(r: WireSessionRow): ScanSessionRow {
+function toSession(r: DbSessionRow): ScanSessionRow {
   return {
     id: r.id,
     accountId: r.account_id,
@@ -106,7 +106,7 @@ export async function insertWarmCode(sql: Sql, c: WarmCodeRow): Promise<void> {
  */
 export async function takeWarmCode(sql: Sql, accountId: string, minCodeExpiry: number): Promise<WarmCodeRow | undefined> {
   const lock = sql.dialect === "postgres" ? " FOR UPDATE SKIP LOCKED" : "";
-  const r = await sql.get<WireWarmCodeRow>(
+  const r = await sql.get<DbWarmCodeRow>(
     `DELETE FROM scan_session_warm_codes
      WHERE id = (SELECT id FROM scan_session_warm_codes WHERE account_id = ? AND code_expires_at >= ? ORDER BY code_expires_at, id LIMIT 1${lock})
      RETURNING ${WARM_COLUMNS}`,
@@ -150,7 +150,7 @@ export async function insertSession(sql: Sql, s: ScanSessionRow): Promise<void> 
 }
 
 export async function getSession(sql: Sql, accountId: string, id: string): Promise<ScanSessionRow | undefined> {
-  const r = await sql.get<WireSessionRow>(`SELECT ${SESSION_COLUMNS} FROM scan_sessions WHERE account_id = ? AND id = ?`, [accountId, id]);
+  const r = await sql.get<DbSessionRow>(`SELECT ${SESSION_COLUMNS} FROM scan_sessions WHERE account_id = ? AND id = ?`, [accountId, id]);
   return r && toSession(r);
 }
 
@@ -165,7 +165,7 @@ export async function markScanned(sql: Sql, accountId: string, id: string, s: { 
 
 /** The newest session `openId` scanned that waits for their confirmation and is still alive at `at`. */
 export async function findAwaitingConfirmation(sql: Sql, accountId: string, openId: string, at: number): Promise<ScanSessionRow | undefined> {
-  const r = await sql.get<WireSessionRow>(
+  const r = await sql.get<DbSessionRow>(
     `SELECT ${SESSION_COLUMNS} FROM scan_sessions WHERE account_id = ? AND open_id = ? AND status = 'scanned' AND confirm = 1 AND expires_at > ?
      ORDER BY scanned_at DESC, id LIMIT 1`,
     [accountId, openId, at],

@@ -179,6 +179,24 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       ]);
     });
 
+    it("the scan log keeps Event and EventKey as sent: an empty EventKey apart from none, a message without either", async () => {
+      const { service, platform: p } = await setup();
+      const createTime = String(Math.floor(p.clock.now() / 1000));
+      const push = (openId: string, fields: Record<string, string>) =>
+        service.ingest(toPushMessage({ ToUserName: "gh_test", FromUserName: openId, CreateTime: createTime, MsgType: "event", ...fields }, false));
+      await push("k1", { Event: "subscribe", EventKey: "" });
+      await push("k2", { Event: "subscribe" });
+      await push("k3", { Event: "SCAN", EventKey: "9" });
+      await push("k4", { MsgType: "text", Content: "hi", MsgId: "42" });
+      const { events } = await service.events(0, 10);
+      expect(events.map((e) => [e.openId, e.kind, e.event, e.eventKey])).toEqual([
+        ["k1", "subscribe", "subscribe", ""],
+        ["k2", "subscribe", "subscribe", null],
+        ["k3", "scan", "SCAN", "9"],
+        ["k4", "other", null, null],
+      ]);
+    });
+
     it("cuts days in the account's time zone (Asia/Shanghai) and counts distinct scanners over a range", async () => {
       const { service } = await setup();
       const channel = await service.channels.create({ name: "days" });

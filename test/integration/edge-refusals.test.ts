@@ -12,7 +12,7 @@ import * as followers from "../../src/store/followers.ts";
 import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { AES_KEY, PUSH_TOKEN, SERVICE_APP_ID, startServiceHarness, type ServiceHarness } from "../helpers/service.ts";
 
-const ACCOUNT = "gh_000000edge01";
+const ORIGINAL_ID = "gh_000000edge01";
 
 function describeRefusals(makeFactory: () => DatabaseFactory): void {
   let factory: DatabaseFactory;
@@ -31,8 +31,8 @@ function describeRefusals(makeFactory: () => DatabaseFactory): void {
   /** An authentic, encrypted (safe-mode) subscribe push with the given CreateTime, as WeChat would sign it. */
   async function push(openId: string, createTimeSec: number): Promise<{ status: number; body: unknown }> {
     const random = createSeededRandom(createTimeSec % 1_000);
-    const xml = buildEventXml({ accountId: ACCOUNT, openId, createTimeSec, event: "subscribe", eventKey: "" });
-    const { body, encrypt } = buildPushBody({ mode: "safe", encodingAESKey: AES_KEY, appId: SERVICE_APP_ID, accountId: ACCOUNT, xml, random16: random.bytes(16) });
+    const xml = buildEventXml({ originalId: ORIGINAL_ID, openId, createTimeSec, event: "subscribe", eventKey: "" });
+    const { body, encrypt } = buildPushBody({ mode: "safe", encodingAESKey: AES_KEY, appId: SERVICE_APP_ID, originalId: ORIGINAL_ID, xml, random16: random.bytes(16) });
     const query = signPushQuery({ token: PUSH_TOKEN, timestamp: String(Math.floor(h.clock.now() / 1000)), nonce: "edge0001", openId, encrypt });
     const res = await fetch(withQuery(h.pushUrl, query), { method: "POST", body, headers: { "content-type": "text/xml" } });
     const text = await res.text();

@@ -1,6 +1,6 @@
 /** The emulator's push configuration: options, `/emulator/push`, and what happens without one. */
 import { afterEach, describe, expect, it } from "vitest";
-import { createEmulator, defaultAccountId } from "../../src/emulator/index.ts";
+import { createEmulator, defaultOriginalId } from "../../src/emulator/index.ts";
 import { APP_ID, APP_SECRET, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
 import { startReceiver, type TestReceiver } from "../helpers/push-receiver.ts";
 
@@ -32,10 +32,10 @@ describe("push options", () => {
       createEmulator({
         appId: APP_ID,
         appSecret: APP_SECRET,
-        push: { url: "ftp://x", token: "a", encodingAESKey: "short", mode: "safe", timeoutMs: 0, maxRetries: 11, accountId: "gh x" },
+        push: { url: "ftp://x", token: "a", encodingAESKey: "short", mode: "safe", timeoutMs: 0, maxRetries: 11, originalId: "gh x" },
       }),
     );
-    expect(keys).toEqual(["push.accountId", "push.url", "push.token", "push.encodingAESKey", "push.timeoutMs", "push.maxRetries"]);
+    expect(keys).toEqual(["push.originalId", "push.url", "push.token", "push.encodingAESKey", "push.timeoutMs", "push.maxRetries"]);
   });
 
   it("requires the AES key in compatible and safe mode", () => {
@@ -53,15 +53,15 @@ describe("push options", () => {
     const { status, body } = await h.control("POST", "/emulator/subscribe", { openId: "u1" });
     expect(status).toBe(200);
     expect(body).toMatchObject({ pushed: true, delivery: { outcome: "delivered", mode: "compatible" } });
-    expect(receiver.messages[0]).toMatchObject({ kind: "subscribe", accountId: defaultAccountId(APP_ID), encrypted: true });
-    expect(defaultAccountId(APP_ID)).toMatch(/^gh_[0-9a-f]{12}$/);
+    expect(receiver.messages[0]).toMatchObject({ kind: "subscribe", originalId: defaultOriginalId(APP_ID), encrypted: true });
+    expect(defaultOriginalId(APP_ID)).toMatch(/^gh_[0-9a-f]{12}$/);
   });
 });
 
 describe("/emulator/push", () => {
   it("is set at run time, shown without its secrets, and removed", async () => {
     h = await startEmulator();
-    expect((await h.control("GET", "/emulator/push")).body).toEqual({ accountId: defaultAccountId(APP_ID), push: null });
+    expect((await h.control("GET", "/emulator/push")).body).toEqual({ accountId: defaultOriginalId(APP_ID), push: null });
     const put = await h.control("PUT", "/emulator/push", { url: "http://127.0.0.1:9/wechat", token: TOKEN, encodingAESKey: AES_KEY, mode: "safe", accountId: "gh_abcdefabcdef" });
     expect(put.status).toBe(200);
     expect(put.body).toEqual({

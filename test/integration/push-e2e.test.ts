@@ -7,14 +7,14 @@
 import Fastify, { type FastifyInstance } from "fastify";
 import { PNG } from "pngjs";
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { defaultAccountId, USER_NOTICE, type DeliveryRecord } from "../../src/emulator/index.ts";
+import { defaultOriginalId, USER_NOTICE, type DeliveryRecord } from "../../src/emulator/index.ts";
 import { renderPng } from "../../src/qr/png.ts";
 import { APP_ID, START, startPlatform, type Platform } from "../helpers/platform.ts";
 import { startReceiver, type TestReceiver } from "../helpers/push-receiver.ts";
 
 const TOKEN = "pushToken123";
 const AES_KEY = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG";
-const ACCOUNT_ID = defaultAccountId(APP_ID);
+const ORIGINAL_ID = defaultOriginalId(APP_ID);
 const CREATE_TIME = Math.floor(START / 1000);
 
 type Json = Record<string, unknown>;
@@ -76,7 +76,7 @@ describe.each(["plain", "compatible", "safe"] as const)("scans pushed in %s mode
       kind: "scan",
       isNewFollower: true,
       openId: "o1",
-      accountId: ACCOUNT_ID,
+      originalId: ORIGINAL_ID,
       createTime: CREATE_TIME,
       scene: { str: "123", id: 123 },
       ticket: code.ticket,
@@ -114,7 +114,7 @@ describe.each(["plain", "compatible", "safe"] as const)("scans pushed in %s mode
     expect(left.status).toBe(200);
     expect(left.body).toMatchObject({ pushed: true, event: "unsubscribe", eventKey: "" });
     expect(delivery(left.body)).toMatchObject({ outcome: "delivered", reply: { kind: "success" }, userSaw: null });
-    expect(receiver.messages.at(-1)).toMatchObject({ kind: "unsubscribe", openId: "o4", accountId: ACCOUNT_ID });
+    expect(receiver.messages.at(-1)).toMatchObject({ kind: "unsubscribe", openId: "o4", originalId: ORIGINAL_ID });
 
     const followers = await send(platform, "GET", "/emulator/followers");
     expect(followers.body["followers"]).toContainEqual({ openId: "o4", subscribed: false, since: platform.clock.now() });
@@ -308,7 +308,7 @@ describe("passive replies are verified like the platform", () => {
   });
 
   it.each([
-    ["a plain reply in safe mode", "v1", `<xml><ToUserName><![CDATA[v1]]></ToUserName><FromUserName><![CDATA[${ACCOUNT_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>`],
+    ["a plain reply in safe mode", "v1", `<xml><ToUserName><![CDATA[v1]]></ToUserName><FromUserName><![CDATA[${ORIGINAL_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>`],
     ["something that is not XML", "v2", "OK"],
   ])("shows the notice for %s, without retrying", async (_case, openId, body) => {
     answer = body;

@@ -69,7 +69,7 @@ describe("POST /wechat", () => {
   it("hands the message to onMessage and sends its text as the passive reply", async () => {
     const res = await post(`/wechat?${signed()}`, pushXml("u1"));
     expect(res.status).toBe(200);
-    expect(await res.text()).toBe(buildTextReplyXml({ openId: "u1", accountId: "gh_000000000001", createTime: NOW_S, content: "hello" }));
+    expect(await res.text()).toBe(buildTextReplyXml({ openId: "u1", originalId: "gh_000000000001", createTime: NOW_S, content: "hello" }));
     expect(seen.at(-1)).toMatchObject({ kind: "scan", openId: "u1", scene: { str: "5", id: 5 } });
   });
 

@@ -80,7 +80,7 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
           `WeChat emulator listening on ${url}`,
           `  app id:     ${appId}`,
           `  app secret: ${shownSecret}`,
-          `  account:    ${emulator.state.config.accountId}`,
+          `  account:    ${emulator.state.config.originalId}`,
           target === undefined
             ? `  pushes:     off (give --push-url and --token, or PUT ${url}/emulator/push)`
             : `  pushes:     POST ${target.url} (${target.mode} mode, timeout ${target.timeoutMs} ms, ${target.maxRetries} retries)`,
