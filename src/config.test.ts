@@ -147,4 +147,10 @@ describe("loadConfig", () => {
     const config = loadConfig({ WXQR_PORT: "8080", WXQR_PUBLIC_DOCS: "1" });
     expect([config.appId, config.port, config.publicDocs, config.httpMaxConnections]).toEqual([undefined, 8080, true, undefined]);
   });
+
+  it("knows WXQR_DEBUG, which the README offers for stack traces, instead of refusing it as unknown", () => {
+    expect(loadConfig({ WXQR_DEBUG: "1" }).debug).toBe(true);
+    expect(loadConfig({}).debug).toBe(false);
+    expect(problemsOf(() => loadConfig({ WXQR_DEBUG: "yes" }))).toEqual(["WXQR_DEBUG"]);
+  });
 });

@@ -53,6 +53,8 @@ const VARIABLES = {
   // Scan-session codes made ahead. The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
   WXQR_SCAN_SESSION_WARM_CODES: ["scanSessionWarmCodes", z.coerce.number().int("must be a whole number").min(0).max(100), undefined, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
+  // Stack traces on CLI errors, for bug reports (read by the CLI before any configuration loads).
+  WXQR_DEBUG: ["debug", onOff, false, false],
   // A bearer token that reads /metrics only (for a Prometheus scraper).
   WXQR_METRICS_TOKEN: ["metricsToken", z.string().min(16, "must be at least 16 characters"), undefined, true],
   // /metrics and /docs without a token.

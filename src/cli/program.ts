@@ -44,7 +44,7 @@ export async function runCli(argv: readonly string[], ctx: CliContext): Promise<
     }
     const { line, exitCode } = describeError(err);
     ctx.stderr.write(`wxqr: ${line}\n`);
-    if (ctx.env.WXQR_DEBUG === "1" && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
+    if ((ctx.env.WXQR_DEBUG === "1" || ctx.env.WXQR_DEBUG === "true") && err instanceof Error && err.stack) ctx.stderr.write(`${err.stack}\n`);
     return exitCode;
   }
 }
