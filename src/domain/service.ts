@@ -19,7 +19,7 @@ import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
-import { pushBatch } from "./push-batch.ts";
+import { pushBatch, runAfterCommit } from "./push-batch.ts";
 import { emitNothing, type PushSettings } from "./push-hooks.ts";
 import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
@@ -96,7 +96,11 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
-      return results.map((r) => (r.ok ? { ok: true, value: r.value.outcome } : r));
+      return results.map((r) => {
+        if (!r.ok) return r;
+        runAfterCommit(r.value, options.logger);
+        return { ok: true, value: r.value.outcome };
+      });
     },
   });
 
@@ -108,8 +112,7 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
     referrals: referralService,
     followers: followerService,
     scanSessions,
-    // Streams watching a session learn of its change only once the push is committed.
-    ingest: (message) => committer.submit(message).finally(() => scanSessions.committed(message.dedupeKey)),
+    ingest: (message) => committer.submit(message),
     async events(after, limit) {
       const events = await db.read((sql) => followers.listPushLog(sql, accountId, after, limit + 1));
       const page = events.slice(0, limit);
