@@ -1,6 +1,6 @@
 /** Wires the real service together: database, WeChat client, push receiver, domain, HTTP server. */
 import type { Config } from "../config.ts";
-import { systemTimer, type Deps } from "../deps.ts";
+import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { HttpLimits } from "../http-limits.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
@@ -114,6 +114,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       clock: deps.clock,
       random: deps.random,
       logger: deps.logger,
+      timer: deps.timer,
     });
     const server = await buildServer({
       service,
@@ -135,7 +136,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
     // Reservations a crash left without their ticket would hold scenes and quota forever.
     const reconciling = new AbortController();
     const reconciler = runCodeReconciler(
-      { db, qrcodes: client.qrcodes, accountId: settings.appId, clock: deps.clock, logger: deps.logger, timer: systemTimer },
+      { db, qrcodes: client.qrcodes, accountId: settings.appId, clock: deps.clock, logger: deps.logger, timer: deps.timer },
       reconciling.signal,
     );
     const close = async (): Promise<void> => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createManualClock, createSeededRandom, silentLogger } from "../deps.ts";
+import { createManualClock, createManualTimer, createSeededRandom, silentLogger } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService } from "./codes.ts";
@@ -14,6 +14,7 @@ const deps: ScanSessionDeps = {
   clock: createManualClock(1_790_000_000_000),
   random: createSeededRandom(1),
   logger: silentLogger,
+  timer: createManualTimer(),
 };
 
 function problemKeys(options: string | ScanSessionOptions): string[] {

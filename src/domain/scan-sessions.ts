@@ -11,7 +11,7 @@
  * (`scan-session-watch.ts`), and the push's part (`scan-session-push.ts`).
  * @module
  */
-import { systemTimer, type Clock, type Logger, type Random, type Timer } from "../deps.ts";
+import type { Clock, Logger, Random, Timer } from "../deps.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService } from "./codes.ts";
 import type { OwnerHooks, PushContext } from "./push-hooks.ts";
@@ -33,8 +33,8 @@ export interface ScanSessionDeps {
   clock: Clock;
   random: Random;
   logger: Logger;
-  /** Real-time waits for streams (default: the system timer); never the possibly manual clock. */
-  timer?: Timer | undefined;
+  /** Waits of streams and of polling; never the possibly manual clock. */
+  timer: Timer;
 }
 
 export interface ScanSessionService {
@@ -64,9 +64,8 @@ export interface ScanSessionService {
 
 export function createScanSessionService(deps: ScanSessionDeps, options: ScanSessionOptions = {}): ScanSessionService {
   const o = resolveScanSessionOptions(options);
-  const timer = deps.timer ?? systemTimer;
   const maker = createScanSessionMaker(o, deps);
-  const watcher = createScanSessionWatcher(o, { ...deps, timer });
+  const watcher = createScanSessionWatcher(o, deps);
   const push = createScanSessionPushHooks(o, { clock: deps.clock, changed: watcher.wake });
   return {
     create: maker.create,

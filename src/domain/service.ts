@@ -45,8 +45,8 @@ export interface WxqrServiceOptions {
   logger: Logger;
   /** Scan-to-login / bind sessions: site name, session life, warm codes, rate limit … */
   scanSessions?: ScanSessionOptions;
-  /** Real-time waits (SSE heartbeats, polling); default the system timer. */
-  timer?: Timer;
+  /** Waits of background loops (SSE heartbeats, polling, the webhook's rounds). */
+  timer: Timer;
   /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
   webhook?: WebhookOptions;
   /** For the webhook's requests; required with `webhook`. */
@@ -91,7 +91,7 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
   const pushSettings: PushSettings = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
   if (options.webhook && !options.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
   const webhook = options.webhook && options.fetch
-    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger })
+    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger, timer: options.timer })
     : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {

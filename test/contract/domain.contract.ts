@@ -5,7 +5,7 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createWxqrService } from "../../src/domain/service.ts";
 import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageUnavailableError } from "../../src/errors.ts";
-import { createSeededRandom, silentLogger } from "../../src/deps.ts";
+import { createManualTimer, createSeededRandom, silentLogger } from "../../src/deps.ts";
 import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/index.ts";
 import * as followersStore from "../../src/store/followers.ts";
@@ -36,6 +36,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       clock: platform.clock,
       random: createSeededRandom(++seed),
       logger: silentLogger,
+      timer: createManualTimer(),
     });
     return { platform, service, db, url };
   }
@@ -202,7 +203,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const { service, platform: p, url } = await setup();
       const other = openDatabase(url);
       try {
-        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID, clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger });
+        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID, clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() });
         const x = await service.channels.create({ name: "x" });
         const y = await service.channels.create({ name: "y" });
         const t = p.clock.now();

@@ -5,7 +5,7 @@
  * the emulator, the service's push receiver, its domain and its WeChat client, so timestamps are
  * never stale and nothing waits on real time.
  */
-import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
+import { createManualClock, createSeededRandom, silentLogger, systemTimer, type ManualClock, type Timer } from "../../src/deps.ts";
 import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
@@ -50,6 +50,8 @@ export interface ServiceHarnessOptions {
   /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
   server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams">;
   seed?: number;
+  /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
+  timer?: Timer;
 }
 
 export interface ServiceHarness {
@@ -120,6 +122,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
       clock,
       random: deps.random,
       logger: silentLogger,
+      timer: options.timer ?? systemTimer,
     });
     server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
     await server.app.listen({ host: "127.0.0.1", port: 0 });

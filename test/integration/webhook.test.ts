@@ -6,7 +6,7 @@
  * outbox outlives the service. One manual clock: backoff waits are `clock.sleep`s, never real.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
+import { createManualClock, createManualTimer, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
 import { createWxqrService, type WebhookDispatcher, type WxqrService } from "../../src/domain/index.ts";
 import { verifyWebhookSignature } from "../../src/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
@@ -41,6 +41,7 @@ async function startService(db: Database, clock: ManualClock, receiver: WebhookR
     clock,
     random: createSeededRandom(seed),
     logger: silentLogger,
+    timer: createManualTimer(),
     webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 },
     fetch: globalThis.fetch.bind(globalThis),
   });
@@ -285,7 +286,7 @@ for (const makeFactory of databaseFactories()) {
     it("writes no outbox rows when no webhook is configured", async () => {
       const { db } = await factory.create();
       const clock = createManualClock(START);
-      const service = await createWxqrService({ db, accountId: ACCOUNT, clock, random: createSeededRandom(3), logger: silentLogger });
+      const service = await createWxqrService({ db, accountId: ACCOUNT, clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
       expect(service.webhook).toBeUndefined();
       await recordPushes(service, clock);
       const count = await db.read((sql) => sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM outbox"));

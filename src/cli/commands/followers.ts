@@ -28,6 +28,7 @@ export function registerFollowerCommands(program: Command, ctx: CliContext): voi
           clock: ctx.deps.clock,
           random: ctx.deps.random,
           logger: ctx.deps.logger,
+          timer: ctx.deps.timer,
         });
         const result = await service.followers.importFromPlatform();
         if (flags.json) {
