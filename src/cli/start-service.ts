@@ -110,12 +110,8 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
       permanentQuota: settings.permanentQuota,
       ...(settings.referralReserve !== undefined ? { referralPermanentReserve: settings.referralReserve } : {}),
       scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
-      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
-      clock: deps.clock,
-      random: deps.random,
-      logger: deps.logger,
-      timer: deps.timer,
-    });
+      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
+    }, deps);
     const server = await buildServer({
       service,
       receiver,

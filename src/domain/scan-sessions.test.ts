@@ -19,7 +19,7 @@ const deps: ScanSessionDeps = {
 
 function problemKeys(options: string | ScanSessionOptions): string[] {
   try {
-    createScanSessionService(deps, typeof options === "string" ? { siteName: options } : options);
+    createScanSessionService(typeof options === "string" ? { siteName: options } : options, deps);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as ConfigError).problems.map((p) => p.key);

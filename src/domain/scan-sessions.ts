@@ -62,7 +62,7 @@ export interface ScanSessionService {
   settled(): Promise<void>;
 }
 
-export function createScanSessionService(deps: ScanSessionDeps, options: ScanSessionOptions = {}): ScanSessionService {
+export function createScanSessionService(options: ScanSessionOptions, deps: ScanSessionDeps): ScanSessionService {
   const o = resolveScanSessionOptions(options);
   const maker = createScanSessionMaker(o, deps);
   const watcher = createScanSessionWatcher(o, deps);

@@ -3,7 +3,7 @@
  * push ingestion (group-committed) and the scan log. Knows nothing of HTTP or SQL dialects.
  * @module
  */
-import type { Clock, Fetch, Logger, Random, Timer } from "../deps.ts";
+import type { Deps, Fetch } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { PushMessage } from "../push/events.ts";
 import * as codesStore from "../store/codes.ts";
@@ -40,18 +40,17 @@ export interface WxqrServiceOptions {
   referralPermanentReserve?: number;
   /** The WeChat client's generic `call`, for APIs beyond codes (the follower list import). */
   wechat?: { call: WeChatCall };
-  clock: Clock;
-  random: Random;
-  logger: Logger;
   /** Scan-to-login / bind sessions: site name, session life, warm codes, rate limit … */
   scanSessions?: ScanSessionOptions;
-  /** Waits of background loops (SSE heartbeats, polling, the webhook's rounds). */
-  timer: Timer;
   /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
   webhook?: WebhookOptions;
-  /** For the webhook's requests; required with `webhook`. */
-  fetch?: Fetch;
 }
+
+/** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
+export type WxqrServiceDeps = Pick<Deps, "clock" | "random" | "logger" | "timer"> & {
+  /** For the webhook's requests; required with `webhook`. */
+  fetch?: Fetch | undefined;
+};
 
 export interface ScanLogPage {
   events: followers.PushLogRow[];
@@ -78,27 +77,28 @@ export interface WxqrService {
 }
 
 /** Migrates, makes sure the account row exists, and returns the service. */
-export async function createWxqrService(options: WxqrServiceOptions): Promise<WxqrService> {
-  const { db, accountId, clock } = options;
+export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrServiceDeps): Promise<WxqrService> {
+  const { db, accountId } = options;
+  const { clock, random, logger, timer } = deps;
   const timeZone = checkTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE);
   await migrate(db);
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
-  const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random: options.random });
-  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random: options.random });
+  const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random });
+  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random });
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
-  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random: options.random });
-  const scanSessions = createScanSessionService({ db, codes, accountId, clock, random: options.random, logger: options.logger, timer: options.timer }, options.scanSessions);
+  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random });
+  const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
   const pushSettings: PushSettings = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
-  if (options.webhook && !options.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
-  const webhook = options.webhook && options.fetch
-    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger, timer: options.timer })
+  if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
+  const webhook = options.webhook && deps.fetch
+    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
     : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
       return results.map((r) => {
         if (!r.ok) return r;
-        runAfterCommit(r.value, options.logger);
+        runAfterCommit(r.value, logger);
         return { ok: true, value: r.value.outcome };
       });
     },

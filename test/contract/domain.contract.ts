@@ -28,16 +28,15 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
     platform = await startPlatform(o.emulatorQuota === undefined ? {} : { permanentQuota: o.emulatorQuota });
     const { db, url } = await factory.create();
     const client = platform.client();
-    const service = await createWxqrService({
-      db: o.wrap ? o.wrap(db) : db,
-      qrcodes: client.qrcodes,
-      accountId: APP_ID,
-      permanentQuota: o.permanentQuota,
-      clock: platform.clock,
-      random: createSeededRandom(++seed),
-      logger: silentLogger,
-      timer: createManualTimer(),
-    });
+    const service = await createWxqrService(
+      {
+        db: o.wrap ? o.wrap(db) : db,
+        qrcodes: client.qrcodes,
+        accountId: APP_ID,
+        permanentQuota: o.permanentQuota,
+      },
+      { clock: platform.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() },
+    );
     return { platform, service, db, url };
   }
 
@@ -203,7 +202,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const { service, platform: p, url } = await setup();
       const other = openDatabase(url);
       try {
-        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID, clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() });
+        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID }, { clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() });
         const x = await service.channels.create({ name: "x" });
         const y = await service.channels.create({ name: "y" });
         const t = p.clock.now();

@@ -111,19 +111,18 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
     const apiBase = options.apiBase ? await options.apiBase(emulatorUrl) : emulatorUrl;
     const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase, mpBase: emulatorUrl }, deps);
     const receiver = createPushReceiver({ token: PUSH_TOKEN, appId: SERVICE_APP_ID, encodingAESKey: AES_KEY, now: () => clock.now(), random: deps.random });
-    service = await createWxqrService({
-      db,
-      qrcodes: client.qrcodes,
-      wechat: client,
-      accountId: SERVICE_APP_ID,
-      permanentQuota: options.permanentQuota ?? 100_000,
-      ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
-      ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
-      clock,
-      random: deps.random,
-      logger: silentLogger,
-      timer: options.timer ?? systemTimer,
-    });
+    service = await createWxqrService(
+      {
+        db,
+        qrcodes: client.qrcodes,
+        wechat: client,
+        accountId: SERVICE_APP_ID,
+        permanentQuota: options.permanentQuota ?? 100_000,
+        ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
+        ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
+      },
+      { ...deps, timer: options.timer ?? systemTimer },
+    );
     server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
     await server.app.listen({ host: "127.0.0.1", port: 0 });
   } catch (err) {

@@ -537,7 +537,7 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       const h = await start({ timer });
       const { pollMs, heartbeatMs } = SCAN_SESSION_DEFAULTS;
       // A second instance on the same database: no HTTP, no shared memory with the first.
-      const other = await createWxqrService({ db: h.db, accountId: SERVICE_APP_ID, clock: h.clock, random: createSeededRandom(99), logger: silentLogger, timer: createManualTimer() });
+      const other = await createWxqrService({ db: h.db, accountId: SERVICE_APP_ID }, { clock: h.clock, random: createSeededRandom(99), logger: silentLogger, timer: createManualTimer() });
       const s = await createSession(h);
       const stream = await openEvents(h, s.id, { bearer: s.secret });
       expect((await stream.next())?.event).toBe("pending");

@@ -35,16 +35,10 @@ function reopen(factory: DatabaseFactory, url: string): Database {
 }
 
 async function startService(db: Database, clock: ManualClock, receiver: WebhookReceiver, seed: number): Promise<WxqrService & { webhook: WebhookDispatcher }> {
-  const service = await createWxqrService({
-    db,
-    accountId: ACCOUNT,
-    clock,
-    random: createSeededRandom(seed),
-    logger: silentLogger,
-    timer: createManualTimer(),
-    webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 },
-    fetch: globalThis.fetch.bind(globalThis),
-  });
+  const service = await createWxqrService(
+    { db, accountId: ACCOUNT, webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 } },
+    { clock, random: createSeededRandom(seed), logger: silentLogger, timer: createManualTimer(), fetch: globalThis.fetch.bind(globalThis) },
+  );
   if (!service.webhook) throw new Error("webhook dispatcher missing");
   return service as WxqrService & { webhook: WebhookDispatcher };
 }
@@ -286,7 +280,7 @@ for (const makeFactory of databaseFactories()) {
     it("writes no outbox rows when no webhook is configured", async () => {
       const { db } = await factory.create();
       const clock = createManualClock(START);
-      const service = await createWxqrService({ db, accountId: ACCOUNT, clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
+      const service = await createWxqrService({ db, accountId: ACCOUNT }, { clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
       expect(service.webhook).toBeUndefined();
       await recordPushes(service, clock);
       const count = await db.read((sql) => sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM outbox"));
