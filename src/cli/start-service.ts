@@ -9,6 +9,7 @@ import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
 import type { StreamLimits } from "../server/stream-slots.ts";
 import { openDatabase } from "../store/index.ts";
+import { migrate } from "../store/migrations.ts";
 import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
 
@@ -92,6 +93,7 @@ export async function startService(settings: ServiceSettings, deps: Deps): Promi
   if (settings.webhookUrl && !settings.webhookSecret) throw new ConfigError([{ key: "WXQR_WEBHOOK_SECRET", message: "is required with WXQR_WEBHOOK_URL" }]);
   const db = openDatabase(settings.database);
   try {
+    await migrate(db);
     // The token lives in the database: every instance on it shares one token and one refresh lease.
     const tokenStore = createDatabaseTokenStore(db);
     const client = createWeChatClient({ appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase, tokenStore }, deps);

@@ -9,7 +9,6 @@ import type { PushMessage } from "../push/events.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
-import { migrate } from "../store/migrations.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
 import { createFollowerService, type FollowerService, type WeChatCall } from "./followers.ts";
@@ -76,12 +75,14 @@ export interface WxqrService {
   drain(): Promise<void>;
 }
 
-/** Migrates, makes sure the account row exists, and returns the service. */
+/**
+ * Makes sure the account row exists and returns the service. The database must be migrated
+ * already: the composition roots (the CLI, test harnesses) run the migrations, never the domain.
+ */
 export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrServiceDeps): Promise<WxqrService> {
   const { db, accountId } = options;
   const { clock, random, logger, timer } = deps;
   const timeZone = checkTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE);
-  await migrate(db);
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
   const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random });
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random });

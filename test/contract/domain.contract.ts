@@ -8,6 +8,7 @@ import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageU
 import { createManualTimer, createSeededRandom, silentLogger } from "../../src/deps.ts";
 import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/index.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import * as followersStore from "../../src/store/followers.ts";
 import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
@@ -28,6 +29,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
     platform = await startPlatform(o.emulatorQuota === undefined ? {} : { permanentQuota: o.emulatorQuota });
     const { db, url } = await factory.create();
     const client = platform.client();
+    await migrate(db);
     const service = await createWxqrService(
       {
         db: o.wrap ? o.wrap(db) : db,

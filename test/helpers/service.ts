@@ -11,6 +11,7 @@ import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOption
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 
 export const SERVICE_APP_ID = "wx5e7c1ce0000000a1";
@@ -111,6 +112,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
     const apiBase = options.apiBase ? await options.apiBase(emulatorUrl) : emulatorUrl;
     const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase, mpBase: emulatorUrl }, deps);
     const receiver = createPushReceiver({ token: PUSH_TOKEN, appId: SERVICE_APP_ID, encodingAESKey: AES_KEY, now: () => clock.now(), random: deps.random });
+    await migrate(db);
     service = await createWxqrService(
       {
         db,

@@ -12,6 +12,7 @@ import { verifyWebhookSignature } from "../../src/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { followerOutbox } from "../../src/store/outbox.ts";
 import { PostgresDatabase } from "../../src/store/postgres-database.ts";
 import { SqliteDatabase } from "../../src/store/sqlite-database.ts";
@@ -35,6 +36,7 @@ function reopen(factory: DatabaseFactory, url: string): Database {
 }
 
 async function startService(db: Database, clock: ManualClock, receiver: WebhookReceiver, seed: number): Promise<WxqrService & { webhook: WebhookDispatcher }> {
+  await migrate(db);
   const service = await createWxqrService(
     { db, accountId: ACCOUNT, webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 } },
     { clock, random: createSeededRandom(seed), logger: silentLogger, timer: createManualTimer(), fetch: globalThis.fetch.bind(globalThis) },
@@ -280,6 +282,7 @@ for (const makeFactory of databaseFactories()) {
     it("writes no outbox rows when no webhook is configured", async () => {
       const { db } = await factory.create();
       const clock = createManualClock(START);
+      await migrate(db);
       const service = await createWxqrService({ db, accountId: ACCOUNT }, { clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
       expect(service.webhook).toBeUndefined();
       await recordPushes(service, clock);

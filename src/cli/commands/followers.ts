@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { loadConfig, requireConfig } from "../../config.ts";
 import { createWxqrService } from "../../domain/index.ts";
 import { openDatabase } from "../../store/index.ts";
+import { migrate } from "../../store/migrations.ts";
 import { createWeChatClient } from "../../wechat/client.ts";
 import type { CliContext } from "../context.ts";
 
@@ -19,6 +20,7 @@ export function registerFollowerCommands(program: Command, ctx: CliContext): voi
       const client = createWeChatClient({ appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase }, ctx.deps);
       const db = openDatabase(config.database);
       try {
+        await migrate(db);
         const service = await createWxqrService(
           {
             db,
