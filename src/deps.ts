@@ -3,6 +3,15 @@
  * HTTP and logging. Only this file touches `Date.now`, `Math.random`, `crypto.random*`,
  * global `fetch` and `setTimeout`; everything else takes them as arguments so tests
  * can run deterministically (style.md §5).
+ *
+ * One rule for waiting:
+ * - `clock.sleep` for the waits of a retry or backoff schedule (a failed call tried again, a
+ *   lease polled until another process lets go). A test's manual clock returns at once, moves
+ *   its time and records the schedule, so the schedule is asserted, not waited out.
+ * - `timer.delay` for background loops and idle periods that go on for as long as the process
+ *   runs (polling, heartbeats, periodic passes). Such a loop on a manual clock would spin, each
+ *   sleep moving the test's time; a test drives it with `createManualTimer()` instead, one
+ *   `advance` at a time, and stops it through the `AbortSignal`.
  * @module
  */
 import { randomBytes, randomUUID } from "node:crypto";
@@ -35,6 +44,7 @@ export interface Deps {
   random: Random;
   fetch: Fetch;
   logger: Logger;
+  timer: Timer;
 }
 
 export const systemClock: Clock = {
@@ -49,8 +59,9 @@ export const systemRandom: Random = {
 };
 
 /**
- * Waiting in real time, for loops that must not move a (manual) clock: SSE heartbeats and
- * database polling. Resolves early, without error, when `signal` aborts.
+ * Waiting for background loops, which must not move a (manual) clock: SSE heartbeats, database
+ * polling, periodic passes (the module comment has the rule). Resolves early, without error,
+ * when `signal` aborts.
  */
 export interface Timer {
   delay(ms: number, signal?: AbortSignal): Promise<void>;
@@ -80,6 +91,7 @@ export function systemDeps(overrides: Partial<Deps> = {}): Deps {
     random: systemRandom,
     fetch: globalThis.fetch.bind(globalThis),
     logger: silentLogger,
+    timer: systemTimer,
     ...overrides,
   };
 }
@@ -122,6 +134,82 @@ export function createManualClock(startMs: number): ManualClock {
       now = ms;
     },
     sleeps,
+  };
+}
+
+export interface ManualTimer extends Timer {
+  /**
+   * Moves the timer's time `ms` forward and resolves every delay that falls due, earliest first.
+   * Delays started afterwards (by the code a resolved delay wakes) count from the new time.
+   */
+  advance(ms: number): void;
+  /** Delays waiting now. */
+  readonly pending: number;
+  /** Resolves once at least `n` delays are waiting: e.g. a background loop has come round to its next wait. */
+  waitingFor(n: number): Promise<void>;
+}
+
+/**
+ * A timer that only moves when told to, for driving background loops in tests: nothing waits
+ * in real time, and a loop's next pass starts exactly when the test advances past its delay. An
+ * aborted delay resolves at once, as the system timer's does.
+ * @example
+ * const timer = createManualTimer();
+ * const loop = runCodeReconciler({ ...deps, timer }, signal, 60_000);
+ * await timer.waitingFor(1); // the first pass is over
+ * timer.advance(60_000);     // the second starts
+ */
+export function createManualTimer(): ManualTimer {
+  let now = 0;
+  let order = 0;
+  const delays: Array<{ dueAt: number; order: number; resolve: () => void }> = [];
+  const watchers: Array<{ n: number; resolve: () => void }> = [];
+  const remove = (d: (typeof delays)[number]): void => {
+    const i = delays.indexOf(d);
+    if (i >= 0) delays.splice(i, 1);
+  };
+  const notifyWatchers = (): void => {
+    for (const w of watchers.filter((x) => delays.length >= x.n)) {
+      watchers.splice(watchers.indexOf(w), 1);
+      w.resolve();
+    }
+  };
+  return {
+    delay: (ms, signal) =>
+      new Promise<void>((resolve) => {
+        if (signal?.aborted) return resolve();
+        const d = {
+          dueAt: now + Math.max(0, ms),
+          order: order++,
+          resolve: () => {
+            signal?.removeEventListener("abort", onAbort);
+            resolve();
+          },
+        };
+        const onAbort = (): void => {
+          remove(d);
+          d.resolve();
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        delays.push(d);
+        notifyWatchers();
+      }),
+    advance(ms) {
+      now += ms;
+      const due = delays.filter((d) => d.dueAt <= now).sort((a, b) => a.dueAt - b.dueAt || a.order - b.order);
+      for (const d of due) {
+        remove(d);
+        d.resolve();
+      }
+    },
+    get pending() {
+      return delays.length;
+    },
+    waitingFor: (n) =>
+      new Promise<void>((resolve) => {
+        watchers.push({ n, resolve });
+        notifyWatchers();
+      }),
   };
 }
 

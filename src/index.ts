@@ -7,6 +7,7 @@ export * from "./errors.ts";
 export { loadConfig, requireConfig, type Config } from "./config.ts";
 export {
   createManualClock,
+  createManualTimer,
   createSeededRandom,
   systemDeps,
   silentLogger,
@@ -15,7 +16,9 @@ export {
   type Fetch,
   type Logger,
   type ManualClock,
+  type ManualTimer,
   type Random,
+  type Timer,
 } from "./deps.ts";
 export * from "./wechat/index.ts";
 export * from "./qr/index.ts";

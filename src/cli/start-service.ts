@@ -1,6 +1,6 @@
 /** Wires the real service together: database, WeChat client, push receiver, domain, HTTP server. */
 import type { Config } from "../config.ts";
-import { systemTimer, type Deps } from "../deps.ts";
+import type { Deps } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { HttpLimits } from "../http-limits.ts";
 import { createWxqrService, type WxqrService } from "../domain/index.ts";
@@ -8,6 +8,7 @@ import { runCodeReconciler } from "../domain/reconcile-codes.ts";
 import { createPushReceiver } from "../push/index.ts";
 import { buildServer, closeServer, type Server } from "../server/app.ts";
 import { openDatabase } from "../store/index.ts";
+import { migrate } from "../store/migrations.ts";
 import { createDatabaseTokenStore } from "../store/token-store.ts";
 import { createWeChatClient } from "../wechat/client.ts";
 
@@ -47,6 +48,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
   if (settings.webhookUrl && !settings.webhookSecret) throw new ConfigError([{ key: "WXQR_WEBHOOK_SECRET", message: "is required with WXQR_WEBHOOK_URL" }]);
   const db = openDatabase(settings.database);
   try {
+    await migrate(db);
     // The token lives in the database: every instance on it shares one token and one refresh lease.
     const tokenStore = createDatabaseTokenStore(db);
     const client = createWeChatClient({ appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase, tokenStore }, deps);
@@ -65,11 +67,8 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
       permanentQuota: settings.permanentQuota,
       referralPermanentReserve: settings.referralReserve,
       scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
-      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret }, fetch: deps.fetch } : {}),
-      clock: deps.clock,
-      random: deps.random,
-      logger: deps.logger,
-    });
+      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
+    }, deps);
     const server = await buildServer({
       service,
       receiver,
@@ -90,7 +89,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
     // Reservations a crash left without their ticket would hold scenes and quota forever.
     const reconciling = new AbortController();
     const reconciler = runCodeReconciler(
-      { db, qrcodes: client.qrcodes, accountId: settings.appId, clock: deps.clock, logger: deps.logger, timer: systemTimer },
+      { db, qrcodes: client.qrcodes, accountId: settings.appId, clock: deps.clock, logger: deps.logger, timer: deps.timer },
       reconciling.signal,
     );
     const close = async (): Promise<void> => {

@@ -8,6 +8,7 @@
  * 3. those additions, for the pushes that succeeded, summed per row, in ascending row order.
  * @module
  */
+import type { Logger } from "../deps.ts";
 import type { PushMessage } from "../push/events.ts";
 import type { BatchWork } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
@@ -19,6 +20,8 @@ export interface RecordedPush {
   outcome: PushOutcome;
   /** Written by the batch's last step. */
   counters: PendingCounters;
+  /** What the push's hooks asked to run once it has committed (`PushContext.afterCommit`). */
+  afterCommit: Array<() => void>;
 }
 
 /** The work of one batch of pushes received at `receivedAt`, for `Database.batch`. */
@@ -27,8 +30,22 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
     begin: (sql, messages) => followers.lockFollowers(sql, settings.accountId, messages.map((m) => m.openId)),
     async item(sql, message) {
       const counters = createPendingCounters();
-      return { outcome: await recordPush(sql, { ...settings, counters }, message, receivedAt), counters };
+      // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
+      const afterCommit: Array<() => void> = [];
+      const ctx = { ...settings, counters, afterCommit: (fn: () => void) => void afterCommit.push(fn) };
+      return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
     },
     end: (sql, recorded) => writePendingCounters(sql, settings.accountId, recorded.map((r) => r.counters)),
   };
+}
+
+/** Runs a committed push's after-commit work; one that throws is logged and stops none of the others. */
+export function runAfterCommit(recorded: RecordedPush, logger: Logger): void {
+  for (const fn of recorded.afterCommit) {
+    try {
+      fn();
+    } catch (err) {
+      logger.warn({ err }, "work after a push's commit failed");
+    }
+  }
 }

@@ -23,10 +23,17 @@ export interface PushContext {
   emit: (sql: Sql, event: AttributedEvent) => Promise<void>;
   /** This push's additions to counters many pushes share; its batch writes them at its end. */
   counters: SharedCounters;
+  /**
+   * Runs `fn` once the transaction holding this push has committed, and never when the push did
+   * not commit: for work that must not see, or show, what may yet be rolled back (e.g. waking a
+   * stream that follows a row the push changed). `fn` runs before the push is answered, so it
+   * must be quick; it must not throw (what it throws is logged).
+   */
+  afterCommit(fn: () => void): void;
 }
 
-/** What a push's context is made of besides its own counters: the same for every push. */
-export type PushSettings = Omit<PushContext, "counters">;
+/** What a push's context is made of besides its own counters and after-commit work: the same for every push. */
+export type PushSettings = Omit<PushContext, "counters" | "afterCommit">;
 
 export interface HookReply {
   replyText?: string;

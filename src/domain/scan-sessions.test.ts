@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { createManualClock, createSeededRandom, silentLogger } from "../deps.ts";
+import { createManualClock, createManualTimer, createSeededRandom, silentLogger } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { Database } from "../store/database.ts";
 import type { CodeService } from "./codes.ts";
@@ -14,11 +14,12 @@ const deps: ScanSessionDeps = {
   clock: createManualClock(1_790_000_000_000),
   random: createSeededRandom(1),
   logger: silentLogger,
+  timer: createManualTimer(),
 };
 
 function problemKeys(options: string | ScanSessionOptions): string[] {
   try {
-    createScanSessionService(deps, typeof options === "string" ? { siteName: options } : options);
+    createScanSessionService(typeof options === "string" ? { siteName: options } : options, deps);
   } catch (e) {
     expect(e).toBeInstanceOf(ConfigError);
     return (e as ConfigError).problems.map((p) => p.key);

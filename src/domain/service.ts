@@ -3,13 +3,12 @@
  * push ingestion (group-committed) and the scan log. Knows nothing of HTTP or SQL dialects.
  * @module
  */
-import type { Clock, Fetch, Logger, Random, Timer } from "../deps.ts";
+import type { Deps, Fetch } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { PushMessage } from "../push/events.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
-import { migrate } from "../store/migrations.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
 import { createFollowerService, type FollowerService, type WeChatCall } from "./followers.ts";
@@ -19,7 +18,7 @@ import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
-import { pushBatch } from "./push-batch.ts";
+import { pushBatch, runAfterCommit } from "./push-batch.ts";
 import { emitNothing, type PushSettings } from "./push-hooks.ts";
 import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
@@ -40,18 +39,17 @@ export interface WxqrServiceOptions {
   referralPermanentReserve?: number;
   /** The WeChat client's generic `call`, for APIs beyond codes (the follower list import). */
   wechat?: { call: WeChatCall };
-  clock: Clock;
-  random: Random;
-  logger: Logger;
   /** Scan-to-login / bind sessions: site name, session life, warm codes, rate limit … */
   scanSessions?: ScanSessionOptions;
-  /** Real-time waits (SSE heartbeats, polling); default the system timer. */
-  timer?: Timer;
   /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
   webhook?: WebhookOptions;
-  /** For the webhook's requests; required with `webhook`. */
-  fetch?: Fetch;
 }
+
+/** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
+export type WxqrServiceDeps = Pick<Deps, "clock" | "random" | "logger" | "timer"> & {
+  /** For the webhook's requests; required with `webhook`. */
+  fetch?: Fetch | undefined;
+};
 
 export interface ScanLogPage {
   events: followers.PushLogRow[];
@@ -78,26 +76,33 @@ export interface WxqrService {
   drain(): Promise<void>;
 }
 
-/** Migrates, makes sure the account row exists, and returns the service. */
-export async function createWxqrService(options: WxqrServiceOptions): Promise<WxqrService> {
-  const { db, accountId, clock } = options;
+/**
+ * Makes sure the account row exists and returns the service. The database must be migrated
+ * already: the composition roots (the CLI, test harnesses) run the migrations, never the domain.
+ */
+export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrServiceDeps): Promise<WxqrService> {
+  const { db, accountId } = options;
+  const { clock, random, logger, timer } = deps;
   const timeZone = checkTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE);
-  await migrate(db);
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
-  const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random: options.random });
-  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random: options.random });
+  const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random });
+  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random });
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
-  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random: options.random });
-  const scanSessions = createScanSessionService({ db, codes, accountId, clock, random: options.random, logger: options.logger, timer: options.timer }, options.scanSessions);
+  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random });
+  const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
   const pushSettings: PushSettings = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
-  if (options.webhook && !options.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
-  const webhook = options.webhook && options.fetch
-    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random: options.random, fetch: options.fetch, logger: options.logger })
+  if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
+  const webhook = options.webhook && deps.fetch
+    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
     : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
-      return results.map((r) => (r.ok ? { ok: true, value: r.value.outcome } : r));
+      return results.map((r) => {
+        if (!r.ok) return r;
+        runAfterCommit(r.value, logger);
+        return { ok: true, value: r.value.outcome };
+      });
     },
   });
 
@@ -109,8 +114,7 @@ export async function createWxqrService(options: WxqrServiceOptions): Promise<Wx
     referrals: referralService,
     followers: followerService,
     scanSessions,
-    // Streams watching a session learn of its change only once the push is committed.
-    ingest: (message) => committer.submit(message).finally(() => scanSessions.committed(message.dedupeKey)),
+    ingest: (message) => committer.submit(message),
     async events(after, limit) {
       const events = await db.read((sql) => followers.listPushLog(sql, accountId, after, limit + 1));
       const page = events.slice(0, limit);

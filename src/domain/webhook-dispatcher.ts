@@ -18,7 +18,7 @@
  * @module
  */
 import { backoffDelayMs } from "../backoff.ts";
-import type { Clock, Fetch, Logger, Random } from "../deps.ts";
+import type { Clock, Fetch, Logger, Random, Timer } from "../deps.ts";
 import { describeRequestFailure } from "../request-failure.ts";
 import type { Database } from "../store/database.ts";
 import * as outbox from "../store/outbox.ts";
@@ -83,10 +83,10 @@ export interface WebhookDispatcher {
 
 export function createWebhookDispatcher(
   options: WebhookOptions & { db: Database; accountId: string },
-  deps: { clock: Clock; random: Random; fetch: Fetch; logger: Logger },
+  deps: { clock: Clock; random: Random; fetch: Fetch; logger: Logger; timer: Timer },
 ): WebhookDispatcher {
   const { db, accountId, url, secret } = options;
-  const { clock, random, logger } = deps;
+  const { clock, random, logger, timer } = deps;
   const baseDelayMs = options.baseDelayMs ?? 1_000;
   const maxDelayMs = options.maxDelayMs ?? 3_600_000;
   const timeoutMs = options.timeoutMs ?? 10_000;
@@ -173,7 +173,7 @@ export function createWebhookDispatcher(
         logger.error({ err }, "webhook round failed");
       }
       if (stopped) break;
-      await Promise.race([clock.sleep(pollMs), new Promise<void>((resolve) => (wakeUp = resolve))]);
+      await Promise.race([timer.delay(pollMs, aborter.signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
     }
   }
 

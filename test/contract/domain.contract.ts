@@ -5,9 +5,10 @@
 import { afterAll, afterEach, describe, expect, it } from "vitest";
 import { createWxqrService } from "../../src/domain/service.ts";
 import { QrQuotaExceededError, QuotaExhaustedError, SceneConflictError, StorageUnavailableError } from "../../src/errors.ts";
-import { createSeededRandom, silentLogger } from "../../src/deps.ts";
+import { createManualTimer, createSeededRandom, silentLogger } from "../../src/deps.ts";
 import type { Database } from "../../src/store/database.ts";
 import { openDatabase } from "../../src/store/index.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import * as followersStore from "../../src/store/followers.ts";
 import { faultyDatabase, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
@@ -28,15 +29,16 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
     platform = await startPlatform(o.emulatorQuota === undefined ? {} : { permanentQuota: o.emulatorQuota });
     const { db, url } = await factory.create();
     const client = platform.client();
-    const service = await createWxqrService({
-      db: o.wrap ? o.wrap(db) : db,
-      qrcodes: client.qrcodes,
-      accountId: APP_ID,
-      permanentQuota: o.permanentQuota,
-      clock: platform.clock,
-      random: createSeededRandom(++seed),
-      logger: silentLogger,
-    });
+    await migrate(db);
+    const service = await createWxqrService(
+      {
+        db: o.wrap ? o.wrap(db) : db,
+        qrcodes: client.qrcodes,
+        accountId: APP_ID,
+        permanentQuota: o.permanentQuota,
+      },
+      { clock: platform.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() },
+    );
     return { platform, service, db, url };
   }
 
@@ -220,7 +222,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const { service, platform: p, url } = await setup();
       const other = openDatabase(url);
       try {
-        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID, clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger });
+        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID }, { clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() });
         const x = await service.channels.create({ name: "x" });
         const y = await service.channels.create({ name: "y" });
         const t = p.clock.now();

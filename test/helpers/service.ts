@@ -5,12 +5,13 @@
  * the emulator, the service's push receiver, its domain and its WeChat client, so timestamps are
  * never stale and nothing waits on real time.
  */
-import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
+import { createManualClock, createSeededRandom, silentLogger, systemTimer, type ManualClock, type Timer } from "../../src/deps.ts";
 import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 
 export const SERVICE_APP_ID = "wx5e7c1ce0000000a1";
@@ -50,6 +51,8 @@ export interface ServiceHarnessOptions {
   /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
   server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams">;
   seed?: number;
+  /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
+  timer?: Timer;
 }
 
 export interface ServiceHarness {
@@ -109,18 +112,19 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
     const apiBase = options.apiBase ? await options.apiBase(emulatorUrl) : emulatorUrl;
     const client = createWeChatClient({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase, mpBase: emulatorUrl }, deps);
     const receiver = createPushReceiver({ token: PUSH_TOKEN, appId: SERVICE_APP_ID, encodingAESKey: AES_KEY, now: () => clock.now(), random: deps.random });
-    service = await createWxqrService({
-      db,
-      qrcodes: client.qrcodes,
-      wechat: client,
-      accountId: SERVICE_APP_ID,
-      permanentQuota: options.permanentQuota ?? 100_000,
-      ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
-      ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
-      clock,
-      random: deps.random,
-      logger: silentLogger,
-    });
+    await migrate(db);
+    service = await createWxqrService(
+      {
+        db,
+        qrcodes: client.qrcodes,
+        wechat: client,
+        accountId: SERVICE_APP_ID,
+        permanentQuota: options.permanentQuota ?? 100_000,
+        ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
+        ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
+      },
+      { ...deps, timer: options.timer ?? systemTimer },
+    );
     server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
     await server.app.listen({ host: "127.0.0.1", port: 0 });
   } catch (err) {

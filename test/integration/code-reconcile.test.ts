@@ -5,8 +5,8 @@
  * creation is really in flight over HTTP while the test reconciles, on SQLite and PostgreSQL.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
-import { createSeededRandom, silentLogger } from "../../src/deps.ts";
-import { RECONCILE_GRACE_MS, reconcileCodes } from "../../src/domain/reconcile-codes.ts";
+import { createManualTimer, createSeededRandom, silentLogger } from "../../src/deps.ts";
+import { RECONCILE_EVERY_MS, RECONCILE_GRACE_MS, reconcileCodes, runCodeReconciler } from "../../src/domain/reconcile-codes.ts";
 import * as codes from "../../src/store/codes.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
 import { startApiGate, type ApiGate } from "../helpers/api-gate.ts";
@@ -48,12 +48,16 @@ function describeReconcile(makeFactory: () => DatabaseFactory): void {
   }
 
   /** A second process's view: the same database, a client straight to the emulator (as after a restart). */
-  function reconcile(h: ServiceHarness, permanentAfterMs: number): ReturnType<typeof reconcileCodes> {
+  function reconcileDeps(h: ServiceHarness): Parameters<typeof reconcileCodes>[0] {
     const client = createWeChatClient(
       { appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET, apiBase: h.emulatorUrl, mpBase: h.emulatorUrl },
       { clock: h.clock, random: createSeededRandom(99), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis) },
     );
-    return reconcileCodes({ db: h.db, qrcodes: client.qrcodes, accountId: SERVICE_APP_ID, clock: h.clock, logger: silentLogger }, { permanentAfterMs });
+    return { db: h.db, qrcodes: client.qrcodes, accountId: SERVICE_APP_ID, clock: h.clock, logger: silentLogger };
+  }
+
+  function reconcile(h: ServiceHarness, permanentAfterMs: number): ReturnType<typeof reconcileCodes> {
+    return reconcileCodes(reconcileDeps(h), { permanentAfterMs });
   }
 
   async function unticketed(h: ServiceHarness): Promise<codes.QrCodeRow[]> {
@@ -175,6 +179,36 @@ function describeReconcile(makeFactory: () => DatabaseFactory): void {
     g.dropAll();
     await Promise.all(inFlight);
     expect(await unticketed(h)).toHaveLength(0);
+  });
+
+  it("the running reconciler settles everything at start, then waits its period before each later pass", async () => {
+    const { h, g } = await start();
+    g.holding = 2;
+    const inFlight = [h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "promo-2" }), h.api("POST", "/api/qrcodes", { type: "permanent" })];
+    await g.waitForHeld(2);
+    const timer = createManualTimer();
+    const stop = new AbortController();
+    const running = runCodeReconciler({ ...reconcileDeps(h), timer }, stop.signal);
+
+    // The first pass completes the permanent reservation at once; the young temporary one stays.
+    await timer.waitingFor(1);
+    expect((await unticketed(h)).map((c) => c.type)).toEqual(["temporary"]);
+
+    // Past the grace, the temporary reservation is released, but only by the next pass, a period later.
+    h.clock.advance(RECONCILE_GRACE_MS + 1);
+    timer.advance(RECONCILE_EVERY_MS - 1);
+    expect(timer.pending).toBe(1);
+    expect(await unticketed(h)).toHaveLength(1);
+    timer.advance(1);
+    await timer.waitingFor(1);
+    expect(await unticketed(h)).toHaveLength(0);
+    expect(await h.db.read((sql) => codes.findQrCodeByScene(sql, SERVICE_APP_ID, "str:promo-2"))).toBeUndefined();
+
+    stop.abort();
+    await running;
+    expect(timer.pending).toBe(0);
+    g.dropAll();
+    await Promise.all(inFlight);
   });
 }
 

@@ -10,7 +10,7 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { SERVICE_REQUIRES, startService, type RunningService } from "../../src/cli/start-service.ts";
 import { loadConfig, requireConfig } from "../../src/config.ts";
-import { createSeededRandom, silentLogger, systemClock } from "../../src/deps.ts";
+import { createSeededRandom, silentLogger, systemClock, systemTimer } from "../../src/deps.ts";
 import { sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
 import { ADMIN_TOKEN, startServiceHarness, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
 
@@ -96,7 +96,7 @@ describe("/metrics and /docs access (startService from the environment, as `wxqr
       ...env,
     });
     requireConfig(config, SERVICE_REQUIRES, "by the test");
-    const r = await startService(config, { clock: systemClock, random: createSeededRandom(5), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis) });
+    const r = await startService(config, { clock: systemClock, random: createSeededRandom(5), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis), timer: systemTimer });
     running.push(r);
     return r.url;
   }

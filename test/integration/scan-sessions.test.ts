@@ -9,7 +9,7 @@
  * qrcode/create they count and every random value they draw comes in a fixed order.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { createSeededRandom, silentLogger } from "../../src/deps.ts";
+import { createManualTimer, createSeededRandom, silentLogger } from "../../src/deps.ts";
 import { createWxqrService } from "../../src/domain/index.ts";
 import type { DeliveryRecord } from "../../src/emulator/index.ts";
 import type { ScanMessage } from "../../src/push/events.ts";
@@ -534,13 +534,22 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
     });
 
     it("a stream learns of a change made by another instance by polling, and sends heartbeats while idle", async () => {
-      const h = await start({ scanSessions: { pollMs: 20, heartbeatMs: 60 } });
+      // The stream's waits (poll, heartbeat) and the poller's are driven by the test, one advance at a time.
+      const timer = createManualTimer();
+      const h = await start({ timer });
+      const { pollMs, heartbeatMs } = SCAN_SESSION_DEFAULTS;
       // A second instance on the same database: no HTTP, no shared memory with the first.
-      const other = await createWxqrService({ db: h.db, accountId: SERVICE_APP_ID, clock: h.clock, random: createSeededRandom(99), logger: silentLogger });
+      const other = await createWxqrService({ db: h.db, accountId: SERVICE_APP_ID }, { clock: h.clock, random: createSeededRandom(99), logger: silentLogger, timer: createManualTimer() });
       const s = await createSession(h);
       const stream = await openEvents(h, s.id, { bearer: s.secret });
       expect((await stream.next())?.event).toBe("pending");
+      // Idle: the poller, the heartbeat and the stream's own poll each wait.
+      const idle = 3;
+      await timer.waitingFor(idle);
+      timer.advance(heartbeatMs);
       expect(await stream.untilComment("heartbeat")).toBe(true);
+      // Idle again, the poller included: the change below can reach the stream only by its next poll.
+      await timer.waitingFor(idle);
 
       h.clock.advance(1_000);
       const createTime = Math.floor(h.clock.now() / 1000);
@@ -560,6 +569,8 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       };
       expect((await other.ingest(scan)).duplicate).toBe(false);
 
+      // The change reached this instance only through the database: its next poll finds it.
+      timer.advance(pollMs);
       expect(await stream.next()).toEqual({ event: "scanned", data: expect.objectContaining({ openId: "olivia", isNewFollower: false }) });
       await stream.close();
       await other.drain();

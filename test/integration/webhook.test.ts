@@ -6,12 +6,13 @@
  * outbox outlives the service. One manual clock: backoff waits are `clock.sleep`s, never real.
  */
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { createManualClock, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
+import { createManualClock, createManualTimer, createSeededRandom, silentLogger, type ManualClock } from "../../src/deps.ts";
 import { createWxqrService, type WebhookDispatcher, type WxqrService } from "../../src/domain/index.ts";
 import { verifyWebhookSignature } from "../../src/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer } from "../../src/server/app.ts";
 import type { Database } from "../../src/store/database.ts";
+import { migrate } from "../../src/store/migrations.ts";
 import { followerOutbox } from "../../src/store/outbox.ts";
 import { PostgresDatabase } from "../../src/store/postgres-database.ts";
 import { SqliteDatabase } from "../../src/store/sqlite-database.ts";
@@ -35,15 +36,11 @@ function reopen(factory: DatabaseFactory, url: string): Database {
 }
 
 async function startService(db: Database, clock: ManualClock, receiver: WebhookReceiver, seed: number): Promise<WxqrService & { webhook: WebhookDispatcher }> {
-  const service = await createWxqrService({
-    db,
-    accountId: ACCOUNT,
-    clock,
-    random: createSeededRandom(seed),
-    logger: silentLogger,
-    webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 },
-    fetch: globalThis.fetch.bind(globalThis),
-  });
+  await migrate(db);
+  const service = await createWxqrService(
+    { db, accountId: ACCOUNT, webhook: { url: receiver.url, secret: SECRET, timeoutMs: 5_000 } },
+    { clock, random: createSeededRandom(seed), logger: silentLogger, timer: createManualTimer(), fetch: globalThis.fetch.bind(globalThis) },
+  );
   if (!service.webhook) throw new Error("webhook dispatcher missing");
   return service as WxqrService & { webhook: WebhookDispatcher };
 }
@@ -285,7 +282,8 @@ for (const makeFactory of databaseFactories()) {
     it("writes no outbox rows when no webhook is configured", async () => {
       const { db } = await factory.create();
       const clock = createManualClock(START);
-      const service = await createWxqrService({ db, accountId: ACCOUNT, clock, random: createSeededRandom(3), logger: silentLogger });
+      await migrate(db);
+      const service = await createWxqrService({ db, accountId: ACCOUNT }, { clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
       expect(service.webhook).toBeUndefined();
       await recordPushes(service, clock);
       const count = await db.read((sql) => sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM outbox"));

@@ -3,6 +3,7 @@ import type { Command } from "commander";
 import { loadConfig, requireConfig } from "../../config.ts";
 import { createWxqrService } from "../../domain/index.ts";
 import { openDatabase } from "../../store/index.ts";
+import { migrate } from "../../store/migrations.ts";
 import { createWeChatClient } from "../../wechat/client.ts";
 import type { CliContext } from "../context.ts";
 
@@ -19,16 +20,17 @@ export function registerFollowerCommands(program: Command, ctx: CliContext): voi
       const client = createWeChatClient({ appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase }, ctx.deps);
       const db = openDatabase(config.database);
       try {
-        const service = await createWxqrService({
-          db,
-          qrcodes: client.qrcodes,
-          wechat: client,
-          accountId: config.appId,
-          permanentQuota: config.permanentQuota,
-          clock: ctx.deps.clock,
-          random: ctx.deps.random,
-          logger: ctx.deps.logger,
-        });
+        await migrate(db);
+        const service = await createWxqrService(
+          {
+            db,
+            qrcodes: client.qrcodes,
+            wechat: client,
+            accountId: config.appId,
+            permanentQuota: config.permanentQuota,
+          },
+          ctx.deps,
+        );
         const result = await service.followers.importFromPlatform();
         if (flags.json) {
           ctx.stdout.write(`${JSON.stringify({ ...result, importedAt: new Date(result.importedAt).toISOString() })}\n`);

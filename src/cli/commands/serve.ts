@@ -59,7 +59,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
         if (accountId === undefined) {
           throw new ConfigError([{ key: "WECHAT_APP_ID", message: `is required to choose whose statistics to read (the database has ${accounts.length} accounts)` }]);
         }
-        const service = await createWxqrService({ db, accountId, clock: ctx.deps.clock, random: ctx.deps.random, logger: ctx.deps.logger });
+        const service = await createWxqrService({ db, accountId }, ctx.deps);
         const channels = flags.channel ? [await service.channels.get(flags.channel)] : await service.channels.list();
         const rows = [];
         for (const c of channels) rows.push({ id: c.id, name: c.name, ...(await service.channels.stats(c.id, { from: flags.from, to: flags.to })) });
