@@ -47,7 +47,7 @@ export function createScanSessionPushHooks(options: { siteName: string }, deps: 
   };
 
   const onOther: ScanSessionPushHooks["onOther"] = async (sql, ctx, message, at) => {
-    const content = message.fields.Content?.trim();
+    const content = message.content?.trim();
     if (message.msgType !== "text" || (content !== "1" && content !== "１")) return;
     const session = await store.findAwaitingConfirmation(sql, ctx.accountId, message.openId, at);
     if (!session) return;
