@@ -60,7 +60,11 @@ export default tseslint.config(
   layer(["src/qr/**/*.ts"], except("qr")),
   layer(["src/store/**/*.ts"], except("store")),
   // The domain never runs DDL: the composition roots migrate before they build the service.
-  layer(["src/domain/**/*.ts"], ["server", "emulator", "cli"], [{ regex: "^\\.\\./store/migrations(\\.ts)?$", message: "migrations run from the composition roots (src/cli, test harnesses), never from the domain" }]),
+  layer(
+    ["src/domain/**/*.ts"],
+    ["server", "emulator", "cli"],
+    [{ regex: "^\\.\\./store/migrations(\\.ts)?$", message: "migrations run from the composition roots (src/cli, test harnesses), never from the domain" }],
+  ),
   layer(["src/server/**/*.ts"], ["emulator", "cli"]),
   // The emulator and the service meet only over HTTP; the emulator may reuse the library.
   layer(["src/emulator/**/*.ts"], ["store", "domain", "server", "cli"]),

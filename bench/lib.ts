@@ -116,7 +116,10 @@ export function formatTable(rows: readonly BenchRow[]): string {
   const numeric = columns.map((c) => rows.every((row) => row[c] === undefined || row[c] === null || typeof row[c] === "number"));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((r) => r[i]!.length)));
   const line = (values: readonly string[]): string =>
-    values.map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!))).join("  ").trimEnd();
+    values
+      .map((v, i) => (numeric[i] ? v.padStart(widths[i]!) : v.padEnd(widths[i]!)))
+      .join("  ")
+      .trimEnd();
   return [line(columns), widths.map((w) => "-".repeat(w)).join("  "), ...cells.map(line)].join("\n");
 }
 
@@ -161,7 +164,8 @@ function newestMtimeMs(path: string): number {
   if (!stat.isDirectory()) return stat.mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(path, { withFileTypes: true })) {
-    if (entry.isDirectory() || (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts"))) newest = Math.max(newest, newestMtimeMs(join(path, entry.name)));
+    if (entry.isDirectory() || (entry.name.endsWith(".ts") && !entry.name.endsWith(".test.ts")))
+      newest = Math.max(newest, newestMtimeMs(join(path, entry.name)));
   }
   return newest;
 }

@@ -40,11 +40,12 @@ describe("loadConfig", () => {
   });
 
   it("reports every problem at once", () => {
-    expect(
-      problemsOf(() =>
-        loadConfig({ WECHAT_ENCODING_AES_KEY: "short", WXQR_PORT: "http", WXQR_PORTT: "1", WECHAT_API_BASE: "ftp://x" }),
-      ).sort(),
-    ).toEqual(["WECHAT_API_BASE", "WECHAT_ENCODING_AES_KEY", "WXQR_PORT", "WXQR_PORTT"]);
+    expect(problemsOf(() => loadConfig({ WECHAT_ENCODING_AES_KEY: "short", WXQR_PORT: "http", WXQR_PORTT: "1", WECHAT_API_BASE: "ftp://x" })).sort()).toEqual([
+      "WECHAT_API_BASE",
+      "WECHAT_ENCODING_AES_KEY",
+      "WXQR_PORT",
+      "WXQR_PORTT",
+    ]);
   });
 
   it.each(["http://[::1", "http://[::1]:3001?x=1", "https://", "http://exa mple.com", "mailto:a@b.c", "https://user:pw@api.example.com"])(
@@ -59,7 +60,11 @@ describe("loadConfig", () => {
   );
 
   it("accepts IPv6 and path bases, and a webhook URL with a query", () => {
-    const config = loadConfig({ WECHAT_API_BASE: "http://[::1]:3001", WECHAT_MP_BASE: "http://127.0.0.1:3001/mp", WXQR_WEBHOOK_URL: "https://hooks.example.com/wxqr?team=7" });
+    const config = loadConfig({
+      WECHAT_API_BASE: "http://[::1]:3001",
+      WECHAT_MP_BASE: "http://127.0.0.1:3001/mp",
+      WXQR_WEBHOOK_URL: "https://hooks.example.com/wxqr?team=7",
+    });
     expect(config).toMatchObject({ apiBase: "http://[::1]:3001", mpBase: "http://127.0.0.1:3001/mp", webhookUrl: "https://hooks.example.com/wxqr?team=7" });
     expect(problemsOf(() => loadConfig({ WXQR_WEBHOOK_URL: "http://[::1" }))).toEqual(["WXQR_WEBHOOK_URL"]);
   });
@@ -72,14 +77,18 @@ describe("loadConfig", () => {
 
   it("reads the referral reserve and the site name, refusing bad values", () => {
     expect(loadConfig({ WXQR_REFERRAL_RESERVE: "250", WXQR_SITE_NAME: " Example Shop " })).toMatchObject({ referralReserve: 250, siteName: "Example Shop" });
-    expect(problemsOf(() => loadConfig({ WXQR_REFERRAL_RESERVE: "-1", WXQR_SITE_NAME: "x".repeat(65) })).sort()).toEqual(["WXQR_REFERRAL_RESERVE", "WXQR_SITE_NAME"]);
+    expect(problemsOf(() => loadConfig({ WXQR_REFERRAL_RESERVE: "-1", WXQR_SITE_NAME: "x".repeat(65) })).sort()).toEqual([
+      "WXQR_REFERRAL_RESERVE",
+      "WXQR_SITE_NAME",
+    ]);
   });
 
   it("reads the scan sessions' warm codes (0 makes none), leaving the default to the service", () => {
     expect(loadConfig({}).scanSessionWarmCodes).toBeUndefined();
     expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "0" }).scanSessionWarmCodes).toBe(0);
     expect(loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: "8" }).scanSessionWarmCodes).toBe(8);
-    for (const bad of ["-1", "2.5", "101", "many"]) expect(problemsOf(() => loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: bad }))).toEqual(["WXQR_SCAN_SESSION_WARM_CODES"]);
+    for (const bad of ["-1", "2.5", "101", "many"])
+      expect(problemsOf(() => loadConfig({ WXQR_SCAN_SESSION_WARM_CODES: bad }))).toEqual(["WXQR_SCAN_SESSION_WARM_CODES"]);
   });
 
   it("reads the metrics token and the switches that open /metrics and /docs, refusing bad values", () => {
@@ -89,7 +98,10 @@ describe("loadConfig", () => {
       metricsToken: "scraper-token-0123456789",
     });
     expect(loadConfig({ WXQR_PUBLIC_DOCS: "true" })).toMatchObject({ publicMetrics: false, publicDocs: true });
-    expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual(["WXQR_METRICS_TOKEN", "WXQR_PUBLIC_METRICS"]);
+    expect(problemsOf(() => loadConfig({ WXQR_PUBLIC_METRICS: "yes", WXQR_METRICS_TOKEN: "short" })).sort()).toEqual([
+      "WXQR_METRICS_TOKEN",
+      "WXQR_PUBLIC_METRICS",
+    ]);
   });
 
   it("reads the HTTP limits and the SSE bounds, refusing values that would switch a limit off", () => {

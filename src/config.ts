@@ -84,7 +84,11 @@ export type Config = { [K in keyof Keyed]: Keyed[K] };
 
 export type ConfigVariable = keyof typeof VARIABLES;
 
-const SECRET_KEYS: ReadonlySet<string> = new Set(Object.values(VARIABLES).filter((v) => v[3]).map((v) => v[0]));
+const SECRET_KEYS: ReadonlySet<string> = new Set(
+  Object.values(VARIABLES)
+    .filter((v) => v[3])
+    .map((v) => v[0]),
+);
 
 /** The environment variable behind a Config key, for error messages. */
 export function variableFor(key: keyof Config): ConfigVariable {
@@ -103,7 +107,12 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
   const merged: Record<string, string | undefined> = { ...env, ...overrides };
   for (const name of Object.keys(merged)) {
     if (name.startsWith("WXQR_") && !(name in VARIABLES) && merged[name] !== undefined) {
-      problems.push({ key: name, message: `unknown variable; known ones: ${Object.keys(VARIABLES).filter((k) => k.startsWith("WXQR_")).join(", ")}` });
+      problems.push({
+        key: name,
+        message: `unknown variable; known ones: ${Object.keys(VARIABLES)
+          .filter((k) => k.startsWith("WXQR_"))
+          .join(", ")}`,
+      });
     }
   }
   const out: Record<string, unknown> = {};
@@ -127,7 +136,11 @@ export function loadConfig(env: Record<string, string | undefined>, overrides: P
 }
 
 /** Throws one ConfigError naming every missing variable among `keys`. */
-export function requireConfig<K extends keyof Config>(config: Readonly<Config>, keys: readonly K[], why: string): asserts config is Readonly<Config> & Required<Pick<Config, K>> {
+export function requireConfig<K extends keyof Config>(
+  config: Readonly<Config>,
+  keys: readonly K[],
+  why: string,
+): asserts config is Readonly<Config> & Required<Pick<Config, K>> {
   const missing = keys.filter((k) => config[k] === undefined);
   if (missing.length > 0) throw new ConfigError(missing.map((k) => ({ key: variableFor(k), message: `is required ${why}` })));
 }

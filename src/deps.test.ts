@@ -6,7 +6,11 @@ describe("createManualTimer", () => {
     const timer = createManualTimer();
     const done: string[] = [];
     const last = timer.delay(300).then(() => done.push("300"));
-    const due = [timer.delay(200).then(() => done.push("200 (b)")), timer.delay(100).then(() => done.push("100")), timer.delay(200).then(() => done.push("200 (c)"))];
+    const due = [
+      timer.delay(200).then(() => done.push("200 (b)")),
+      timer.delay(100).then(() => done.push("100")),
+      timer.delay(200).then(() => done.push("200 (c)")),
+    ];
     timer.advance(250);
     await Promise.all(due);
     expect(done).toEqual(["100", "200 (b)", "200 (c)"]);

@@ -124,14 +124,22 @@ export class CredentialsError extends WeChatApiError {
 /** A daily or per-minute call quota is used up (45009, 45011). Retrying now only burns more quota. */
 export class RateLimitError extends WeChatApiError {
   constructor(init: WeChatApiErrorInit) {
-    super(init, "WECHAT_RATE_LIMITED", init.errcode === 45011 ? "slow down and retry next minute" : "the daily quota is used up; it resets at midnight Beijing time");
+    super(
+      init,
+      "WECHAT_RATE_LIMITED",
+      init.errcode === 45011 ? "slow down and retry next minute" : "the daily quota is used up; it resets at midnight Beijing time",
+    );
   }
 }
 
 /** The account may not call this API, or this machine's IP is not whitelisted (48001, 40164). */
 export class PermissionError extends WeChatApiError {
   constructor(init: WeChatApiErrorInit) {
-    super(init, "WECHAT_PERMISSION_DENIED", init.errcode === 40164 ? "add this server's IP to the API IP whitelist in the console" : "the account lacks this permission (is it verified?)");
+    super(
+      init,
+      "WECHAT_PERMISSION_DENIED",
+      init.errcode === 40164 ? "add this server's IP to the API IP whitelist in the console" : "the account lacks this permission (is it verified?)",
+    );
   }
 }
 
@@ -264,7 +272,11 @@ export class ScanSessionQuotaError extends QrError {
 export class StreamLimitError extends QrError {
   readonly limit: number;
   constructor(scope: "session" | "client", limit: number) {
-    super("RATE_LIMITED", `too many open event streams ${scope === "session" ? "for this scan session" : "from this client"} (at most ${limit}); close one first`, { retryable: true });
+    super(
+      "RATE_LIMITED",
+      `too many open event streams ${scope === "session" ? "for this scan session" : "from this client"} (at most ${limit}); close one first`,
+      { retryable: true },
+    );
     this.limit = limit;
   }
 }

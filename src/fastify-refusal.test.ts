@@ -2,7 +2,8 @@ import type { FastifyError } from "fastify";
 import { describe, expect, it } from "vitest";
 import { fastifyRefusal } from "./fastify-refusal.ts";
 
-const fastifyError = (code: string, statusCode?: number): FastifyError => Object.assign(new Error(code), { code, name: "FastifyError", ...(statusCode === undefined ? {} : { statusCode }) });
+const fastifyError = (code: string, statusCode?: number): FastifyError =>
+  Object.assign(new Error(code), { code, name: "FastifyError", ...(statusCode === undefined ? {} : { statusCode }) });
 
 describe("fastifyRefusal", () => {
   it("tells a body over the limit from Fastify's other 4xx refusals", () => {

@@ -3,7 +3,9 @@ import { redactQueries, redactUrl } from "./redact.ts";
 
 describe("redactUrl", () => {
   it("replaces the values of the app secret, the access token and a push's signatures, and keeps the rest", () => {
-    expect(redactUrl("/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=abc")).toBe("/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=[redacted]");
+    expect(redactUrl("/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=abc")).toBe(
+      "/cgi-bin/token?grant_type=client_credential&appid=wx1&secret=[redacted]",
+    );
     expect(redactUrl("/cgi-bin/qrcode/create?access_token=86_TOKEN")).toBe("/cgi-bin/qrcode/create?access_token=[redacted]");
     expect(redactUrl("/wechat?signature=s1&timestamp=1795000000&nonce=42&openid=o1&encrypt_type=aes&msg_signature=s2&echostr=e")).toBe(
       "/wechat?signature=[redacted]&timestamp=1795000000&nonce=42&openid=o1&encrypt_type=aes&msg_signature=[redacted]&echostr=[redacted]",

@@ -9,7 +9,9 @@ describe("describeRequestFailure", () => {
     const parseError = new TypeError(`Failed to parse URL from ${TOKEN_URL}`, { cause: new TypeError(`Invalid URL: ${TOKEN_URL}`) });
     expect(describeRequestFailure(parseError)).toBe("Failed to parse URL from http://[::1/cgi-bin/token?…");
     expect(describeRequestFailure(`GET ${TOKEN_URL.replace("http://[::1", "")} failed`)).not.toContain("TOPSECRET");
-    expect(describeRequestFailure(new Error("https://api.weixin.qq.com/cgi-bin/qrcode/create?access_token=ACCESS fails"))).toBe("https://api.weixin.qq.com/cgi-bin/qrcode/create?… fails");
+    expect(describeRequestFailure(new Error("https://api.weixin.qq.com/cgi-bin/qrcode/create?access_token=ACCESS fails"))).toBe(
+      "https://api.weixin.qq.com/cgi-bin/qrcode/create?… fails",
+    );
   });
 
   it("names the socket's error code below fetch's message", () => {

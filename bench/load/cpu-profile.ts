@@ -55,7 +55,10 @@ const RULES: Array<{ category: string; test: (fn: string, url: string) => boolea
   { category: "SQLite BEGIN/COMMIT (fsync)", test: (fn, url) => fn === "exec" && /better-sqlite3\//.test(url) },
   // Statement.run/get/all are native: V8 counts their time in the wrapper that calls them.
   { category: "SQLite statements", test: (_fn, url) => /better-sqlite3\/|\/store\/sqlite-database\./.test(url) },
-  { category: "pg driver", test: (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-[a-z]+)\//.test(url) || /\/store\/postgres-database\./.test(url) },
+  {
+    category: "pg driver",
+    test: (_fn, url) => /node_modules\/(pg|pg-protocol|pg-pool|pg-types|pgpass|postgres-[a-z]+)\//.test(url) || /\/store\/postgres-database\./.test(url),
+  },
   { category: "JSON", test: (fn, url) => (fn === "parse" || fn === "stringify") && url === "" },
   { category: "AES / SHA1 / base64", test: (_fn, url) => /\/push\/(msg-crypto|signature)\./.test(url) || /^node:(internal\/)?crypto/.test(url) },
   { category: "XML parse/build, events", test: (_fn, url) => /\/push\/(parse-xml|events|reply)\./.test(url) },
@@ -63,13 +66,17 @@ const RULES: Array<{ category: string; test: (fn: string, url: string) => boolea
   {
     category: "Fastify (routing, hooks, reply)",
     test: (_fn, url) =>
-      /node_modules\/(fastify|@fastify|find-my-way|avvio|fastq|fast-querystring|fast-json-stringify|light-my-request|abstract-logging|pino|toad-cache|content-type|secure-json-parse|process-warning|fast-decode-uri-component|rfdc|ajv|fast-uri)\//.test(url) ||
-      /\/push\/(handler|adapters\/fastify)\./.test(url),
+      /node_modules\/(fastify|@fastify|find-my-way|avvio|fastq|fast-querystring|fast-json-stringify|light-my-request|abstract-logging|pino|toad-cache|content-type|secure-json-parse|process-warning|fast-decode-uri-component|rfdc|ajv|fast-uri)\//.test(
+        url,
+      ) || /\/push\/(handler|adapters\/fastify)\./.test(url),
   },
   { category: "metrics (prom-client)", test: (_fn, url) => /node_modules\/prom-client\//.test(url) },
   { category: "domain + store (JS)", test: (_fn, url) => /\/(domain|store)\/[a-z-]+\.(ts|js)$/.test(url) },
   { category: "service app (server/)", test: (_fn, url) => /\/server\/[a-z-]+\.(ts|js)$/.test(url) },
-  { category: "module loading (start-up)", test: (_fn, url) => /^node:internal\/(modules|deps\/cjs-module-lexer|bootstrap)|node_modules\/(tsx|esbuild)\/|^wasm:/.test(url) },
+  {
+    category: "module loading (start-up)",
+    test: (_fn, url) => /^node:internal\/(modules|deps\/cjs-module-lexer|bootstrap)|node_modules\/(tsx|esbuild)\/|^wasm:/.test(url),
+  },
   { category: "Node core (http, net, streams, timers)", test: (_fn, url) => /^node:/.test(url) },
 ];
 

@@ -115,7 +115,16 @@ async function buildPool(): Promise<number> {
 
 function countsOf(r: autocannon.Result, repeated: number): RunCounts {
   const statusCodes = Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count]));
-  return { requests: r.requests.total, ok2xx: r["2xx"], repeated, errors: r.errors, timeouts: r.timeouts, non2xx: r.non2xx, mismatches: r.mismatches, statusCodes };
+  return {
+    requests: r.requests.total,
+    ok2xx: r["2xx"],
+    repeated,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    non2xx: r.non2xx,
+    mismatches: r.mismatches,
+    statusCodes,
+  };
 }
 
 /** One autocannon run over `region`; `onStart` runs once every connection is set up, as the run's clock starts. */

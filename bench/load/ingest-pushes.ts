@@ -83,7 +83,14 @@ function plaintext(s: PushSecrets, spec: PushSpec, ticket: string): string {
  * nonce and msg_signature in the query; only ToUserName and Encrypt in the clear.
  * @param random16 the 16 random bytes of the ciphertext; `nonce` a decimal string, as WeChat's.
  */
-export function safeRequest(api: PushApi, s: PushSecrets, p: PoolParams, index: number, nonce: string, random16: Uint8Array): { pathAndQuery: (path: string) => string; body: string } {
+export function safeRequest(
+  api: PushApi,
+  s: PushSecrets,
+  p: PoolParams,
+  index: number,
+  nonce: string,
+  random16: Uint8Array,
+): { pathAndQuery: (path: string) => string; body: string } {
   const spec = pushSpec(p, index);
   const timestamp = String(spec.createTime);
   const encrypt = api.encryptMessage({ encodingAESKey: s.encodingAESKey, appId: s.appId, xml: plaintext(s, spec, p.ticket), random16 });

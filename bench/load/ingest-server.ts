@@ -85,7 +85,9 @@ try {
     const probe = openDatabase(config.database);
     try {
       // The writing connection is the one whose commits must be durable (reads use another).
-      const [mode, sync] = await probe.transaction(async (sql) => [await sql.get<{ journal_mode: string }>("PRAGMA journal_mode"), await sql.get<{ synchronous: number }>("PRAGMA synchronous")] as const);
+      const [mode, sync] = await probe.transaction(
+        async (sql) => [await sql.get<{ journal_mode: string }>("PRAGMA journal_mode"), await sql.get<{ synchronous: number }>("PRAGMA synchronous")] as const,
+      );
       sqlite = { journalMode: String(mode?.journal_mode), synchronous: Number(sync?.synchronous) };
     } finally {
       await probe.close();
@@ -117,7 +119,8 @@ try {
     // No request logging, as `wxqr serve` without --log: per-request lines are not what is measured.
     running = await startService(serviceConfig, deps, { logger: false });
     const created = await running.service.channels.create({ name: "bench: metro line 2 poster" });
-    if (created.qrcode.sceneId === null || created.qrcode.ticket === null) throw new Error(`the channel's code has no scene id or ticket: ${JSON.stringify(created.qrcode)}`);
+    if (created.qrcode.sceneId === null || created.qrcode.ticket === null)
+      throw new Error(`the channel's code has no scene id or ticket: ${JSON.stringify(created.qrcode)}`);
     channel = { id: created.id, qrcodeId: created.qrcode.id, sceneId: created.qrcode.sceneId, ticket: created.qrcode.ticket };
   } finally {
     await emulator.close(); // pushes never reach the platform
@@ -139,7 +142,14 @@ try {
     if (message.type === "stats") {
       const outcomes = await pushOutcomes();
       const cpu = process.cpuUsage();
-      const stats: IngestServerStats = { type: "stats", ...outcomes, cpuMicros: cpu.user + cpu.system, systemMicros: cpu.system, atMs: performance.now(), monoUs: Number(process.hrtime.bigint() / 1000n) };
+      const stats: IngestServerStats = {
+        type: "stats",
+        ...outcomes,
+        cpuMicros: cpu.user + cpu.system,
+        systemMicros: cpu.system,
+        atMs: performance.now(),
+        monoUs: Number(process.hrtime.bigint() / 1000n),
+      };
       await toParent(stats);
     } else if (message.type === "close") {
       await running.close(); // finishes in-flight pushes, waits for their commits, closes the database

@@ -117,8 +117,7 @@ try {
     if (message.type === "stats") {
       const cpu = process.cpuUsage();
       await toParent({ type: "stats", handled, refused, cpuMicros: cpu.user + cpu.system, atMs: performance.now() });
-    }
-    else if (message.type === "close") {
+    } else if (message.type === "close") {
       await server.close();
       process.exit(0);
     }

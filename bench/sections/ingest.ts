@@ -92,7 +92,14 @@ function expect(condition: boolean, what: string): void {
 
 /** The built dist when it is at least as new as every source, else the sources through tsx. */
 function chooseImpl(root: string): "dist" | "src" {
-  const built = ["dist/cli/start-service.js", "dist/push/index.js", "dist/emulator/index.js", "dist/store/index.js", "dist/server/app.js", "dist/domain/index.js"];
+  const built = [
+    "dist/cli/start-service.js",
+    "dist/push/index.js",
+    "dist/emulator/index.js",
+    "dist/store/index.js",
+    "dist/server/app.js",
+    "dist/domain/index.js",
+  ];
   return distIsFresh(root, built, ["src"]) ? "dist" : "src";
 }
 
@@ -169,7 +176,13 @@ interface LoadOutcome {
 }
 
 /** Starts the generator against `url`, samples the server around the measured run, and checks every answer was a 2xx "success". */
-async function runLoad(ctx: BenchContext, label: string, job: IngestCannonJob, sample: () => Promise<ServerCounters>, allowRepeats: boolean): Promise<LoadOutcome> {
+async function runLoad(
+  ctx: BenchContext,
+  label: string,
+  job: IngestCannonJob,
+  sample: () => Promise<ServerCounters>,
+  allowRepeats: boolean,
+): Promise<LoadOutcome> {
   const cannon = startChild("ingest-cannon.ts", job, `autocannon → ${label}`, ctx.root);
   let result: IngestCannonResult;
   let before: ServerCounters;
@@ -187,8 +200,11 @@ async function runLoad(ctx: BenchContext, label: string, job: IngestCannonJob, s
   }
   const bad = (r: RunCounts): number => r.non2xx + r.errors + r.timeouts + r.mismatches;
   if (bad(result) + bad(result.warmup) > 0 || after.refused > 0) {
-    const counts = (r: RunCounts): string => JSON.stringify({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, mismatches: r.mismatches, statusCodes: r.statusCodes });
-    throw new Error(`ingest bench: ${label} had failures — measured: ${counts(result)}, warm-up: ${counts(result.warmup)}, server refused ${after.refused}; every push must be answered 2xx "success"`);
+    const counts = (r: RunCounts): string =>
+      JSON.stringify({ non2xx: r.non2xx, errors: r.errors, timeouts: r.timeouts, mismatches: r.mismatches, statusCodes: r.statusCodes });
+    throw new Error(
+      `ingest bench: ${label} had failures — measured: ${counts(result)}, warm-up: ${counts(result.warmup)}, server refused ${after.refused}; every push must be answered 2xx "success"`,
+    );
   }
   if (!allowRepeats && result.repeated + result.warmup.repeated > 0) {
     throw new Error(
@@ -218,7 +234,15 @@ function measuredColumns(o: LoadOutcome, bare: number | undefined): BenchRow {
 }
 
 async function bareRow(ctx: BenchContext, impl: "dist" | "src", api: PushApi, pool: PoolParams): Promise<BenchRow & { reqPerSec: number }> {
-  const config: PushServerConfig = { mode: "bare-success", impl, root: ctx.root, path: PUSH_PATH, token: SECRETS.token, appId: SECRETS.appId, encodingAESKey: SECRETS.encodingAESKey };
+  const config: PushServerConfig = {
+    mode: "bare-success",
+    impl,
+    root: ctx.root,
+    path: PUSH_PATH,
+    token: SECRETS.token,
+    appId: SECRETS.appId,
+    encodingAESKey: SECRETS.encodingAESKey,
+  };
   const server = startChild("push-server.ts", config, "server bare-success", ctx.root);
   try {
     const { port } = await server.waitFor<{ type: "listening"; port: number }>("listening", 30_000);
@@ -247,7 +271,7 @@ async function bareRow(ctx: BenchContext, impl: "dist" | "src", api: PushApi, po
     return {
       case: 'a. node:http → "success" (reference)',
       ...measuredColumns(outcome, undefined),
-      "push_log": null,
+      push_log: null,
       followers: null,
       note: `same generator and pushes (safe mode, ${Buffer.byteLength(probe.body)} B); reads the body, no checks; push section's bare-success server; p max ${Math.round(outcome.result.latencyMaxMs)} ms`,
       reqPerSec: outcome.result.reqPerSec,
@@ -272,7 +296,14 @@ interface Verification {
  * Opens the database the killed server wrote and checks what it acknowledged is there, and that
  * the channel's counters agree with the log.
  */
-async function verifyDatabase(store: StoreApi, engine: Engine, pool: PoolParams, regions: readonly PoolRegion[], acks: Uint8Array, channel: IngestListening["channel"]): Promise<Verification> {
+async function verifyDatabase(
+  store: StoreApi,
+  engine: Engine,
+  pool: PoolParams,
+  regions: readonly PoolRegion[],
+  acks: Uint8Array,
+  channel: IngestListening["channel"],
+): Promise<Verification> {
   // Every push of the pool by dedupe key → whether it is a new follower's subscribe.
   const poolKeys = new Map<string, boolean>();
   for (const index of [PROBE_INDEX]) poolKeys.set(pushSpec(pool, index).dedupeKey, pushSpec(pool, index).newFollower);
@@ -312,20 +343,36 @@ async function verifyDatabase(store: StoreApi, engine: Engine, pool: PoolParams,
       expect(unknown.length === 0, `push_log holds ${unknown.length} pushes that were never sent, e.g. ${unknown[0]?.dedupe_key}`);
       const inFlight = log.length - acked;
       // At most one request per connection is unanswered when autocannon stops a run (two runs).
-      expect(inFlight >= 0 && inFlight <= 2 * CONNECTIONS, `push_log holds ${log.length} pushes for ${acked} acknowledged: ${inFlight} more than were answered (at most ${2 * CONNECTIONS} can be in flight)`);
+      expect(
+        inFlight >= 0 && inFlight <= 2 * CONNECTIONS,
+        `push_log holds ${log.length} pushes for ${acked} acknowledged: ${inFlight} more than were answered (at most ${2 * CONNECTIONS} can be in flight)`,
+      );
 
       const attributed = log.filter((r) => r.qrcode_id === channel.qrcodeId);
       expect(attributed.length === log.length, `${log.length - attributed.length} of ${log.length} logged pushes were not attributed to the channel's code`);
       const newLogged = log.filter((r) => num(r.is_new_follower) === 1);
       const newSent = log.filter((r) => poolKeys.get(r.dedupe_key) === true);
-      expect(newLogged.length === newSent.length, `push_log marks ${newLogged.length} new followers, but ${newSent.length} logged pushes were first subscribes`);
+      expect(
+        newLogged.length === newSent.length,
+        `push_log marks ${newLogged.length} new followers, but ${newSent.length} logged pushes were first subscribes`,
+      );
 
-      const day = await sql.get<{ scans: number; unique_scanners: number; new_followers: number; returning_followers: number; unfollows: number; days: number }>(
+      const day = await sql.get<{
+        scans: number;
+        unique_scanners: number;
+        new_followers: number;
+        returning_followers: number;
+        unfollows: number;
+        days: number;
+      }>(
         `SELECT SUM(scans) AS scans, SUM(unique_scanners) AS unique_scanners, SUM(new_followers) AS new_followers,
            SUM(returning_followers) AS returning_followers, SUM(unfollows) AS unfollows, COUNT(*) AS days FROM channel_days WHERE channel_id = ?`,
         [channel.id],
       );
-      const scanners = await sql.get<{ n: number; people: number }>("SELECT COUNT(*) AS n, COUNT(DISTINCT open_id) AS people FROM channel_scanners WHERE channel_id = ?", [channel.id]);
+      const scanners = await sql.get<{ n: number; people: number }>(
+        "SELECT COUNT(*) AS n, COUNT(DISTINCT open_id) AS people FROM channel_scanners WHERE channel_id = ?",
+        [channel.id],
+      );
       const people = await sql.get<{ n: number }>("SELECT COUNT(DISTINCT open_id) AS n FROM push_log WHERE account_id = ?", [SECRETS.appId]);
       const followers = await sql.get<{ n: number; sourced: number }>(
         "SELECT COUNT(*) AS n, SUM(CASE WHEN source_qrcode_id = ? THEN 1 ELSE 0 END) AS sourced FROM followers WHERE account_id = ?",
@@ -351,9 +398,15 @@ async function verifyDatabase(store: StoreApi, engine: Engine, pool: PoolParams,
         mismatch("days", num(day?.days), 1);
       }
       expect(num(followers?.n) === num(people?.n), `followers holds ${num(followers?.n)} rows for ${num(people?.n)} distinct openIds in push_log`);
-      expect(num(followers?.sourced) === newLogged.length, `${num(followers?.sourced)} followers name the channel's code as their source; ${newLogged.length} came through it as new followers`);
+      expect(
+        num(followers?.sourced) === newLogged.length,
+        `${num(followers?.sourced)} followers name the channel's code as their source; ${newLogged.length} came through it as new followers`,
+      );
       // The pool gives every push its own follower until 4,000 (RETURNING_FOLLOWERS + new ones): ≥ 2,000 unless fewer pushes came.
-      expect(num(followers?.n) >= Math.min(2_000, log.length), `only ${num(followers?.n)} distinct followers for ${log.length} pushes; the bench wants ≥ 2,000`);
+      expect(
+        num(followers?.n) >= Math.min(2_000, log.length),
+        `only ${num(followers?.n)} distinct followers for ${log.length} pushes; the bench wants ≥ 2,000`,
+      );
       return { rows: log.length, acked, inFlight, followers: num(followers?.n), newFollowers: newLogged.length, scans: c.scans, uniqueScanners: c.unique };
     });
   } finally {
@@ -377,12 +430,23 @@ async function serviceRow(
   bare: number,
   profileDir: string | undefined,
 ): Promise<BenchRow> {
-  const config: IngestServerConfig = { impl, root: ctx.root, database: engine.url, appId: SECRETS.appId, appSecret: APP_SECRET, token: SECRETS.token, encodingAESKey: SECRETS.encodingAESKey };
+  const config: IngestServerConfig = {
+    impl,
+    root: ctx.root,
+    database: engine.url,
+    appId: SECRETS.appId,
+    appSecret: APP_SECRET,
+    token: SECRETS.token,
+    encodingAESKey: SECRETS.encodingAESKey,
+  };
   const execArgv = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const server: Child = startChild("ingest-server.ts", config, `service ${engine.kind}`, ctx.root, { execArgv });
   const listening = await server.waitFor<IngestListening>("listening", 60_000);
   if (engine.kind === "sqlite") {
-    expect(listening.sqlite?.journalMode === "wal" && listening.sqlite.synchronous === 2, `SQLite is not WAL + synchronous=FULL: ${JSON.stringify(listening.sqlite)}`);
+    expect(
+      listening.sqlite?.journalMode === "wal" && listening.sqlite.synchronous === 2,
+      `SQLite is not WAL + synchronous=FULL: ${JSON.stringify(listening.sqlite)}`,
+    );
   }
   const pool: PoolParams = {
     baseTime: Math.floor(Date.now() / 1000) - 20,
@@ -410,11 +474,20 @@ async function serviceRow(
   };
   const sample = async (): Promise<ServerCounters> => {
     const s = await server.ask<IngestServerStats>({ type: "stats" }, "stats", 5_000);
-    return { handled: s.recorded + s.duplicate, refused: s.refused, duplicate: s.duplicate, cpuMicros: s.cpuMicros, systemMicros: s.systemMicros, atMs: s.atMs, monoUs: s.monoUs };
+    return {
+      handled: s.recorded + s.duplicate,
+      refused: s.refused,
+      duplicate: s.duplicate,
+      cpuMicros: s.cpuMicros,
+      systemMicros: s.systemMicros,
+      atMs: s.atMs,
+      monoUs: s.monoUs,
+    };
   };
   const outcome = await runLoad(ctx, label, job, sample, false);
 
-  if (profileDir) await server.stop(15_000); // a graceful exit writes the profile
+  if (profileDir)
+    await server.stop(15_000); // a graceful exit writes the profile
   else await server.kill(); // a crash: only what was committed survives
   const acks = new Uint8Array(Buffer.from(outcome.result.acks, "base64"));
   acks[PROBE_INDEX] = 1; // answered "success" above
@@ -427,7 +500,9 @@ async function serviceRow(
     const file = mainThreadProfile(profileDir, server.pid);
     if (file) {
       const window = { fromUs: outcome.before.monoUs, toUs: outcome.after.monoUs, topN: 20 };
-      ctx.log(`ingest: CPU profile of the ${engine.kind} service over the measured ${DURATION_SEC} s (${file}):\n${formatProfileSummary(summariseCpuProfile(readCpuProfile(file), window))}`);
+      ctx.log(
+        `ingest: CPU profile of the ${engine.kind} service over the measured ${DURATION_SEC} s (${file}):\n${formatProfileSummary(summariseCpuProfile(readCpuProfile(file), window))}`,
+      );
     } else ctx.log(`ingest: no main-thread .cpuprofile of pid ${server.pid} in ${profileDir}`);
   }
   const sync = engine.kind === "sqlite" ? "WAL, synchronous=FULL" : "fresh schema";
@@ -436,7 +511,7 @@ async function serviceRow(
   return {
     case: label,
     ...measuredColumns(outcome, bare),
-    "push_log": v.rows,
+    push_log: v.rows,
     followers: v.followers,
     note:
       `${sync}; server CPU ${kernelShare} % in the kernel; ${v.acked.toLocaleString("en-US")} acked = in push_log after ${profileDir ? "close" : "SIGKILL"} (+${v.inFlight} in flight); ` +
@@ -459,7 +534,12 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const engines: Engine[] = [];
   try {
     ctx.log(`ingest: a. bare node:http (${WARMUP_SEC} s warm-up + ${DURATION_SEC} s, ${CONNECTIONS} connections)`);
-    const barePool: PoolParams = { baseTime: Math.floor(Date.now() / 1000) - 20, tag: "bare", sceneId: 1, ticket: "gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==" };
+    const barePool: PoolParams = {
+      baseTime: Math.floor(Date.now() / 1000) - 20,
+      tag: "bare",
+      sceneId: 1,
+      ticket: "gQH47joAAAAAAAAAASxodHRwOi8vd2VpeGluLnFxLmNvbS9xL2taZ2Z3TVRtNzJXV1Brb3ZhYmJJAAIEZ23sUwMEmm3sUw==",
+    };
     const { reqPerSec: bare, ...bareCells } = await bareRow(ctx, impl, api, barePool);
     rows.push(bareCells);
 

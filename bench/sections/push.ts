@@ -86,7 +86,11 @@ const HTTP_CASES: readonly HttpCase[] = [
 
 /** The built dist when it is at least as new as the sources it comes from, else the sources through tsx. */
 function chooseImpl(root: string): "dist" | "src" {
-  return distIsFresh(root, ["dist/push/index.js", "dist/server/index.js", "dist/push/adapters/fastify.js"], ["src/push", "src/server", "src/errors.ts", "src/deps.ts"])
+  return distIsFresh(
+    root,
+    ["dist/push/index.js", "dist/server/index.js", "dist/push/adapters/fastify.js"],
+    ["src/push", "src/server", "src/errors.ts", "src/deps.ts"],
+  )
     ? "dist"
     : "src";
 }
@@ -133,7 +137,10 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
   // Once, outside the timing: the library's own encryption reproduces V6, and every case opens.
   expect(safe.query.msg_signature === V6_MSG_SIGNATURE, `msg_signature ${safe.query.msg_signature} is not V6's: encryptMessage or computeMsgSignature changed`);
   const opened = receiver.open(safeRequest).message;
-  expect(opened.kind === "scan" && opened.isNewFollower && opened.encrypted && opened.scene.str === "123123", "the V6 push did not open as a new-follower scan of scene 123123");
+  expect(
+    opened.kind === "scan" && opened.isNewFollower && opened.encrypted && opened.scene.str === "123123",
+    "the V6 push did not open as a new-follower scan of scene 123123",
+  );
   const welcome = receiver.open(safeRequest).reply("welcome");
   expect(welcome.body.includes(`<MsgSignature><![CDATA[${V6_REPLY_MSG_SIGNATURE}]]></MsgSignature>`), "the encrypted reply is not V6's");
   const openedPlain = receiver.open(plainRequest).message;
@@ -141,7 +148,12 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
 
   const rows: { case: string; m: Measurement; bytes: number; note: string }[] = [];
   ctx.log("push: open() safe mode");
-  rows.push({ case: "open(), safe (V6 subscribe + scene)", m: await measure(() => receiver.open(safeRequest), MICRO), bytes: safeRequest.body.length, note: "verified: V6 msg_signature" });
+  rows.push({
+    case: "open(), safe (V6 subscribe + scene)",
+    m: await measure(() => receiver.open(safeRequest), MICRO),
+    bytes: safeRequest.body.length,
+    note: "verified: V6 msg_signature",
+  });
   ctx.log("push: open() + reply(text) safe mode");
   rows.push({
     case: "open() + reply(text), safe",
@@ -178,12 +190,16 @@ async function microRows(api: PushApi, ctx: BenchContext): Promise<BenchRow[]> {
 /** One POST on a fresh connection, outside the load: the server is up and answers this body with "success". */
 function postOnce(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: "POST", agent: false, headers: { ...headers, connection: "close", "content-length": String(Buffer.byteLength(body)) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-      res.on("error", reject);
-    });
+    const req = request(
+      url,
+      { method: "POST", agent: false, headers: { ...headers, connection: "close", "content-length": String(Buffer.byteLength(body)) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
+        res.on("error", reject);
+      },
+    );
     req.setTimeout(5_000, () => req.destroy(new Error(`no answer from ${url} within 5 s`)));
     req.on("error", reject);
     req.end(body);

@@ -28,7 +28,9 @@ describe("planScenes by --scene-start", () => {
 
   it("rejects the whole range when its end is past the limit, naming --scene-start", () => {
     expect(fieldOf({ type: "permanent", count: 20, sceneStart: 99_990 })).toBe("sceneStart");
-    expect(() => planScenes({ type: "permanent", count: 20, sceneStart: 99_990 })).toThrow(/end at scene 100009.*start at 99981 at most, or lower --count to 11/);
+    expect(() => planScenes({ type: "permanent", count: 20, sceneStart: 99_990 })).toThrow(
+      /end at scene 100009.*start at 99981 at most, or lower --count to 11/,
+    );
     expect(fieldOf({ type: "temporary", count: 3, sceneStart: 4_294_967_294 })).toBe("sceneStart");
   });
 

@@ -51,7 +51,10 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
     await migrate(db);
     // The token lives in the database: every instance on it shares one token and one refresh lease.
     const tokenStore = createDatabaseTokenStore(db);
-    const client = createWeChatClient({ appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase, tokenStore }, deps);
+    const client = createWeChatClient(
+      { appId: settings.appId, appSecret: settings.appSecret, apiBase: settings.apiBase, mpBase: settings.mpBase, tokenStore },
+      deps,
+    );
     const receiver = createPushReceiver({
       token: settings.token,
       appId: settings.appId,
@@ -59,16 +62,19 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
       now: () => deps.clock.now(),
       random: deps.random,
     });
-    const service = await createWxqrService({
-      db,
-      qrcodes: client.qrcodes,
-      wechat: client,
-      accountId: settings.appId,
-      permanentQuota: settings.permanentQuota,
-      referralPermanentReserve: settings.referralReserve,
-      scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
-      ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
-    }, deps);
+    const service = await createWxqrService(
+      {
+        db,
+        qrcodes: client.qrcodes,
+        wechat: client,
+        accountId: settings.appId,
+        permanentQuota: settings.permanentQuota,
+        referralPermanentReserve: settings.referralReserve,
+        scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
+        ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
+      },
+      deps,
+    );
     const server = await buildServer({
       service,
       receiver,

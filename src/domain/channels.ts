@@ -39,7 +39,14 @@ export interface ChannelService {
 const NAME_MAX = 100;
 const WELCOME_MAX = 600; // a passive text reply is limited to 2,048 bytes; 600 CJK characters stay under it
 
-export function createChannelService(deps: { db: Database; codes: CodeService; accountId: string; timeZone: string; clock: Clock; random: Random }): ChannelService {
+export function createChannelService(deps: {
+  db: Database;
+  codes: CodeService;
+  accountId: string;
+  timeZone: string;
+  clock: Clock;
+  random: Random;
+}): ChannelService {
   const { db, accountId } = deps;
 
   async function withCode(c: channels.ChannelRow): Promise<ChannelWithCode> {
@@ -91,7 +98,9 @@ export function createChannelService(deps: { db: Database; codes: CodeService; a
       const from = asDay(range.from ?? channel.createdAt, "from");
       const to = asDay(range.to ?? deps.clock.now(), "to");
       if (from > to) throw new ValidationError("from", "must not be after `to`");
-      const [days, uniqueScanners] = await db.read(async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const);
+      const [days, uniqueScanners] = await db.read(
+        async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const,
+      );
       const sum = (k: keyof channels.DayCounts): number => days.reduce((n, d) => n + d[k], 0);
       return {
         from,

@@ -53,7 +53,12 @@ export interface CodeService {
 export function createCodeService(deps: CodeServiceDeps): CodeService {
   const { db, accountId, clock, random } = deps;
 
-  async function allocate(sql: Sql, input: CreateCodeInput, id: string, expiresAt: number | null): Promise<{ sceneId: number | null; sceneStr: string | null; key: string }> {
+  async function allocate(
+    sql: Sql,
+    input: CreateCodeInput,
+    id: string,
+    expiresAt: number | null,
+  ): Promise<{ sceneId: number | null; sceneStr: string | null; key: string }> {
     const permanent = input.type === "permanent";
     const now = clock.now();
     if (permanent && !(await codes.takePermanentQuota(sql, accountId, deps.permanentQuota))) throw new QuotaExhaustedError(deps.permanentQuota);

@@ -58,7 +58,16 @@ function zoneOffsetMs(epochMs: number, timeZone: string): number {
   let f = offsetFormatters.get(timeZone);
   if (!f) {
     formatter(timeZone); // validates the zone
-    f = new Intl.DateTimeFormat("en-US", { timeZone, hourCycle: "h23", year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", second: "2-digit" });
+    f = new Intl.DateTimeFormat("en-US", {
+      timeZone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+    });
     offsetFormatters.set(timeZone, f);
   }
   const parts = Object.fromEntries(f.formatToParts(epochMs).map((p) => [p.type, p.value]));

@@ -3,7 +3,14 @@ export type { CodeService, CreateCodeInput, Quota, QrCodeRow, OwnerKind, CodeTyp
 export type { ChannelService, ChannelStats, ChannelWithCode } from "./channels.ts";
 export type { PushOutcome } from "./record-push.ts";
 export { createGroupCommitter, type GroupCommitter } from "./group-commit.ts";
-export { createWebhookDispatcher, type WebhookDispatcher, type WebhookOptions, type WebhookStatus, type WebhookDelivery, type RoundResult } from "./webhook-dispatcher.ts";
+export {
+  createWebhookDispatcher,
+  type WebhookDispatcher,
+  type WebhookOptions,
+  type WebhookStatus,
+  type WebhookDelivery,
+  type RoundResult,
+} from "./webhook-dispatcher.ts";
 export { createOutboxEmitter, webhookEventId, type WebhookEvent } from "./webhook-outbox.ts";
 export { verifyWebhookSignature, signWebhook } from "./webhook-signature.ts";
 export { dayInZone } from "./days.ts";

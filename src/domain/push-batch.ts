@@ -27,7 +27,12 @@ export interface RecordedPush {
 /** The work of one batch of pushes received at `receivedAt`, for `Database.batch`. */
 export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork<PushMessage, RecordedPush> {
   return {
-    begin: (sql, messages) => followers.lockFollowers(sql, settings.accountId, messages.map((m) => m.openId)),
+    begin: (sql, messages) =>
+      followers.lockFollowers(
+        sql,
+        settings.accountId,
+        messages.map((m) => m.openId),
+      ),
     async item(sql, message) {
       const counters = createPendingCounters();
       // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
@@ -35,7 +40,12 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
       const ctx = { ...settings, counters, afterCommit: (fn: () => void) => void afterCommit.push(fn) };
       return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
     },
-    end: (sql, recorded) => writePendingCounters(sql, settings.accountId, recorded.map((r) => r.counters)),
+    end: (sql, recorded) =>
+      writePendingCounters(
+        sql,
+        settings.accountId,
+        recorded.map((r) => r.counters),
+      ),
   };
 }
 

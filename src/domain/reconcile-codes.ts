@@ -69,7 +69,9 @@ export async function reconcileCodes(deps: ReconcileDeps, options: { permanentAf
   let after: codes.QrCodeRow | undefined;
   for (;;) {
     const cursor = after;
-    const page = await db.read((sql) => codes.listUnticketedCodes(sql, accountId, { createdBefore: Math.max(permanentUpTo, temporaryUpTo) + 1, after: cursor, limit: PAGE }));
+    const page = await db.read((sql) =>
+      codes.listUnticketedCodes(sql, accountId, { createdBefore: Math.max(permanentUpTo, temporaryUpTo) + 1, after: cursor, limit: PAGE }),
+    );
     for (const code of page) {
       if (code.createdAt > (code.type === "temporary" ? temporaryUpTo : permanentUpTo)) continue;
       const outcome = code.type === "permanent" ? await completePermanent(deps, code) : await release(deps, code);

@@ -35,10 +35,17 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
   if (message.kind === "scan") {
     const code =
       (message.ticket ? await codes.findQrCodeByTicket(sql, accountId, message.ticket) : undefined) ??
-      (await codes.findQrCodeByScene(sql, accountId, codes.sceneKey({ sceneId: message.scene.id, sceneStr: message.scene.id === undefined ? message.scene.str : null })));
+      (await codes.findQrCodeByScene(
+        sql,
+        accountId,
+        codes.sceneKey({ sceneId: message.scene.id, sceneStr: message.scene.id === undefined ? message.scene.str : null }),
+      ));
     // "New" means never seen by wxqr: anyone with a row has been seen subscribed.
     const isNewFollower = message.isNewFollower && before === undefined;
-    const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }));
+    const logged = await followers.appendPushLog(
+      sql,
+      logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }),
+    );
     if (!logged) return { duplicate: true };
     await saveFollowerAt(sql, ctx, message.openId, before, at, {
       subscribed: true,
@@ -59,7 +66,10 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
   if (message.kind === "subscribe" || message.kind === "unsubscribe") {
     const subscribing = message.kind === "subscribe";
     const isNewFollower = subscribing && before === undefined;
-    const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }));
+    const logged = await followers.appendPushLog(
+      sql,
+      logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }),
+    );
     if (!logged) return { duplicate: true };
     await saveFollowerAt(sql, ctx, message.openId, before, at, {
       subscribed: subscribing,
@@ -71,7 +81,13 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     if (subscribing || !before?.subscribed) return { duplicate: false, isNewFollower };
     // An unfollow counts against whoever brought the follower, on the day it happens.
     const code = before.sourceQrcodeId ? await codes.getQrCode(sql, accountId, before.sourceQrcodeId) : undefined;
-    await ctx.emit(sql, { kind: "unfollow", openId: message.openId, at, key: message.dedupeKey, data: { sourceQrcodeId: code?.id ?? null, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null } });
+    await ctx.emit(sql, {
+      kind: "unfollow",
+      openId: message.openId,
+      at,
+      key: message.dedupeKey,
+      data: { sourceQrcodeId: code?.id ?? null, ownerKind: code?.ownerKind ?? null, ownerId: code?.ownerId ?? null },
+    });
     const hooks = code?.ownerKind ? ctx.owners[code.ownerKind] : undefined;
     if (code && hooks?.onUnfollow) await hooks.onUnfollow(sql, ctx, { openId: message.openId, code, at, day });
     return { duplicate: false, ...(code ? { qrcodeId: code.id } : {}) };
@@ -95,9 +111,10 @@ async function saveFollowerAt(
   at: number,
   state: Pick<followers.FollowerRow, "subscribed" | "sourceQrcodeId" | "subscribedAt" | "unsubscribedAt">,
 ): Promise<void> {
-  const next: followers.FollowerRow = before && at < before.lastSeenAt
-    ? { ...before, firstSeenAt: Math.min(before.firstSeenAt, at) }
-    : { accountId: ctx.accountId, openId, firstSeenAt: before?.firstSeenAt ?? at, lastSeenAt: at, ...state };
+  const next: followers.FollowerRow =
+    before && at < before.lastSeenAt
+      ? { ...before, firstSeenAt: Math.min(before.firstSeenAt, at) }
+      : { accountId: ctx.accountId, openId, firstSeenAt: before?.firstSeenAt ?? at, lastSeenAt: at, ...state };
   await followers.saveFollower(sql, next);
 }
 

@@ -12,6 +12,12 @@ export const referralHooks: OwnerHooks = {
     if (!isNewFollower || !inviter || inviter === message.openId) return;
     const recorded = await referrals.insertReferral(sql, { accountId: ctx.accountId, invitee: message.openId, inviter, qrcodeId: code.id, createdAt: at });
     if (!recorded) return;
-    await ctx.emit(sql, { kind: "referral", openId: message.openId, at, key: message.dedupeKey, data: { inviter, invitee: message.openId, qrcodeId: code.id } });
+    await ctx.emit(sql, {
+      kind: "referral",
+      openId: message.openId,
+      at,
+      key: message.dedupeKey,
+      data: { inviter, invitee: message.openId, qrcodeId: code.id },
+    });
   },
 };

@@ -70,7 +70,8 @@ export function checkOpenId(openId: unknown): string {
 
 export function createReferralService(deps: ReferralServiceDeps): ReferralService {
   const { db, accountId, clock } = deps;
-  if (!Number.isSafeInteger(deps.permanentReserve) || deps.permanentReserve < 0) throw new ValidationError("referralPermanentReserve", "must be a whole number ≥ 0");
+  if (!Number.isSafeInteger(deps.permanentReserve) || deps.permanentReserve < 0)
+    throw new ValidationError("referralPermanentReserve", "must be a whole number ≥ 0");
   const inFlight = new Map<string, Promise<QrCodeRow>>();
 
   const usable = (code: QrCodeRow | undefined): code is QrCodeRow =>
@@ -136,9 +137,11 @@ export function createReferralService(deps: ReferralServiceDeps): ReferralServic
     },
     async leaderboard(options = {}) {
       const limit = options.limit ?? LEADERBOARD_LIMIT_DEFAULT;
-      if (!Number.isInteger(limit) || limit < 1 || limit > LEADERBOARD_LIMIT_MAX) throw new ValidationError("limit", `must be a whole number from 1 to ${LEADERBOARD_LIMIT_MAX}`);
+      if (!Number.isInteger(limit) || limit < 1 || limit > LEADERBOARD_LIMIT_MAX)
+        throw new ValidationError("limit", `must be a whole number from 1 to ${LEADERBOARD_LIMIT_MAX}`);
       const from = typeof options.from === "string" ? dayStartInZone(options.from, deps.timeZone) : (options.from ?? 0);
-      const toExclusive = typeof options.to === "string" ? dayEndInZone(options.to, deps.timeZone) : options.to === undefined ? Number.MAX_SAFE_INTEGER : options.to + 1;
+      const toExclusive =
+        typeof options.to === "string" ? dayEndInZone(options.to, deps.timeZone) : options.to === undefined ? Number.MAX_SAFE_INTEGER : options.to + 1;
       if (from >= toExclusive) throw new ValidationError("from", "must not be after `to`");
       const leaders = await db.read((sql) => referrals.leaderboard(sql, accountId, from, toExclusive, limit));
       return { leaders, newMeans: await deps.newMeans() };

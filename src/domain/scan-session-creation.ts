@@ -78,7 +78,8 @@ function checkInput(input: CreateScanSessionInput): { purpose: ScanSessionPurpos
     throw new ValidationError("subject", `must be a string of 1 to ${SUBJECT_MAX} characters`);
   }
   // PostgreSQL refuses NUL in text where SQLite stores it: refused here, both engines behave alike.
-  if (input.subject !== undefined && !isPlainText(input.subject)) throw new ValidationError("subject", "must not contain control characters or unpaired surrogates");
+  if (input.subject !== undefined && !isPlainText(input.subject))
+    throw new ValidationError("subject", "must not contain control characters or unpaired surrogates");
   if (input.confirm !== undefined && typeof input.confirm !== "boolean") throw new ValidationError("confirm", "must be a boolean");
   return { purpose: input.purpose, subject: input.subject ?? null, confirm: input.confirm ?? false };
 }

@@ -48,7 +48,8 @@ export function resolveScanSessionOptions(options: ScanSessionOptions): Resolved
   const problems: Array<{ key: string; message: string }> = [];
   const positive = (key: keyof ScanSessionOptions): void => {
     const v = o[key];
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) problems.push({ key: `scanSessions.${key}`, message: `must be a positive number, got ${String(v)}` });
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0)
+      problems.push({ key: `scanSessions.${key}`, message: `must be a positive number, got ${String(v)}` });
   };
   for (const key of ["lifeMs", "warmShelfMs", "createPerMinute", "pollMs", "heartbeatMs"] as const) positive(key);
   if (!(o.codeMarginMs >= 0)) problems.push({ key: "scanSessions.codeMarginMs", message: "must not be negative" });

@@ -53,7 +53,10 @@ export function createScanSessionPushHooks(options: { siteName: string }, deps: 
     if (!session) return;
     if (!(await store.markConfirmed(sql, ctx.accountId, session.id, at, clock.now()))) return;
     ctx.afterCommit(() => deps.changed(session.id));
-    return { replyText: session.purpose === "login" ? `Confirmed: you are logged in to ${siteName}.` : `Confirmed: your WeChat is now bound to your account on ${siteName}.` };
+    return {
+      replyText:
+        session.purpose === "login" ? `Confirmed: you are logged in to ${siteName}.` : `Confirmed: your WeChat is now bound to your account on ${siteName}.`,
+    };
   };
 
   return { hooks, onOther };

@@ -88,13 +88,29 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
   const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random });
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random });
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
-  const referralService = createReferralService({ db, codes, accountId, timeZone, permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE, newMeans: followerService.newMeans, clock, random });
+  const referralService = createReferralService({
+    db,
+    codes,
+    accountId,
+    timeZone,
+    permanentReserve: options.referralPermanentReserve ?? DEFAULT_REFERRAL_PERMANENT_RESERVE,
+    newMeans: followerService.newMeans,
+    clock,
+    random,
+  });
   const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
-  const pushSettings: PushSettings = { accountId, timeZone, owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks }, onOther: scanSessions.onOther, emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing };
+  const pushSettings: PushSettings = {
+    accountId,
+    timeZone,
+    owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks },
+    onOther: scanSessions.onOther,
+    emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing,
+  };
   if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
-  const webhook = options.webhook && deps.fetch
-    ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
-    : undefined;
+  const webhook =
+    options.webhook && deps.fetch
+      ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
+      : undefined;
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));

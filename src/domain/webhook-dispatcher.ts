@@ -122,7 +122,10 @@ export function createWebhookDispatcher(
         await db.transaction((sql) => outbox.markDelivered(sql, row.seq, holder, clock.now()));
         return true;
       }
-      error = res.status >= 300 && res.status < 400 ? `HTTP ${res.status}: redirects are not followed; set WXQR_WEBHOOK_URL to the final address` : `HTTP ${res.status}`;
+      error =
+        res.status >= 300 && res.status < 400
+          ? `HTTP ${res.status}: redirects are not followed; set WXQR_WEBHOOK_URL to the final address`
+          : `HTTP ${res.status}`;
     } catch (err) {
       error = describeRequestFailure(err, timeoutMs);
     }
@@ -149,7 +152,9 @@ export function createWebhookDispatcher(
   }
 
   async function status(recentLimit = 50): Promise<WebhookStatus> {
-    const [summary, recent] = await db.read(async (sql) => [await outbox.outboxSummary(sql, accountId), await outbox.recentOutbox(sql, accountId, recentLimit)] as const);
+    const [summary, recent] = await db.read(
+      async (sql) => [await outbox.outboxSummary(sql, accountId), await outbox.recentOutbox(sql, accountId, recentLimit)] as const,
+    );
     return {
       ...summary,
       recent: recent.map((r) => ({

@@ -39,6 +39,13 @@ describe("webhook event ids", () => {
     const id = webhookEventId("wxA", "o1|1795000000|subscribe", "scan");
     expect(id).toMatch(/^evt_[0-9a-f]{32}$/);
     expect(webhookEventId("wxA", "o1|1795000000|subscribe", "scan")).toBe(id);
-    expect(new Set([id, webhookEventId("wxA", "o1|1795000000|subscribe", "new_follower"), webhookEventId("wxB", "o1|1795000000|subscribe", "scan"), webhookEventId("wxA", "o1|1795000001|subscribe", "scan")]).size).toBe(4);
+    expect(
+      new Set([
+        id,
+        webhookEventId("wxA", "o1|1795000000|subscribe", "new_follower"),
+        webhookEventId("wxB", "o1|1795000000|subscribe", "scan"),
+        webhookEventId("wxA", "o1|1795000001|subscribe", "scan"),
+      ]).size,
+    ).toBe(4);
   });
 });

@@ -4,13 +4,19 @@ import { createEmulator } from "./app.ts";
 import { assertControlApiPrivate, isLoopbackHost } from "./control-exposure.ts";
 
 describe("isLoopbackHost", () => {
-  it.each(["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LOCALHOST"])("%s is loopback", (host) => {
-    expect(isLoopbackHost(host)).toBe(true);
-  });
+  it.each(["127.0.0.1", "127.0.0.2", "127.255.255.254", "::1", "[::1]", "0:0:0:0:0:0:0:1", "::ffff:127.0.0.1", "localhost", "LOCALHOST"])(
+    "%s is loopback",
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(true);
+    },
+  );
 
-  it.each(["0.0.0.0", "::", "[::]", "192.168.1.10", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "example.com", "localhost.example.com", ""])("%j is not", (host) => {
-    expect(isLoopbackHost(host)).toBe(false);
-  });
+  it.each(["0.0.0.0", "::", "[::]", "192.168.1.10", "10.0.0.1", "128.0.0.1", "::2", "::ffff:10.0.0.1", "example.com", "localhost.example.com", ""])(
+    "%j is not",
+    (host) => {
+      expect(isLoopbackHost(host)).toBe(false);
+    },
+  );
 });
 
 describe("the control API's exposure guard", () => {

@@ -15,7 +15,10 @@ import { ValidationError } from "../errors.ts";
  * isLoopbackHost("0.0.0.0"); // false
  */
 export function isLoopbackHost(host: string): boolean {
-  const h = host.trim().toLowerCase().replace(/^\[(.*)\]$/, "$1");
+  const h = host
+    .trim()
+    .toLowerCase()
+    .replace(/^\[(.*)\]$/, "$1");
   if (h === "localhost") return true;
   const v4 = h.startsWith("::ffff:") && isIP(h.slice(7)) === 4 ? h.slice(7) : h;
   if (isIP(v4) === 4) return v4.split(".")[0] === "127";

@@ -45,7 +45,10 @@ describe("readReply", () => {
   });
 
   it("passes on a valid non-text reply as other", () => {
-    const image = plainReply().replace("<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>", "<MsgType><![CDATA[image]]></MsgType><Image><MediaId><![CDATA[m]]></MediaId></Image>");
+    const image = plainReply().replace(
+      "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>",
+      "<MsgType><![CDATA[image]]></MsgType><Image><MediaId><![CDATA[m]]></MediaId></Image>",
+    );
     expect(readReply({ ...base, mode: "plain", text: image })).toEqual({ kind: "other", msgType: "image" });
   });
 

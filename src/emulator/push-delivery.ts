@@ -11,7 +11,17 @@
 import type { Fetch, Logger, Random } from "../deps.ts";
 import { computeMsgSignature, decryptMessage, parsePushXml, signatureMatches } from "../push/index.ts";
 import type { PushMode, PushTarget } from "./options.ts";
-import { buildEventXml, buildPushBody, buildTextMessageXml, generateNonce, signPushQuery, withQuery, type EventPush, type PushEventName, type TextMessagePush } from "./push-message.ts";
+import {
+  buildEventXml,
+  buildPushBody,
+  buildTextMessageXml,
+  generateNonce,
+  signPushQuery,
+  withQuery,
+  type EventPush,
+  type PushEventName,
+  type TextMessagePush,
+} from "./push-message.ts";
 import type { EmulatorState } from "./state.ts";
 
 /** What WeChat shows the user when the server fails to answer or answers something invalid (OA-REPLY). */
@@ -230,7 +240,11 @@ export function readReply(input: {
       xml = decryptMessage({ encodingAESKey: input.encodingAESKey, appId: input.appId, encrypt });
     } catch (err) {
       const code = (err as { code?: unknown }).code;
-      return invalid(code === "APPID_MISMATCH" ? "the AppID inside the encrypted reply is not the account's" : "the encrypted reply does not decrypt with the EncodingAESKey");
+      return invalid(
+        code === "APPID_MISMATCH"
+          ? "the AppID inside the encrypted reply is not the account's"
+          : "the encrypted reply does not decrypt with the EncodingAESKey",
+      );
     }
     try {
       fields = parsePushXml(xml);

@@ -16,7 +16,14 @@ const V6_ENCRYPT_START = "jn1L23DB+6ELqJ+6bruv23bYF/d/cxBf0szhrD8BQ1Mko";
 const FIXTURES = new URL("../../test/fixtures/push/", import.meta.url);
 const fixtureFields = (file: string) => parsePushXml(readFileSync(new URL(file, FIXTURES), "utf8"));
 
-const v6Push = { originalId: ORIGINAL_ID, openId: OPEN_ID, createTimeSec: 1409304348, event: "subscribe", eventKey: "qrscene_123123", ticket: "TICKET" } as const;
+const v6Push = {
+  originalId: ORIGINAL_ID,
+  openId: OPEN_ID,
+  createTimeSec: 1409304348,
+  event: "subscribe",
+  eventKey: "qrscene_123123",
+  ticket: "TICKET",
+} as const;
 
 describe("buildEventXml", () => {
   it("writes a follow through a code exactly as vector V6's plaintext", () => {

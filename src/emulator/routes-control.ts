@@ -15,10 +15,7 @@ import { revokeAllTokens } from "./tokens.ts";
 
 const count = z.number().int().nonnegative();
 
-const clockBody = z.union([
-  z.strictObject({ advanceSeconds: z.number().nonnegative() }),
-  z.strictObject({ now: z.number().int().nonnegative() }),
-]);
+const clockBody = z.union([z.strictObject({ advanceSeconds: z.number().nonnegative() }), z.strictObject({ now: z.number().int().nonnegative() })]);
 
 const faultBody = z.strictObject({
   path: z.enum(FAULT_PATHS),
@@ -31,9 +28,7 @@ const faultBody = z.strictObject({
 
 const configBody = z.strictObject({
   permanentQuota: count.optional(),
-  dailyQuota: z
-    .strictObject({ token: count.optional(), stable_token: count.optional(), "qrcode/create": count.optional() })
-    .optional(),
+  dailyQuota: z.strictObject({ token: count.optional(), stable_token: count.optional(), "qrcode/create": count.optional() }).optional(),
 });
 
 const clockView = (now: number) => ({ now, iso: new Date(now).toISOString() });

@@ -43,7 +43,8 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: EmulatorContext
     const { openId, content } = parsed.value;
     if (!isFollowing(state, openId)) return refuse(reply, 409, "not_following", `${openId} does not follow the account, so cannot write to it`);
     const target = state.config.push;
-    if (target === undefined) return refuse(reply, 409, "push_not_configured", "the emulator has no push URL: start it with --push-url, or PUT /emulator/push {url, token}");
+    if (target === undefined)
+      return refuse(reply, 409, "push_not_configured", "the emulator has no push URL: start it with --push-url, or PUT /emulator/push {url, token}");
     const delivery = await deliverPush(ctx, target, { event: "text", openId, content, msgId: newMsgId(ctx) });
     return { pushed: true, openId, content, createTime: delivery.createTime, delivery };
   });

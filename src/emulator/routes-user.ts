@@ -107,8 +107,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
       if (!read.ok) return refuse(reply, 400, "no_qr_in_image", "no QR code could be read from the image (give a PNG or JPEG, base64)");
       url = read.text;
     }
-    const code =
-      ticket !== undefined ? state.qrcodes.byTicket.get(ticket) : url?.startsWith(CODE_URL_PREFIX) ? state.qrcodes.byUrl.get(url) : undefined;
+    const code = ticket !== undefined ? state.qrcodes.byTicket.get(ticket) : url?.startsWith(CODE_URL_PREFIX) ? state.qrcodes.byUrl.get(url) : undefined;
     if (code === undefined) {
       const what = ticket !== undefined ? "ticket" : image !== undefined ? "image's code" : "url";
       return refuse(reply, 404, "unknown_code", `this emulator created no code with this ${what}`);

@@ -36,23 +36,7 @@ export const WIRE_ERRMSG: Readonly<Record<number, string>> = {
 };
 
 /** The errcodes the emulator itself produces; faults may inject any non-zero errcode. */
-export type EmulatorErrcode =
-  | -1
-  | 40001
-  | 40002
-  | 40013
-  | 40035
-  | 40052
-  | 40053
-  | 40125
-  | 41001
-  | 41002
-  | 41004
-  | 42001
-  | 43002
-  | 45009
-  | 45029
-  | 47001;
+export type EmulatorErrcode = -1 | 40001 | 40002 | 40013 | 40035 | 40052 | 40053 | 40125 | 41001 | 41002 | 41004 | 42001 | 43002 | 45009 | 45029 | 47001;
 
 export interface WireErrorBody {
   errcode: number;

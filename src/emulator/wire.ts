@@ -17,7 +17,10 @@ export function toWireJson(body: object): string {
 
 export function sendWire(reply: FastifyReply, body: object): FastifyReply {
   // A Buffer, so Fastify leaves the content type exactly as written (a string gets `; charset=utf-8`).
-  return reply.code(200).header("content-type", WIRE_CONTENT_TYPE).send(Buffer.from(toWireJson(body), "utf8"));
+  return reply
+    .code(200)
+    .header("content-type", WIRE_CONTENT_TYPE)
+    .send(Buffer.from(toWireJson(body), "utf8"));
 }
 
 export function sendWireError(reply: FastifyReply, errcode: number, random: Random): FastifyReply {

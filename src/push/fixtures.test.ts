@@ -38,6 +38,11 @@ describe("test/fixtures/push", () => {
   it.each(Object.entries(expected))("opens %s", (file, shape) => {
     const body = readFileSync(new URL(file, DIR));
     const query = file.includes("-safe") || file.includes("-compatible") ? ENCRYPTED : QUERY;
-    expect(receiver.open({ query, body }).message).toMatchObject({ originalId: "gh_7f083739789a", openId: "oia2TjjewbmiOUlr6X-1crbLOvLw", createTime: 1409304348, ...shape });
+    expect(receiver.open({ query, body }).message).toMatchObject({
+      originalId: "gh_7f083739789a",
+      openId: "oia2TjjewbmiOUlr6X-1crbLOvLw",
+      createTime: 1409304348,
+      ...shape,
+    });
   });
 });

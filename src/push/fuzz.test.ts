@@ -36,9 +36,44 @@ const SEEDS = [
 ];
 
 const INSERTS = [
-  "<", ">", "&", "/", "]]>", "]]", "<![CDATA[", "<!DOCTYPE x>", '<!DOCTYPE x [<!ENTITY a "b">]>', "<!ENTITY e SYSTEM 'file:///etc/passwd'>",
-  "&lt;", "&amp;", "&#0;", "&#x110000;", "&#xD800;", "&e;", "&#65;", "<xml>", "</xml>", "<?pi?>", "<?xml version='1.0'?>", "<!--", "-->",
-  "\u0000", "\u0007", "\uFEFF", "\uD800", "渠", "🎉", " ", "\n", "=", '"', "qrscene_", "<A>", "</A>", "<A/>", "<Event>SCAN</Event>",
+  "<",
+  ">",
+  "&",
+  "/",
+  "]]>",
+  "]]",
+  "<![CDATA[",
+  "<!DOCTYPE x>",
+  '<!DOCTYPE x [<!ENTITY a "b">]>',
+  "<!ENTITY e SYSTEM 'file:///etc/passwd'>",
+  "&lt;",
+  "&amp;",
+  "&#0;",
+  "&#x110000;",
+  "&#xD800;",
+  "&e;",
+  "&#65;",
+  "<xml>",
+  "</xml>",
+  "<?pi?>",
+  "<?xml version='1.0'?>",
+  "<!--",
+  "-->",
+  "\u0000",
+  "\u0007",
+  "\uFEFF",
+  "\uD800",
+  "渠",
+  "🎉",
+  " ",
+  "\n",
+  "=",
+  '"',
+  "qrscene_",
+  "<A>",
+  "</A>",
+  "<A/>",
+  "<Event>SCAN</Event>",
 ];
 const B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -136,7 +171,10 @@ function plainRequest(body: string): PushRequest {
   return { query: { signature: computeSignature(TOKEN, TS, NONCE), timestamp: TS, nonce: NONCE }, body };
 }
 
-function encryptedRequest(encrypt: string, envelope = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`): PushRequest {
+function encryptedRequest(
+  encrypt: string,
+  envelope = `<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[${encrypt}]]></Encrypt></xml>`,
+): PushRequest {
   const signed = plainRequest(envelope);
   return { ...signed, query: { ...signed.query, encrypt_type: "aes", msg_signature: computeMsgSignature(TOKEN, TS, NONCE, encrypt) } };
 }
@@ -185,7 +223,14 @@ function checkMessage(m: PushMessage): void {
 describe("open: mutation fuzzing", () => {
   it(`returns a PushMessage or throws a coded QrError for ${ITERATIONS} mutated pushes`, () => {
     // requireEncryption: false, so the plain mutations reach the parser too.
-    const receiver = createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, requireEncryption: false, now: () => NOW_S * 1000, random: createSeededRandom(1) });
+    const receiver = createPushReceiver({
+      token: TOKEN,
+      appId: APP_ID,
+      encodingAESKey: KEY,
+      requireEncryption: false,
+      now: () => NOW_S * 1000,
+      random: createSeededRandom(1),
+    });
     const outcomes = new Map<ErrorCode | "ok", number>();
     for (let i = 0; i < ITERATIONS; i++) {
       const request = makeRequest(i);

@@ -121,7 +121,11 @@ export function createPushHandler(options: PushHandlerOptions): PushHandler {
       }
     }
     if (request.method !== "POST") {
-      return { status: 405, headers: { allow: "GET, POST", "content-type": JSON_TYPE }, body: JSON.stringify({ error: "METHOD_NOT_ALLOWED", message: "WeChat sends GET (URL verification) and POST (pushes)" }) };
+      return {
+        status: 405,
+        headers: { allow: "GET, POST", "content-type": JSON_TYPE },
+        body: JSON.stringify({ error: "METHOD_NOT_ALLOWED", message: "WeChat sends GET (URL verification) and POST (pushes)" }),
+      };
     }
     let opened;
     let answer: PushAnswer;

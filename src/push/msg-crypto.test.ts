@@ -95,21 +95,23 @@ describe("deriveAesKey", () => {
     expect(deriveAesKey(KEY)).toHaveLength(32);
   });
 
-  it.each([["short", KEY.slice(1)], ["long", `${KEY}A`], ["non-alphanumeric", `${KEY.slice(1)}+`], ["empty", ""]])(
-    "rejects a %s key with a ConfigError naming WECHAT_ENCODING_AES_KEY",
-    (_name, key) => {
-      const err = (() => {
-        try {
-          deriveAesKey(key);
-        } catch (e) {
-          return e;
-        }
-      })();
-      expect(err).toBeInstanceOf(ConfigError);
-      expect((err as ConfigError).code).toBe("CONFIG_INVALID");
-      expect((err as ConfigError).problems.map((p) => p.key)).toEqual(["WECHAT_ENCODING_AES_KEY"]);
-    },
-  );
+  it.each([
+    ["short", KEY.slice(1)],
+    ["long", `${KEY}A`],
+    ["non-alphanumeric", `${KEY.slice(1)}+`],
+    ["empty", ""],
+  ])("rejects a %s key with a ConfigError naming WECHAT_ENCODING_AES_KEY", (_name, key) => {
+    const err = (() => {
+      try {
+        deriveAesKey(key);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).code).toBe("CONFIG_INVALID");
+    expect((err as ConfigError).problems.map((p) => p.key)).toEqual(["WECHAT_ENCODING_AES_KEY"]);
+  });
 });
 
 describe("decryption refuses damaged ciphertexts", () => {

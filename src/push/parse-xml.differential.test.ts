@@ -40,7 +40,11 @@ describe("parsePushXml agrees with fast-xml-parser", () => {
       for (const name of names) {
         const numeric = name === "CreateTime" || name === "MsgId";
         const length = 1 + pick(40);
-        let value = numeric ? String(1 + pick(2 ** 31)) : Array.from({ length }, () => CHARS[pick(CHARS.length)]).join("").trim();
+        let value = numeric
+          ? String(1 + pick(2 ** 31))
+          : Array.from({ length }, () => CHARS[pick(CHARS.length)])
+              .join("")
+              .trim();
         if (value === "") value = "x";
         fields.push([name, value, !numeric]);
       }

@@ -55,8 +55,7 @@ describe("parsePushXml: the shapes WeChat sends", () => {
   });
 
   it("flattens nested elements with dots (video message)", () => {
-    const xml =
-      "<xml><MsgType><![CDATA[video]]></MsgType><Video><MediaId><![CDATA[m]]></MediaId><Title><![CDATA[t]]></Title></Video></xml>";
+    const xml = "<xml><MsgType><![CDATA[video]]></MsgType><Video><MediaId><![CDATA[m]]></MediaId><Title><![CDATA[t]]></Title></Video></xml>";
     expect(plain(parsePushXml(xml))).toEqual({ MsgType: "video", "Video.MediaId": "m", "Video.Title": "t" });
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError, SignatureError } from "../errors.ts";
-import type { ErrorCode, QrError , PushFormatError} from "../errors.ts";
+import type { ErrorCode, QrError, PushFormatError } from "../errors.ts";
 import { createSeededRandom } from "../deps.ts";
 import type { PushMessage } from "./events.ts";
 import { encryptMessage } from "./msg-crypto.ts";
@@ -43,7 +43,13 @@ describe("createPushReceiver: published vectors", () => {
   it("opens V6, the encrypted subscribe-with-scene push", () => {
     const r = receiver();
     const request: PushRequest = {
-      query: { signature: "76480565cbe296026c53aaacd1ad523a1ddba24f", timestamp: "1409304348", nonce: "xxxxxx", encrypt_type: "aes", msg_signature: V6_MSG_SIGNATURE },
+      query: {
+        signature: "76480565cbe296026c53aaacd1ad523a1ddba24f",
+        timestamp: "1409304348",
+        nonce: "xxxxxx",
+        encrypt_type: "aes",
+        msg_signature: V6_MSG_SIGNATURE,
+      },
       body: `<xml><ToUserName><![CDATA[gh_7f083739789a]]></ToUserName><Encrypt><![CDATA[${V6_ENCRYPT}]]></Encrypt></xml>`,
     };
     const { message } = r.open(request);
@@ -125,7 +131,13 @@ describe("open", () => {
     const r = receiver();
     const xml = event({ Event: "SCAN", EventKey: "123", Ticket: "T" });
     for (const query of [{}, { encrypt_type: "raw" }, { encrypt_type: "" }]) {
-      expect(r.open(plainRequest(xml, { query })).message).toMatchObject({ kind: "scan", encrypted: false, isNewFollower: false, scene: { str: "123", id: 123 }, ticket: "T" });
+      expect(r.open(plainRequest(xml, { query })).message).toMatchObject({
+        kind: "scan",
+        encrypted: false,
+        isNewFollower: false,
+        scene: { str: "123", id: 123 },
+        ticket: "T",
+      });
     }
   });
 
@@ -273,9 +285,7 @@ describe("reply", () => {
 
 describe("createPushReceiver options", () => {
   it("reports every problem at once", () => {
-    const err = caught(() =>
-      createPushReceiver({ token: "", appId: "", encodingAESKey: "short", maxClockSkewSeconds: -1, maxBodyBytes: 0 }),
-    ) as ConfigError;
+    const err = caught(() => createPushReceiver({ token: "", appId: "", encodingAESKey: "short", maxClockSkewSeconds: -1, maxBodyBytes: 0 })) as ConfigError;
     expect(err).toBeInstanceOf(ConfigError);
     expect(err.code).toBe("CONFIG_INVALID");
     expect(err.problems.map((p) => p.key).sort()).toEqual(["WECHAT_APP_ID", "WECHAT_ENCODING_AES_KEY", "WECHAT_TOKEN", "maxBodyBytes", "maxClockSkewSeconds"]);

@@ -104,7 +104,9 @@ function queryValue(query: PushQuery, name: string): string | undefined {
 function requireParam(query: PushQuery, name: string): string {
   const v = queryValue(query, name);
   if (v === undefined || v === "") {
-    throw new SignatureError(`query parameter ${name} is missing: WeChat sends signature, timestamp and nonce on every request; were the raw query values passed?`);
+    throw new SignatureError(
+      `query parameter ${name} is missing: WeChat sends signature, timestamp and nonce on every request; were the raw query values passed?`,
+    );
   }
   return v;
 }

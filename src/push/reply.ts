@@ -16,7 +16,6 @@ export interface PushReply {
 /** The reply that tells WeChat "received, nothing to say": it neither retries nor shows the user anything. */
 export const SUCCESS_REPLY: PushReply = Object.freeze({ body: "success", contentType: "text/plain" });
 
-
 /**
  * Wraps a value in CDATA, splitting any `]]>` as `]]]]><![CDATA[>` so it survives a round trip.
  * @example

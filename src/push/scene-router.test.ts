@@ -74,10 +74,26 @@ describe("createSceneRouter", () => {
   });
 
   it("refuses a pattern registered twice, and a second fallback", () => {
-    expect(() => createSceneRouter().on("a", () => undefined).on("a", () => undefined)).toThrow(ValidationError);
-    expect(() => createSceneRouter().on("a*", () => undefined).on("a*", () => undefined)).toThrow(ValidationError);
-    expect(() => createSceneRouter().on(5, () => undefined).on("5", () => undefined)).toThrow(ValidationError);
-    expect(() => createSceneRouter().fallback(() => undefined).fallback(() => undefined)).toThrow(ValidationError);
+    expect(() =>
+      createSceneRouter()
+        .on("a", () => undefined)
+        .on("a", () => undefined),
+    ).toThrow(ValidationError);
+    expect(() =>
+      createSceneRouter()
+        .on("a*", () => undefined)
+        .on("a*", () => undefined),
+    ).toThrow(ValidationError);
+    expect(() =>
+      createSceneRouter()
+        .on(5, () => undefined)
+        .on("5", () => undefined),
+    ).toThrow(ValidationError);
+    expect(() =>
+      createSceneRouter()
+        .fallback(() => undefined)
+        .fallback(() => undefined),
+    ).toThrow(ValidationError);
   });
 
   it("types the matched part by pattern", () => {

@@ -73,7 +73,8 @@ export function createSceneRouter<R = void>(): SceneRouter<R> {
   let fallback: Route<R> | undefined;
 
   const addExact = (value: string, route: Route<R>): void => {
-    if (value.length < 1 || value.length > SCENE_STR_MAX) throw new ValidationError("pattern", `a scene is 1 to ${SCENE_STR_MAX} characters; ${JSON.stringify(value)} can never match`);
+    if (value.length < 1 || value.length > SCENE_STR_MAX)
+      throw new ValidationError("pattern", `a scene is 1 to ${SCENE_STR_MAX} characters; ${JSON.stringify(value)} can never match`);
     if (exact.has(value)) throw new ValidationError("pattern", `${JSON.stringify(value)} already has a handler`);
     exact.set(value, route);
   };
@@ -82,7 +83,8 @@ export function createSceneRouter<R = void>(): SceneRouter<R> {
     on(pattern, handler) {
       const h = handler as SceneHandler<unknown, R>;
       if (typeof pattern === "number") {
-        if (!Number.isInteger(pattern) || pattern < 0 || pattern > SCENE_ID_MAX) throw new ValidationError("pattern", `a scene id is a whole number from 0 to ${SCENE_ID_MAX}`);
+        if (!Number.isInteger(pattern) || pattern < 0 || pattern > SCENE_ID_MAX)
+          throw new ValidationError("pattern", `a scene id is a whole number from 0 to ${SCENE_ID_MAX}`);
         addExact(String(pattern), (m) => h(m, { kind: "id", id: pattern, scene: m.scene }));
         return router;
       }
@@ -91,7 +93,8 @@ export function createSceneRouter<R = void>(): SceneRouter<R> {
         addExact(pattern, (m) => h(m, { kind: "exact", value: pattern, scene: m.scene }));
         return router;
       }
-      if (star !== pattern.length - 1) throw new ValidationError("pattern", `"*" may only end a pattern (a prefix), got ${JSON.stringify(pattern)}; use onExact or onMatch`);
+      if (star !== pattern.length - 1)
+        throw new ValidationError("pattern", `"*" may only end a pattern (a prefix), got ${JSON.stringify(pattern)}; use onExact or onMatch`);
       const prefix = pattern.slice(0, -1);
       if (prefix.length >= SCENE_STR_MAX) throw new ValidationError("pattern", `a prefix must be shorter than ${SCENE_STR_MAX} characters`);
       if (prefixes.has(prefix)) throw new ValidationError("pattern", `${JSON.stringify(pattern)} already has a handler`);

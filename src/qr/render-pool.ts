@@ -43,9 +43,7 @@ function startWorker(): Worker {
   // `execArgv: ["--import", "tsx"]` is not enough on Node 20: the hooks it registers do not
   // apply to the worker's entry module ("Unknown file extension .ts"). So a small bootstrap
   // registers tsx inside the worker first, then imports the .ts entry.
-  const bootstrap =
-    `import(${JSON.stringify(resolveTsxApi())})` +
-    `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
+  const bootstrap = `import(${JSON.stringify(resolveTsxApi())})` + `.then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}); })`;
   return new Worker(bootstrap, { eval: true });
 }
 

@@ -27,9 +27,7 @@ export interface SerializedError {
   retryable?: boolean;
 }
 
-export type RenderResponse =
-  | { id: number; ok: true; result: Uint8Array | string }
-  | { id: number; ok: false; error: SerializedError };
+export type RenderResponse = { id: number; ok: true; result: Uint8Array | string } | { id: number; ok: false; error: SerializedError };
 
 function serializeError(error: unknown): SerializedError {
   if (error instanceof ValidationError) {

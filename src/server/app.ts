@@ -152,7 +152,9 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
   // Metrics name the account's traffic and the docs map the API: both are for the operator.
   const scraper = options.metricsToken ? bearerChecker(options.metricsToken) : () => false;
-  const metricsReader = options.publicMetrics ? undefined : requireBearer((a) => admin(a) || scraper(a), "send Authorization: Bearer <WXQR_METRICS_TOKEN or WXQR_ADMIN_TOKEN>");
+  const metricsReader = options.publicMetrics
+    ? undefined
+    : requireBearer((a) => admin(a) || scraper(a), "send Authorization: Bearer <WXQR_METRICS_TOKEN or WXQR_ADMIN_TOKEN>");
   const docsReader = options.publicDocs ? undefined : requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
   app.get("/metrics", { schema: { hide: true }, ...(metricsReader ? { onRequest: metricsReader } : {}) }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),

@@ -25,7 +25,12 @@ export function createMetrics(sources: {
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
     registers: [registry],
   });
-  const codesCreated = new Counter({ name: "wxqr_qrcodes_created_total", help: "Codes created through the service", labelNames: ["type"], registers: [registry] });
+  const codesCreated = new Counter({
+    name: "wxqr_qrcodes_created_total",
+    help: "Codes created through the service",
+    labelNames: ["type"],
+    registers: [registry],
+  });
   new Gauge({
     name: "wxqr_access_token_refreshes",
     help: "Access-token requests this process has sent",

@@ -52,12 +52,18 @@ export async function deleteUnfinishedChannel(sql: Sql, accountId: string, id: s
 }
 
 export async function getChannel(sql: Sql, accountId: string, id: string): Promise<ChannelRow | undefined> {
-  const r = await sql.get<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? AND id = ?", [accountId, id]);
+  const r = await sql.get<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? AND id = ?", [
+    accountId,
+    id,
+  ]);
   return r && toChannel(r);
 }
 
 export async function listChannels(sql: Sql, accountId: string): Promise<ChannelRow[]> {
-  const rows = await sql.all<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? ORDER BY created_at, id", [accountId]);
+  const rows = await sql.all<DbChannelRow>(
+    "SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? ORDER BY created_at, id",
+    [accountId],
+  );
   return rows.map(toChannel);
 }
 
@@ -112,9 +118,10 @@ export async function channelDays(sql: Sql, channelId: string, fromDay: string, 
 
 /** Distinct followers who scanned the channel within the range (the per-day rows cannot be summed for this). */
 export async function channelUniqueScanners(sql: Sql, channelId: string, fromDay: string, toDay: string): Promise<number> {
-  const r = await sql.get<{ n: number }>(
-    "SELECT COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id = ? AND day >= ? AND day <= ?",
-    [channelId, fromDay, toDay],
-  );
+  const r = await sql.get<{ n: number }>("SELECT COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id = ? AND day >= ? AND day <= ?", [
+    channelId,
+    fromDay,
+    toDay,
+  ]);
   return Number(r?.n ?? 0);
 }

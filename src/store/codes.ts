@@ -96,7 +96,10 @@ export async function returnPermanentQuota(sql: Sql, accountId: string): Promise
 
 /** The next candidate permanent scene id, from a per-account sequence (never from a count of rows). */
 export async function nextPermanentSceneId(sql: Sql, accountId: string): Promise<number> {
-  const r = await sql.get<{ n: number }>("UPDATE accounts SET next_permanent_scene = next_permanent_scene + 1 WHERE id = ? RETURNING next_permanent_scene - 1 AS n", [accountId]);
+  const r = await sql.get<{ n: number }>(
+    "UPDATE accounts SET next_permanent_scene = next_permanent_scene + 1 WHERE id = ? RETURNING next_permanent_scene - 1 AS n",
+    [accountId],
+  );
   if (!r) throw new Error(`account ${accountId} does not exist`);
   return Number(r.n);
 }
@@ -193,7 +196,9 @@ export async function findQrCodeByTicket(sql: Sql, accountId: string, ticket: st
 /** The code currently holding a scene value (the newest, for codes learnt by scene only). */
 export async function findQrCodeByScene(sql: Sql, accountId: string, key: string): Promise<QrCodeRow | undefined> {
   const r = await sql.get<DbQrCodeRow>(
-    `SELECT ${QR_COLUMNS.split(", ").map((c) => `q.${c}`).join(", ")} FROM scene_allocations a JOIN qrcodes q ON q.id = a.qrcode_id
+    `SELECT ${QR_COLUMNS.split(", ")
+      .map((c) => `q.${c}`)
+      .join(", ")} FROM scene_allocations a JOIN qrcodes q ON q.id = a.qrcode_id
      WHERE a.account_id = ? AND a.scene_key = ?`,
     [accountId, key],
   );

@@ -72,7 +72,10 @@ export async function batchOptimistically<I, R>(
     return transaction(async (sql) => {
       await work.begin?.(sql, items);
       const results = await runInSavepoints(sql, items, (s, item) => work.item(s, item));
-      await work.end?.(sql, results.flatMap((r) => (r.ok ? [r.value] : [])));
+      await work.end?.(
+        sql,
+        results.flatMap((r) => (r.ok ? [r.value] : [])),
+      );
       return results;
     });
   }

@@ -155,7 +155,12 @@ export async function getSession(sql: Sql, accountId: string, id: string): Promi
 }
 
 /** pending → scanned, only if still pending: a second scanner changes nothing. `at` is the scan, `now` the writer's clock. */
-export async function markScanned(sql: Sql, accountId: string, id: string, s: { openId: string; isNewFollower: boolean; at: number; now: number }): Promise<boolean> {
+export async function markScanned(
+  sql: Sql,
+  accountId: string,
+  id: string,
+  s: { openId: string; isNewFollower: boolean; at: number; now: number },
+): Promise<boolean> {
   const changed = await sql.run(
     "UPDATE scan_sessions SET status = 'scanned', open_id = ?, is_new_follower = ?, scanned_at = ?, updated_at = ? WHERE account_id = ? AND id = ? AND status = 'pending'",
     [s.openId, s.isNewFollower ? 1 : 0, s.at, s.now, accountId, id],

@@ -51,7 +51,9 @@ export function createDatabaseTokenStore(db: Database): DatabaseTokenStore {
       );
     },
     async expireIfEqual(key, token) {
-      const changed = await db.transaction((sql) => sql.run("UPDATE tokens SET token = NULL, expires_at = NULL WHERE token_key = ? AND token = ?", [key, token]));
+      const changed = await db.transaction((sql) =>
+        sql.run("UPDATE tokens SET token = NULL, expires_at = NULL WHERE token_key = ? AND token = ?", [key, token]),
+      );
       return changed > 0;
     },
     async acquireLease(key, holder, now, until) {
@@ -68,7 +70,9 @@ export function createDatabaseTokenStore(db: Database): DatabaseTokenStore {
       return changed > 0;
     },
     async releaseLease(key, holder) {
-      await db.transaction((sql) => sql.run("UPDATE tokens SET lease_holder = NULL, lease_until = NULL WHERE token_key = ? AND lease_holder = ?", [key, holder]));
+      await db.transaction((sql) =>
+        sql.run("UPDATE tokens SET lease_holder = NULL, lease_until = NULL WHERE token_key = ? AND lease_holder = ?", [key, holder]),
+      );
     },
   };
 }

@@ -52,10 +52,7 @@ export function usableUntil(fetchedAt: number, expiresInSec: number): number {
   return fetchedAt + lifetimeMs - Math.min(60_000, lifetimeMs / 10);
 }
 
-export function createAccessTokenManager(
-  options: AccessTokenOptions,
-  deps: { clock: Clock; random: Random; logger: Logger },
-): AccessTokenManager {
+export function createAccessTokenManager(options: AccessTokenOptions, deps: { clock: Clock; random: Random; logger: Logger }): AccessTokenManager {
   const { appId, appSecret, useStableToken, store } = options;
   const { clock, logger } = deps;
   // Stable and classic tokens are separate on the platform; keep them apart in the store too.
@@ -67,8 +64,7 @@ export function createAccessTokenManager(
   let inflight: Promise<string> | undefined;
   let fetchCount = 0;
 
-  const usable = (t: StoredToken | undefined): t is StoredToken =>
-    t !== undefined && clock.now() < t.expiresAt && !rejected.includes(t.token);
+  const usable = (t: StoredToken | undefined): t is StoredToken => t !== undefined && clock.now() < t.expiresAt && !rejected.includes(t.token);
 
   async function get(): Promise<string> {
     const cached = await store.get(key);

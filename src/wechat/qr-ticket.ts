@@ -45,7 +45,10 @@ export interface QrCodesApi {
 type AuthedPost = <T>(path: string, json: unknown) => Promise<T>;
 
 /** Checks a scene and returns its wire form. Exported so the CLI and service validate the same way. */
-export function validateScene(input: Partial<{ sceneId: unknown; sceneStr: unknown }>, type: "temporary" | "permanent"): { scene_id: number } | { scene_str: string } {
+export function validateScene(
+  input: Partial<{ sceneId: unknown; sceneStr: unknown }>,
+  type: "temporary" | "permanent",
+): { scene_id: number } | { scene_str: string } {
   const hasId = input.sceneId !== undefined;
   const hasStr = input.sceneStr !== undefined;
   if (hasId === hasStr) throw new ValidationError("scene", "give exactly one of sceneId or sceneStr");
@@ -67,7 +70,10 @@ export function validateScene(input: Partial<{ sceneId: unknown; sceneStr: unkno
 
 export function validateExpireSeconds(value: unknown): number {
   if (typeof value !== "number" || !Number.isInteger(value) || value < EXPIRE_SECONDS_MIN || value > EXPIRE_SECONDS_MAX) {
-    throw new ValidationError("expireSeconds", `must be a whole number of seconds from ${EXPIRE_SECONDS_MIN} to ${EXPIRE_SECONDS_MAX} (30 days), got ${String(value)}`);
+    throw new ValidationError(
+      "expireSeconds",
+      `must be a whole number of seconds from ${EXPIRE_SECONDS_MIN} to ${EXPIRE_SECONDS_MAX} (30 days), got ${String(value)}`,
+    );
   }
   return value;
 }
@@ -76,8 +82,7 @@ export function createQrCodesApi(deps: { post: AuthedPost; mp: Transport; clock:
   async function create(type: "temporary" | "permanent", input: SceneInput & { expireSeconds?: number }): Promise<QrTicket> {
     const scene = validateScene(input, type);
     const byId = "scene_id" in scene;
-    const action: WireActionName =
-      type === "temporary" ? (byId ? "QR_SCENE" : "QR_STR_SCENE") : byId ? "QR_LIMIT_SCENE" : "QR_LIMIT_STR_SCENE";
+    const action: WireActionName = type === "temporary" ? (byId ? "QR_SCENE" : "QR_STR_SCENE") : byId ? "QR_LIMIT_SCENE" : "QR_LIMIT_STR_SCENE";
     const body: WireQrCreateRequest = { action_name: action, action_info: { scene } };
     // Always explicit: the platform's default has changed between 30 s and 60 s.
     if (type === "temporary") body.expire_seconds = validateExpireSeconds(input.expireSeconds);

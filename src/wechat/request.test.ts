@@ -47,9 +47,7 @@ describe("withRetries", () => {
 
 describe("buildUrl", () => {
   it("encodes each query value exactly once and drops undefined ones", () => {
-    expect(buildUrl("http://h/", "/cgi-bin/showqrcode", { ticket: "gQ+a/b==", skip: undefined })).toBe(
-      "http://h/cgi-bin/showqrcode?ticket=gQ%2Ba%2Fb%3D%3D",
-    );
+    expect(buildUrl("http://h/", "/cgi-bin/showqrcode", { ticket: "gQ+a/b==", skip: undefined })).toBe("http://h/cgi-bin/showqrcode?ticket=gQ%2Ba%2Fb%3D%3D");
   });
 });
 
@@ -86,9 +84,12 @@ describe("no query in errors", () => {
 });
 
 describe("baseUrlProblem", () => {
-  it.each(["http://[::1", "ftp://x", "https://", "http://a b", "http://127.0.0.1:1?x=1", "http://127.0.0.1:1#f", "http://u:p@127.0.0.1:1", 42])("refuses %j", (value) => {
-    expect(baseUrlProblem(value)).toEqual(expect.any(String));
-  });
+  it.each(["http://[::1", "ftp://x", "https://", "http://a b", "http://127.0.0.1:1?x=1", "http://127.0.0.1:1#f", "http://u:p@127.0.0.1:1", 42])(
+    "refuses %j",
+    (value) => {
+      expect(baseUrlProblem(value)).toEqual(expect.any(String));
+    },
+  );
 
   it.each(["https://api.weixin.qq.com", "http://[::1]:3001", "http://127.0.0.1:3001/prefix/"])("accepts %j", (value) => {
     expect(baseUrlProblem(value)).toBeUndefined();

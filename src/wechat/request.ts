@@ -40,7 +40,8 @@ export function baseUrlProblem(value: unknown): string | undefined {
   const problem = httpUrlProblem(value);
   if (problem !== undefined) return problem;
   const url = new URL(value as string);
-  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "") return "must be an http(s) URL without credentials, query or fragment";
+  if (url.username !== "" || url.password !== "" || url.search !== "" || url.hash !== "")
+    return "must be an http(s) URL without credentials, query or fragment";
   return undefined;
 }
 

@@ -33,7 +33,8 @@ type Call = <T>(path: string, options?: CallOptions) => Promise<T>;
 export async function fetchFollowerPage(call: Call, nextOpenId?: string): Promise<FollowerPage> {
   const wire = await call<WireUserGetResponse>(USER_GET_PATH, { method: "GET", query: { next_openid: nextOpenId ?? "" } });
   const openIds = wire.data?.openid ?? [];
-  if (!Array.isArray(openIds) || openIds.some((o) => typeof o !== "string")) throw new NetworkError(USER_GET_PATH, "answer's data.openid is not a list of strings");
+  if (!Array.isArray(openIds) || openIds.some((o) => typeof o !== "string"))
+    throw new NetworkError(USER_GET_PATH, "answer's data.openid is not a list of strings");
   const next = typeof wire.next_openid === "string" && wire.next_openid !== "" && openIds.length > 0 ? wire.next_openid : undefined;
   return { total: Number(wire.total ?? 0), openIds, nextOpenId: next };
 }

@@ -139,7 +139,8 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const { service, platform: p } = await setup({ wrap: failAfterHooks });
       const channel = await service.channels.create({ name: "one bad push" });
       const t = p.clock.now();
-      const push = (openId: string) => service.ingest(scanPush({ openId, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t }));
+      const push = (openId: string) =>
+        service.ingest(scanPush({ openId, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t }));
       const outcomes = await Promise.allSettled(["g1", "g2", "bad", "g3", "g1"].map(push));
       expect(outcomes.map((o) => o.status)).toEqual(["fulfilled", "fulfilled", "rejected", "fulfilled", "fulfilled"]);
       expect(await service.channels.stats(channel.id)).toMatchObject({ scans: 3, uniqueScanners: 3, newFollowers: 3, returningFollowers: 0 });
@@ -163,7 +164,9 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const channel = await service.channels.create({ name: "busy" });
       const t = p.clock.now();
       await Promise.all(
-        Array.from({ length: 300 }, (_, i) => service.ingest(scanPush({ openId: `b${i}`, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t }))),
+        Array.from({ length: 300 }, (_, i) =>
+          service.ingest(scanPush({ openId: `b${i}`, ticket: channel.qrcode.ticket!, scene: channel.qrcode.sceneId!, subscribe: true, at: t })),
+        ),
       );
       expect(await service.channels.stats(channel.id)).toMatchObject({ scans: 300, uniqueScanners: 300, newFollowers: 300 });
     });
@@ -222,7 +225,10 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       const { service, platform: p, url } = await setup();
       const other = openDatabase(url);
       try {
-        const second = await createWxqrService({ db: other, qrcodes: p.client().qrcodes, accountId: APP_ID }, { clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() });
+        const second = await createWxqrService(
+          { db: other, qrcodes: p.client().qrcodes, accountId: APP_ID },
+          { clock: p.clock, random: createSeededRandom(++seed), logger: silentLogger, timer: createManualTimer() },
+        );
         const x = await service.channels.create({ name: "x" });
         const y = await service.channels.create({ name: "y" });
         const t = p.clock.now();

@@ -122,7 +122,16 @@ export function describeStore(makeFactory: () => DatabaseFactory): void {
       const db = await fresh();
       const t = Date.UTC(2026, 10, 25, 12, 0, 0, 123);
       await db.transaction((sql) =>
-        followers.saveFollower(sql, { accountId: "wxA", openId: "o1", subscribed: true, sourceQrcodeId: null, firstSeenAt: t, lastSeenAt: t, subscribedAt: t, unsubscribedAt: null }),
+        followers.saveFollower(sql, {
+          accountId: "wxA",
+          openId: "o1",
+          subscribed: true,
+          sourceQrcodeId: null,
+          firstSeenAt: t,
+          lastSeenAt: t,
+          subscribedAt: t,
+          unsubscribedAt: null,
+        }),
       );
       expect(await db.read((sql) => followers.getFollower(sql, "wxA", "o1"))).toMatchObject({ firstSeenAt: t, subscribed: true, unsubscribedAt: null });
     });

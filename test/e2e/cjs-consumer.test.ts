@@ -50,6 +50,12 @@ describe("a CommonJS consumer", () => {
       ),
     );
     expect(stderr).toBe("");
-    expect(JSON.parse(stdout)).toEqual({ kind: "scan", scene: "poster-9", rest: "9", reply: "application/xml", adapters: ["function", "function", "function", "function"] });
+    expect(JSON.parse(stdout)).toEqual({
+      kind: "scan",
+      scene: "poster-9",
+      rest: "9",
+      reply: "application/xml",
+      adapters: ["function", "function", "function", "function"],
+    });
   });
 });

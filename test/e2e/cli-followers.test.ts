@@ -16,7 +16,10 @@ let url: string;
 let dir: string;
 
 async function control(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${url}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }) });
+  const res = await fetch(`${url}${path}`, {
+    method,
+    ...(body === undefined ? {} : { body: JSON.stringify(body), headers: { "content-type": "application/json" } }),
+  });
   expect(res.status).toBe(200);
   return res.json();
 }
@@ -36,7 +39,13 @@ describe("wxqr followers import", () => {
   it("records the account's followers page by page, and finds them known the second time", async () => {
     await control("POST", "/emulator/followers", { openIds: ["o1", "o2", "o3", "o4", "o5"] });
     await control("PUT", "/emulator/user-list", { pageSize: 2 });
-    const env = { WECHAT_APP_ID: APP_ID, WECHAT_APP_SECRET: APP_SECRET, WECHAT_API_BASE: url, WECHAT_MP_BASE: url, WXQR_DATABASE: `sqlite:${join(dir, "wxqr.db")}` };
+    const env = {
+      WECHAT_APP_ID: APP_ID,
+      WECHAT_APP_SECRET: APP_SECRET,
+      WECHAT_API_BASE: url,
+      WECHAT_MP_BASE: url,
+      WXQR_DATABASE: `sqlite:${join(dir, "wxqr.db")}`,
+    };
 
     const first = await runCli(["followers", "import", "--json"], env);
     expect(first.stderr).toBe("");

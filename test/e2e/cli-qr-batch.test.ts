@@ -38,7 +38,10 @@ afterAll(async () => {
 async function ndjson(file: string): Promise<Record<string, unknown>[]> {
   const text = await readFile(file, "utf8");
   expect(text.endsWith("\n")).toBe(true);
-  return text.trimEnd().split("\n").map((line) => JSON.parse(line) as Record<string, unknown>);
+  return text
+    .trimEnd()
+    .split("\n")
+    .map((line) => JSON.parse(line) as Record<string, unknown>);
 }
 
 async function counters(): Promise<unknown> {
@@ -108,13 +111,41 @@ describe("wxqr qr batch against `wxqr emulator --permanent-quota 25`", () => {
   it("creates temporary codes by scene prefix as SVG, with --json", async () => {
     const out = join(dir, "temporary");
     const result = await runCli(
-      ["qr", "batch", "--temporary", "--expire", "1h", "--count", "20", "--scene-prefix", "poster-", "--format", "svg", "--size", "300", "--concurrency", "4", "--out-dir", out, "--json"],
+      [
+        "qr",
+        "batch",
+        "--temporary",
+        "--expire",
+        "1h",
+        "--count",
+        "20",
+        "--scene-prefix",
+        "poster-",
+        "--format",
+        "svg",
+        "--size",
+        "300",
+        "--concurrency",
+        "4",
+        "--out-dir",
+        out,
+        "--json",
+      ],
       env,
     );
     expect(result.stderr).toBe("");
     expect(result.code).toBe(0);
     const summary = JSON.parse(result.stdout) as Record<string, unknown>;
-    expect(summary).toMatchObject({ type: "temporary", scenes: "poster-01..poster-20", count: 20, created: 20, failed: 0, notStarted: 0, stoppedBy: null, errorsFile: null });
+    expect(summary).toMatchObject({
+      type: "temporary",
+      scenes: "poster-01..poster-20",
+      count: 20,
+      created: 20,
+      failed: 0,
+      notStarted: 0,
+      stoppedBy: null,
+      errorsFile: null,
+    });
     expect(summary.codesPerSecond).toEqual(expect.any(Number));
 
     const codes = await ndjson(join(out, "codes.ndjson"));
@@ -169,7 +200,9 @@ describe("wxqr qr batch against `wxqr emulator --permanent-quota 25`", () => {
   });
 
   it("names missing credentials before any call", async () => {
-    const result = await runCli(["qr", "batch", "--temporary", "--count", "3", "--scene-start", "1", "--out-dir", join(dir, "never")], { WECHAT_API_BASE: url });
+    const result = await runCli(["qr", "batch", "--temporary", "--count", "3", "--scene-start", "1", "--out-dir", join(dir, "never")], {
+      WECHAT_API_BASE: url,
+    });
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/^wxqr: configuration: WECHAT_APP_ID .*WECHAT_APP_SECRET/);
   });

@@ -32,7 +32,23 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "wxqr-scan-"));
   receiver = await startReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: AES_KEY, now: () => Date.now() });
   emulator = await startCli(
-    ["emulator", "--port", "0", "--push-url", receiver.url, "--app-id", APP_ID, "--app-secret", APP_SECRET, "--aes-key", AES_KEY, "--mode", "safe", "--push-timeout-ms", "300"],
+    [
+      "emulator",
+      "--port",
+      "0",
+      "--push-url",
+      receiver.url,
+      "--app-id",
+      APP_ID,
+      "--app-secret",
+      APP_SECRET,
+      "--aes-key",
+      AES_KEY,
+      "--mode",
+      "safe",
+      "--push-timeout-ms",
+      "300",
+    ],
     /listening on (http:\/\/\S+)/,
     { WECHAT_TOKEN: TOKEN },
   );

@@ -37,7 +37,10 @@ function oneLine(stderr: string): string {
 
 describe("wxqr dev", () => {
   it("runs the emulator and the service together: a channel, a scan by `wxqr scan`, its statistics; Ctrl-C stops it", async () => {
-    dev = await startCli(["dev", "--port", "0", "--emulator-port", "0", "--db", devDb], /admin token: (\S+)/, { WECHAT_APP_ID: APP_ID, WXQR_SITE_NAME: "Example Shop" });
+    dev = await startCli(["dev", "--port", "0", "--emulator-port", "0", "--db", devDb], /admin token: (\S+)/, {
+      WECHAT_APP_ID: APP_ID,
+      WXQR_SITE_NAME: "Example Shop",
+    });
     const adminToken = dev.match[1]!;
     const serviceUrl = /service: +(http:\/\/\S+)/.exec(dev.output)?.[1];
     const emulatorUrl = /emulator: +(http:\/\/\S+)/.exec(dev.output)?.[1];
@@ -66,7 +69,11 @@ describe("wxqr dev", () => {
     expect(JSON.parse(again.stdout)).toMatchObject({ pushed: true, event: "SCAN", delivery: { outcome: "delivered", userSaw: WELCOME } });
 
     // A login that asks for confirmation names the site from WXQR_SITE_NAME.
-    const session = await fetch(`${serviceUrl}/api/scan-sessions`, { method: "POST", headers: auth, body: JSON.stringify({ purpose: "login", confirm: true }) });
+    const session = await fetch(`${serviceUrl}/api/scan-sessions`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ purpose: "login", confirm: true }),
+    });
     expect(session.status).toBe(201);
     const login = (await session.json()) as { qrcode: { ticket: string } };
     const loginScan = await runCli(["scan", "--openid", "u1", "--ticket", login.qrcode.ticket, "--emulator", emulatorUrl!, "--json"]);

@@ -34,7 +34,12 @@ async function counts(db: Database): Promise<Counts> {
        FROM qrcodes WHERE account_id = ? AND type = 'permanent'`,
       [APP_ID],
     );
-    return { used: Number(account?.n ?? 0), ticketed: Number(codes?.ticketed ?? 0), unticketed: Number(codes?.unticketed ?? 0), distinctTickets: Number(codes?.distinct_tickets ?? 0) };
+    return {
+      used: Number(account?.n ?? 0),
+      ticketed: Number(codes?.ticketed ?? 0),
+      unticketed: Number(codes?.unticketed ?? 0),
+      distinctTickets: Number(codes?.distinct_tickets ?? 0),
+    };
   });
 }
 

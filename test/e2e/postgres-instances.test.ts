@@ -55,7 +55,10 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
 
   beforeAll(async () => {
     cluster = await startPrivatePostgres();
-    emulator = createEmulator({ appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET }, { clock: createManualClock(SERVICE_START), random: createSeededRandom(81), logger: silentLogger });
+    emulator = createEmulator(
+      { appId: SERVICE_APP_ID, appSecret: SERVICE_APP_SECRET },
+      { clock: createManualClock(SERVICE_START), random: createSeededRandom(81), logger: silentLogger },
+    );
     wechatBase = await emulator.listen({ port: 0, host: "127.0.0.1" });
   }, 60_000);
 
@@ -113,7 +116,12 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
     // 300 distinct pushes: 150 followers subscribe through the channel's code, then scan it again.
     const base = nowSec();
     const events = (tag: string, n: number): Event[] =>
-      Array.from({ length: n }, (_, i) => ({ openId: `o${tag}${String(i >> 1).padStart(4, "0")}`, createTimeSec: base + (i & 1), event: i & 1 ? "SCAN" : "subscribe", channel }));
+      Array.from({ length: n }, (_, i) => ({
+        openId: `o${tag}${String(i >> 1).padStart(4, "0")}`,
+        createTimeSec: base + (i & 1),
+        event: i & 1 ? "SCAN" : "subscribe",
+        channel,
+      }));
     const pushes = events("Load", 300).map((e) => toPush(e, random));
     const answers = new Map<SafePush, number>();
     const terminations: Array<Promise<number>> = [];
@@ -133,7 +141,10 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
     expect(statuses.filter((s) => s !== 200 && s !== 503)).toEqual([]);
 
     const count = async (keys: string[]): Promise<Map<string, number>> => {
-      const rows = await query<{ dedupe_key: string; n: number }>(`SELECT dedupe_key, COUNT(*)::int AS n FROM ${schema}.push_log WHERE dedupe_key = ANY($1::text[]) GROUP BY dedupe_key`, [keys]);
+      const rows = await query<{ dedupe_key: string; n: number }>(
+        `SELECT dedupe_key, COUNT(*)::int AS n FROM ${schema}.push_log WHERE dedupe_key = ANY($1::text[]) GROUP BY dedupe_key`,
+        [keys],
+      );
       return new Map(rows.map((r) => [r.dedupe_key, r.n]));
     };
     const acknowledged = pushes.filter((p) => answers.get(p) === 200).map((p) => p.dedupeKey);
@@ -194,7 +205,9 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
       const openId = `oSame${String(f).padStart(3, "0")}`;
       events.push({ openId, createTimeSec: base, event: "subscribe", channel: channels[f % 4] });
       for (let k = 1; k <= 3; k++) events.push({ openId, createTimeSec: base + k, event: "SCAN", channel: channels[(f + k) % 4] });
-      events.push(f % 4 === 0 ? { openId, createTimeSec: base + 4, event: "unsubscribe" } : { openId, createTimeSec: base + 4, event: "SCAN", channel: channels[f % 4] });
+      events.push(
+        f % 4 === 0 ? { openId, createTimeSec: base + 4, event: "unsubscribe" } : { openId, createTimeSec: base + 4, event: "SCAN", channel: channels[f % 4] },
+      );
       return events;
     });
     const random = createSeededRandom(82);
@@ -206,7 +219,10 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
       for (const push of ofFollower) statuses.push(...(await Promise.all([sendPush(a, push), sendPush(b, push)])));
     });
 
-    const deadlocks = serverLog().slice(logBefore).match(/deadlock detected/g)?.length ?? 0;
+    const deadlocks =
+      serverLog()
+        .slice(logBefore)
+        .match(/deadlock detected/g)?.length ?? 0;
     expect({ deadlocks, non200: statuses.filter((s) => s !== 200).length, answers: statuses.length }).toEqual({ deadlocks: 0, non200: 0, answers: 400 });
 
     const logged = await query<{ n: number }>(`SELECT COUNT(*)::int AS n FROM ${schema}.push_log`);
@@ -234,9 +250,15 @@ describe.runIf(runs)("two wxqr serve instances on one PostgreSQL", () => {
         scanners.add(`${key}|${e.openId}`);
       }
     });
-    const stored = await query<{ channel_id: string; day: string; scans: number; unique_scanners: number; new_followers: number; returning_followers: number; unfollows: number }>(
-      `SELECT channel_id, day, scans::int, unique_scanners::int, new_followers::int, returning_followers::int, unfollows::int FROM ${schema}.channel_days`,
-    );
+    const stored = await query<{
+      channel_id: string;
+      day: string;
+      scans: number;
+      unique_scanners: number;
+      new_followers: number;
+      returning_followers: number;
+      unfollows: number;
+    }>(`SELECT channel_id, day, scans::int, unique_scanners::int, new_followers::int, returning_followers::int, unfollows::int FROM ${schema}.channel_days`);
     expect(new Map(stored.map(({ channel_id, day, ...counts }) => [`${channel_id}|${day}`, counts]))).toEqual(expected);
   });
 });

@@ -110,13 +110,14 @@ export function faultyDatabase(inner: Database): Database & { down: boolean } {
     down: false,
     dialect: inner.dialect,
     transaction: <T>(fn: (sql: Sql) => Promise<T>) => (guard(), inner.transaction((sql) => fn(guardedSql(sql)))),
-    batch: <I, R>(items: readonly I[], work: BatchWork<I, R>) =>
-      (guard(),
+    batch: <I, R>(items: readonly I[], work: BatchWork<I, R>) => (
+      guard(),
       inner.batch(items, {
         ...(work.begin ? { begin: (sql: Sql, all: readonly I[]) => work.begin!(guardedSql(sql), all) } : {}),
         item: (sql, item) => work.item(guardedSql(sql), item),
         ...(work.end ? { end: (sql: Sql, values: readonly R[]) => work.end!(guardedSql(sql), values) } : {}),
-      })),
+      })
+    ),
     read: <T>(fn: (sql: Sql) => Promise<T>) => (guard(), inner.read((sql) => fn(guardedSql(sql)))),
     close: () => inner.close(),
   };

@@ -71,9 +71,7 @@ export async function startEmulator(options: Partial<EmulatorOptions> = {}, seed
     async control(method, path, body) {
       const res = await fetch(base + path, {
         method,
-        ...(body === undefined
-          ? {}
-          : { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }),
+        ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body), headers: { "content-type": "application/json" } }),
       });
       return { status: res.status, body: (await res.json()) as WireBody };
     },

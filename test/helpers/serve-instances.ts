@@ -74,7 +74,14 @@ export interface SafePush {
 /** One event push in safe mode, signed and encrypted; `random` gives its nonce and its 16 random bytes. */
 export function safePush(push: Omit<EventPush, "originalId">, random: Random): SafePush {
   const xml = buildEventXml({ ...push, originalId: ACCOUNT_ORIGINAL_ID });
-  const { body, encrypt } = buildPushBody({ mode: "safe", encodingAESKey: AES_KEY, appId: SERVICE_APP_ID, originalId: ACCOUNT_ORIGINAL_ID, xml, random16: random.bytes(16) });
+  const { body, encrypt } = buildPushBody({
+    mode: "safe",
+    encodingAESKey: AES_KEY,
+    appId: SERVICE_APP_ID,
+    originalId: ACCOUNT_ORIGINAL_ID,
+    xml,
+    random16: random.bytes(16),
+  });
   const query = signPushQuery({ token: PUSH_TOKEN, timestamp: String(push.createTimeSec), nonce: generateNonce(random), openId: push.openId, encrypt });
   return { dedupeKey: `${push.openId}|${push.createTimeSec}|${push.event}|${push.eventKey}`, query, body };
 }

@@ -63,7 +63,13 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
         const v = req.headers[name];
         return Array.isArray(v) ? v.join(",") : v;
       };
-      handle.requests.push({ body, signature: header("wxqr-signature"), idempotencyKey: header("idempotency-key"), contentType: header("content-type"), status });
+      handle.requests.push({
+        body,
+        signature: header("wxqr-signature"),
+        idempotencyKey: header("idempotency-key"),
+        contentType: header("content-type"),
+        status,
+      });
       if (redirect) res.writeHead(status, { location: redirect.location, "content-type": "text/plain" }).end("moved");
       else res.writeHead(status, { "content-type": "text/plain" }).end(status === 200 ? "ok" : "try later");
     });

@@ -32,7 +32,14 @@ function describeRefusals(makeFactory: () => DatabaseFactory): void {
   async function push(openId: string, createTimeSec: number): Promise<{ status: number; body: unknown }> {
     const random = createSeededRandom(createTimeSec % 1_000);
     const xml = buildEventXml({ originalId: ORIGINAL_ID, openId, createTimeSec, event: "subscribe", eventKey: "" });
-    const { body, encrypt } = buildPushBody({ mode: "safe", encodingAESKey: AES_KEY, appId: SERVICE_APP_ID, originalId: ORIGINAL_ID, xml, random16: random.bytes(16) });
+    const { body, encrypt } = buildPushBody({
+      mode: "safe",
+      encodingAESKey: AES_KEY,
+      appId: SERVICE_APP_ID,
+      originalId: ORIGINAL_ID,
+      xml,
+      random16: random.bytes(16),
+    });
     const query = signPushQuery({ token: PUSH_TOKEN, timestamp: String(Math.floor(h.clock.now() / 1000)), nonce: "edge0001", openId, encrypt });
     const res = await fetch(withQuery(h.pushUrl, query), { method: "POST", body, headers: { "content-type": "text/xml" } });
     const text = await res.text();
@@ -56,7 +63,10 @@ function describeRefusals(makeFactory: () => DatabaseFactory): void {
     expect(name.body).toMatchObject({ error: "VALIDATION_FAILED", field: "name" });
     expect((await h.api("POST", "/api/channels", { name: "tab\there" })).body).toMatchObject({ error: "VALIDATION_FAILED", field: "name" });
     expect((await h.api("POST", "/api/qrcodes", { type: "temporary", label: "a\u0000b" })).body).toMatchObject({ error: "VALIDATION_FAILED", field: "label" });
-    expect((await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "s\u0000" })).body).toMatchObject({ error: "VALIDATION_FAILED", field: "sceneStr" });
+    expect((await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "s\u0000" })).body).toMatchObject({
+      error: "VALIDATION_FAILED",
+      field: "sceneStr",
+    });
     // Nothing was stored, and the same name without the NUL is free.
     expect((await h.api("GET", "/api/channels")).body.channels).toEqual([]);
     expect((await h.api("POST", "/api/channels", { name: "posterA" })).status).toBe(201);

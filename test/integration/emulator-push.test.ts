@@ -39,9 +39,9 @@ describe("push options", () => {
   });
 
   it("requires the AES key in compatible and safe mode", () => {
-    expect(problemKeys(() => createEmulator({ appId: APP_ID, appSecret: APP_SECRET, push: { url: "http://127.0.0.1:1/", token: TOKEN, mode: "compatible" } }))).toEqual([
-      "push.encodingAESKey",
-    ]);
+    expect(
+      problemKeys(() => createEmulator({ appId: APP_ID, appSecret: APP_SECRET, push: { url: "http://127.0.0.1:1/", token: TOKEN, mode: "compatible" } })),
+    ).toEqual(["push.encodingAESKey"]);
   });
 
   it("pushes to the URL given in the options, as the account's derived gh_ id", async () => {
@@ -62,7 +62,13 @@ describe("/emulator/push", () => {
   it("is set at run time, shown without its secrets, and removed", async () => {
     h = await startEmulator();
     expect((await h.control("GET", "/emulator/push")).body).toEqual({ accountId: defaultOriginalId(APP_ID), push: null });
-    const put = await h.control("PUT", "/emulator/push", { url: "http://127.0.0.1:9/wechat", token: TOKEN, encodingAESKey: AES_KEY, mode: "safe", accountId: "gh_abcdefabcdef" });
+    const put = await h.control("PUT", "/emulator/push", {
+      url: "http://127.0.0.1:9/wechat",
+      token: TOKEN,
+      encodingAESKey: AES_KEY,
+      mode: "safe",
+      accountId: "gh_abcdefabcdef",
+    });
     expect(put.status).toBe(200);
     expect(put.body).toEqual({
       accountId: "gh_abcdefabcdef",

@@ -136,12 +136,7 @@ describe("emulator: POST /cgi-bin/qrcode/create", () => {
     ["no action_info", { action_name: "QR_SCENE" }, 40053, "invalid action info"],
     ["action_info without scene", { action_name: "QR_SCENE", action_info: { scene_id: 1 } }, 40053, "invalid action info"],
     ["scene_str for QR_SCENE", { action_name: "QR_SCENE", action_info: { scene: { scene_str: "a" } } }, 40053, "invalid action info"],
-    [
-      "scene_id for QR_LIMIT_STR_SCENE",
-      { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_id: 1 } } },
-      40053,
-      "invalid action info",
-    ],
+    ["scene_id for QR_LIMIT_STR_SCENE", { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_id: 1 } } }, 40053, "invalid action info"],
     ["temporary scene_id 0", temp({ scene_id: 0 }), 40053, "invalid action info"],
     ["temporary scene_id 2^32", temp({ scene_id: 4294967296 }), 40053, "invalid action info"],
     ["a fractional scene_id", temp({ scene_id: 1.5 }), 40053, "invalid action info"],

@@ -71,11 +71,7 @@ describe("emulator: GET /cgi-bin/token", () => {
     h.advanceSeconds(7199);
     expect(await h.createQr(token, { action_name: "QR_SCENE", action_info: { scene: { scene_id: 5 } } })).toHaveProperty("ticket");
     h.advanceSeconds(1);
-    expectWireError(
-      await h.createQr(token, { action_name: "QR_SCENE", action_info: { scene: { scene_id: 5 } } }),
-      42001,
-      "access_token expired",
-    );
+    expectWireError(await h.createQr(token, { action_name: "QR_SCENE", action_info: { scene: { scene_id: 5 } } }), 42001, "access_token expired");
   });
 
   it("answers 45009 once the daily quota is used, and again the next Beijing day it works", async () => {

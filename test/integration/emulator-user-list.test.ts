@@ -41,7 +41,11 @@ describe("GET /cgi-bin/user/get", () => {
   });
 
   it("refuses a page size the platform would not use", async () => {
-    const res = await fetch(`${p.url}/emulator/user-list`, { method: "PUT", body: JSON.stringify({ pageSize: 10_001 }), headers: { "content-type": "application/json" } });
+    const res = await fetch(`${p.url}/emulator/user-list`, {
+      method: "PUT",
+      body: JSON.stringify({ pageSize: 10_001 }),
+      headers: { "content-type": "application/json" },
+    });
     expect(res.status).toBe(400);
   });
 });

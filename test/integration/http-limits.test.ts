@@ -123,31 +123,30 @@ describe("HTTP limits with short timeouts (configured)", () => {
       const scan = await h.scan(`o-after-${s.name}-flood`, ticket);
       expect(scan.status, s.name).toBe(200);
       expect(scan.body.delivery.outcome, s.name).toBe("delivered");
-      expect(scan.body.delivery.attempts.map((a: { status?: number }) => a.status), s.name).toEqual([200]);
+      expect(
+        scan.body.delivery.attempts.map((a: { status?: number }) => a.status),
+        s.name,
+      ).toEqual([200]);
     }
   });
 });
 
 describe("HTTP limits with the defaults", () => {
-  it(
-    "closes a socket that sends nothing, and cuts a 1 byte/s body, within 30 s on both servers",
-    async () => {
-      const h = await start({});
-      const watched = servers(h).flatMap((s) => [
-        { what: `${s.name}: idle`, client: track(idleClient(s.url, 35_000)) },
-        { what: `${s.name}: 1 byte/s body`, client: track(tricklingClient(s.url, s.postPath, 35_000, { length: 1_000, everyMs: 1_000 })) },
-      ]);
-      const figures: Record<string, number | undefined> = {};
-      for (const w of watched) figures[w.what] = (await w.client.closed).closedAfterMs;
-      console.log("default limits: closed after (ms)", figures);
-      for (const [what, ms] of Object.entries(figures)) {
-        expect(ms, what).toBeDefined();
-        expect(ms!, what).toBeLessThanOrEqual(30_000);
-      }
-      // Each by its own deadline: the idle one by the headers timeout, the trickle by the request timeout.
-      expect(figures["service: idle"]!).toBeLessThan(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs + 2_000);
-      expect(figures["service: 1 byte/s body"]!).toBeGreaterThanOrEqual(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs - 100);
-    },
-    45_000,
-  );
+  it("closes a socket that sends nothing, and cuts a 1 byte/s body, within 30 s on both servers", async () => {
+    const h = await start({});
+    const watched = servers(h).flatMap((s) => [
+      { what: `${s.name}: idle`, client: track(idleClient(s.url, 35_000)) },
+      { what: `${s.name}: 1 byte/s body`, client: track(tricklingClient(s.url, s.postPath, 35_000, { length: 1_000, everyMs: 1_000 })) },
+    ]);
+    const figures: Record<string, number | undefined> = {};
+    for (const w of watched) figures[w.what] = (await w.client.closed).closedAfterMs;
+    console.log("default limits: closed after (ms)", figures);
+    for (const [what, ms] of Object.entries(figures)) {
+      expect(ms, what).toBeDefined();
+      expect(ms!, what).toBeLessThanOrEqual(30_000);
+    }
+    // Each by its own deadline: the idle one by the headers timeout, the trickle by the request timeout.
+    expect(figures["service: idle"]!).toBeLessThan(DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs + 2_000);
+    expect(figures["service: 1 byte/s body"]!).toBeGreaterThanOrEqual(DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs - 100);
+  }, 45_000);
 });

@@ -96,7 +96,13 @@ describe("/metrics and /docs access (startService from the environment, as `wxqr
       ...env,
     });
     requireConfig(config, SERVICE_REQUIRES, "by the test");
-    const r = await startService(config, { clock: systemClock, random: createSeededRandom(5), logger: silentLogger, fetch: globalThis.fetch.bind(globalThis), timer: systemTimer });
+    const r = await startService(config, {
+      clock: systemClock,
+      random: createSeededRandom(5),
+      logger: silentLogger,
+      fetch: globalThis.fetch.bind(globalThis),
+      timer: systemTimer,
+    });
     running.push(r);
     return r.url;
   }

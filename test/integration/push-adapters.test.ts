@@ -17,7 +17,15 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createManualClock, createSeededRandom, silentLogger } from "../../src/deps.ts";
 import { createEmulator, type Emulator } from "../../src/emulator/index.ts";
 import { PUSH_STATUS_BY_CODE, type PushHandlerOptions } from "../../src/push/handler.ts";
-import { createKoaMiddleware, createNodeMiddleware, createPushReceiver, createWebHandler, registerPushRoute, type PushMessage, type PushReceiverOptions } from "../../src/push/index.ts";
+import {
+  createKoaMiddleware,
+  createNodeMiddleware,
+  createPushReceiver,
+  createWebHandler,
+  registerPushRoute,
+  type PushMessage,
+  type PushReceiverOptions,
+} from "../../src/push/index.ts";
 import { computeSignature } from "../../src/push/signature.ts";
 import { APP_ID, cases, KEY, NOW_S, TOKEN, fixedRandom } from "../fixtures/push-requests.ts";
 
@@ -107,7 +115,13 @@ describe.each(Object.entries(ADAPTERS))("%s", (_name, start) => {
     beforeAll(async () => {
       emulator = createEmulator({ appId: "wx00000000adapter1", appSecret: "adaptersecret" }, { clock, random: createSeededRandom(3), logger: silentLogger });
       emulatorUrl = await emulator.listen({ port: 0, host: "127.0.0.1" });
-      const receiver = createPushReceiver({ token: "adapterToken1", appId: "wx00000000adapter1", encodingAESKey: aesKey, now: () => clock.now(), random: createSeededRandom(4) });
+      const receiver = createPushReceiver({
+        token: "adapterToken1",
+        appId: "wx00000000adapter1",
+        encodingAESKey: aesKey,
+        now: () => clock.now(),
+        random: createSeededRandom(4),
+      });
       app = await start({
         receiver,
         onMessage: async (message: PushMessage) => {
@@ -142,7 +156,9 @@ describe.each(Object.entries(ADAPTERS))("%s", (_name, start) => {
       const delivery = await follow("oAlice");
       expect(delivery).toMatchObject({ outcome: "delivered", userSaw: "hello oAlice" });
       // The emulator's delivery log: the reply came encrypted, and decrypts to the handler's text.
-      const log = (await (await fetch(`${emulatorUrl}/emulator/deliveries?openId=oAlice`)).json()) as { deliveries: Array<{ mode: string; reply: { kind: string; text?: string }; userSaw: string | null }> };
+      const log = (await (await fetch(`${emulatorUrl}/emulator/deliveries?openId=oAlice`)).json()) as {
+        deliveries: Array<{ mode: string; reply: { kind: string; text?: string }; userSaw: string | null }>;
+      };
       expect(log.deliveries.at(-1)).toMatchObject({ mode: "safe", reply: { kind: "text", text: "hello oAlice" }, userSaw: "hello oAlice" });
       expect(seen).toContain("subscribe:oAlice:true");
       expect(events).toEqual(["handler started", "handler done"]);
@@ -176,7 +192,15 @@ describe.each(Object.entries(ADAPTERS))("%s", (_name, start) => {
       const key = JSON.stringify(options ?? {}, (_k, v: unknown) => (v === undefined ? "undefined" : v));
       let running = apps.get(key);
       if (!running) {
-        const receiver = createPushReceiver({ token: TOKEN, appId: APP_ID, encodingAESKey: KEY, requireEncryption: false, now: () => NOW_S * 1000, random: fixedRandom, ...options });
+        const receiver = createPushReceiver({
+          token: TOKEN,
+          appId: APP_ID,
+          encodingAESKey: KEY,
+          requireEncryption: false,
+          now: () => NOW_S * 1000,
+          random: fixedRandom,
+          ...options,
+        });
         running = await start({
           receiver,
           onMessage: (message) => {

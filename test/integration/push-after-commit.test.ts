@@ -17,7 +17,10 @@ const ACCOUNT = "wxAfterCommit";
 const AT = Date.UTC(2026, 10, 25, 4);
 
 function textPush(openId: string, content: string, msgId: number): PushMessage {
-  return toPushMessage({ ToUserName: "gh_test", FromUserName: openId, CreateTime: "1795000000", MsgType: "text", Content: content, MsgId: String(msgId) }, false);
+  return toPushMessage(
+    { ToUserName: "gh_test", FromUserName: openId, CreateTime: "1795000000", MsgType: "text", Content: content, MsgId: String(msgId) },
+    false,
+  );
 }
 
 /** Pushes of no code, each handed to `onOther`, the hook under test. */

@@ -36,7 +36,12 @@ const delivery = (body: Json) => body["delivery"] as DeliveryRecord;
 async function start(mode: "plain" | "compatible" | "safe", push: Json = {}): Promise<{ platform: Platform; receiver: TestReceiver }> {
   const platform = await startPlatform();
   // A plaintext-mode account has no EncodingAESKey; with one, the receiver accepts only encrypted pushes.
-  const receiver = await startReceiver({ token: TOKEN, appId: APP_ID, ...(mode === "plain" ? {} : { encodingAESKey: AES_KEY }), now: () => platform.clock.now() });
+  const receiver = await startReceiver({
+    token: TOKEN,
+    appId: APP_ID,
+    ...(mode === "plain" ? {} : { encodingAESKey: AES_KEY }),
+    now: () => platform.clock.now(),
+  });
   const configured = await send(platform, "PUT", "/emulator/push", {
     url: receiver.url,
     token: TOKEN,
@@ -180,7 +185,11 @@ describe("the user's other actions", () => {
     expect(receiver.messages).toHaveLength(0);
   });
 
-  it.each([["", "empty"], ["a b", "a space"], ["x".repeat(65), "65 characters"]])("refuses the openId %j (%s)", async (openId) => {
+  it.each([
+    ["", "empty"],
+    ["a b", "a space"],
+    ["x".repeat(65), "65 characters"],
+  ])("refuses the openId %j (%s)", async (openId) => {
     expect((await scan(platform, { openId, ticket: "t" })).body).toMatchObject({ pushed: false, reason: "invalid_request" });
   });
 
@@ -308,7 +317,11 @@ describe("passive replies are verified like the platform", () => {
   });
 
   it.each([
-    ["a plain reply in safe mode", "v1", `<xml><ToUserName><![CDATA[v1]]></ToUserName><FromUserName><![CDATA[${ORIGINAL_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>`],
+    [
+      "a plain reply in safe mode",
+      "v1",
+      `<xml><ToUserName><![CDATA[v1]]></ToUserName><FromUserName><![CDATA[${ORIGINAL_ID}]]></FromUserName><CreateTime>1</CreateTime><MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content></xml>`,
+    ],
     ["something that is not XML", "v2", "OK"],
   ])("shows the notice for %s, without retrying", async (_case, openId, body) => {
     answer = body;

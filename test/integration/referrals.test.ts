@@ -139,7 +139,12 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
     expect((await leaders(h, "?from=2026-11-25&to=2026-11-25&limit=1")).leaders).toEqual([{ openId: "oA", invitees: 1 }]);
     expect((await leaders(h, "?from=2026-11-26")).leaders).toEqual([]);
     expect((await h.api("GET", "/api/referrals/leaderboard?from=yesterday")).status).toBe(400);
-    for (const [query, field] of [["from=2026-13-45", "from"], ["to=2026-02-30", "to"], ["from=2026-11-25T10:00:00Z&to=2026-02-30T10:00:00Z", "to"], ["from=1%202%203", "from"]]) {
+    for (const [query, field] of [
+      ["from=2026-13-45", "from"],
+      ["to=2026-02-30", "to"],
+      ["from=2026-11-25T10:00:00Z&to=2026-02-30T10:00:00Z", "to"],
+      ["from=1%202%203", "from"],
+    ]) {
       expect(await h.api("GET", `/api/referrals/leaderboard?${query}`)).toMatchObject({ status: 400, body: { error: "VALIDATION_FAILED", field } });
     }
   });
@@ -223,9 +228,24 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
     const imported = await h.api("POST", "/api/followers/import");
     expect(imported.status).toBe(200);
     // 8 followers in pages of 3: 3 + 3 + 2, then the empty page that ends the list.
-    expect(imported.body).toEqual({ imported: 7, alreadyKnown: 1, total: 8, pages: 4, importedAt: new Date(h.clock.now()).toISOString(), newMeans: "new-to-account" });
+    expect(imported.body).toEqual({
+      imported: 7,
+      alreadyKnown: 1,
+      total: 8,
+      pages: 4,
+      importedAt: new Date(h.clock.now()).toISOString(),
+      newMeans: "new-to-account",
+    });
     expect((await h.emulatorControl("GET", "/emulator/user-list")).body).toEqual({ pageSize: 3, calls: 4 });
-    expect(await follower(h, "oOld0")).toEqual({ openId: "oOld0", subscribed: true, source: null, inviter: null, invitees: [], imported: true, newMeans: "new-to-account" });
+    expect(await follower(h, "oOld0")).toEqual({
+      openId: "oOld0",
+      subscribed: true,
+      source: null,
+      inviter: null,
+      invitees: [],
+      imported: true,
+      newMeans: "new-to-account",
+    });
     expect(await follower(h, "oKnown")).toMatchObject({ imported: false, newMeans: "new-to-account" });
     // A second import finds everyone known.
     expect((await h.api("POST", "/api/followers/import")).body).toMatchObject({ imported: 0, alreadyKnown: 8, total: 8, pages: 4 });
@@ -267,15 +287,34 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
     let tickets = 0;
     const qrcodes = {
       createPermanent: async () => ({ type: "permanent" as const, ticket: `T${++tickets}`, url: `http://weixin.qq.com/q/${tickets}` }),
-      createTemporary: async () => ({ type: "temporary" as const, ticket: `T${++tickets}`, url: `http://weixin.qq.com/q/${tickets}`, expiresAt: clock.now() + 30 * DAY_MS }),
+      createTemporary: async () => ({
+        type: "temporary" as const,
+        ticket: `T${++tickets}`,
+        url: `http://weixin.qq.com/q/${tickets}`,
+        expiresAt: clock.now() + 30 * DAY_MS,
+      }),
       imageUrl: () => "",
       downloadImage: async () => ({ bytes: new Uint8Array(), contentType: "" }),
     };
     const codeService = createCodeService({ db, qrcodes, accountId: "wxR", permanentQuota: 10, clock, random });
-    const referrals = createReferralService({ db, codes: codeService, accountId: "wxR", timeZone: "Asia/Shanghai", permanentReserve: 0, newMeans: async () => "new-to-wxqr", clock, random });
+    const referrals = createReferralService({
+      db,
+      codes: codeService,
+      accountId: "wxR",
+      timeZone: "Asia/Shanghai",
+      permanentReserve: 0,
+      newMeans: async () => "new-to-wxqr",
+      clock,
+      random,
+    });
     const code = await referrals.codeFor("oA");
     const events: AttributedEvent[] = [];
-    const settings: PushSettings = { accountId: "wxR", timeZone: "Asia/Shanghai", owners: { follower: referralHooks }, emit: async (_sql, e) => void events.push(e) };
+    const settings: PushSettings = {
+      accountId: "wxR",
+      timeZone: "Asia/Shanghai",
+      owners: { follower: referralHooks },
+      emit: async (_sql, e) => void events.push(e),
+    };
     const ingest = async (message: PushMessage): Promise<void> => {
       const [result] = await db.batch([message], pushBatch(settings, clock.now()));
       expect(result?.ok).toBe(true);

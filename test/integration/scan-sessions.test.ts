@@ -160,7 +160,10 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
 
       const stream = await openEvents(h, s.id, { bearer: s.secret });
       expect(stream.status).toBe(200);
-      expect(await stream.next()).toEqual({ event: "pending", data: expect.objectContaining({ id: s.id, status: "pending", purpose: "login", subject: "checkout-page" }) });
+      expect(await stream.next()).toEqual({
+        event: "pending",
+        data: expect.objectContaining({ id: s.id, status: "pending", purpose: "login", subject: "checkout-page" }),
+      });
 
       h.clock.advance(2_000);
       const scan = await h.scan("alice", s.qrcode.ticket);
@@ -211,7 +214,10 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       expect(delivered(confirmation).outcome).toBe("delivered");
       expect(delivered(confirmation).userSaw).toContain("Confirmed");
 
-      expect(await stream.next()).toEqual({ event: "confirmed", data: expect.objectContaining({ status: "confirmed", openId: "alice", isNewFollower: true, subject: "user-42" }) });
+      expect(await stream.next()).toEqual({
+        event: "confirmed",
+        data: expect.objectContaining({ status: "confirmed", openId: "alice", isNewFollower: true, subject: "user-42" }),
+      });
       expect(await stream.next()).toBeUndefined();
       await stream.close();
       expect((await getSession(h, s.id, s.secret)).body).toMatchObject({ status: "confirmed", openId: "alice" });
@@ -278,7 +284,10 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
         h.clock.advance(POOL_COOLDOWN_MS + 1_000);
         const victims: Json[] = [];
         for (let i = 0; i < 20; i++) {
-          const body = i % 2 === 0 ? { purpose: "bind", subject: `user-${i}`, confirm: true, clientIp: `198.51.100.${i}` } : { purpose: "login", clientIp: `198.51.100.${i}` };
+          const body =
+            i % 2 === 0
+              ? { purpose: "bind", subject: `user-${i}`, confirm: true, clientIp: `198.51.100.${i}` }
+              : { purpose: "login", clientIp: `198.51.100.${i}` };
           victims.push(await createSession(h, body));
           await h.service.scanSessions.settled();
         }
@@ -459,7 +468,10 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
 
     it("after the v5 migration, no code of the v3 pool is handed out again, and a scan of one reaches no session", async () => {
       const { db } = await factory.create();
-      await migrate(db, MIGRATIONS.filter((m) => m.version <= 4));
+      await migrate(
+        db,
+        MIGRATIONS.filter((m) => m.version <= 4),
+      );
       // The pool as v3 left it: one code, held by the newest of the two sessions that had it.
       const pooledTicket = "pooled-ticket-from-v3";
       const t = SERVICE_START - 30_000;
@@ -470,12 +482,14 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
            VALUES ('qr_pooled', ?, 'temporary', 'pooledscene', ?, 'https://weixin.qq.com/q/pooled', ?, 'session', 'sp_pool1', 'scan-session pool', ?)`,
           [SERVICE_APP_ID, pooledTicket, t + 30 * 86_400_000, t],
         );
-        await sql.run("INSERT INTO scan_session_codes (id, account_id, qrcode_id, code_expires_at, session_id, free_at, created_at) VALUES ('sp_pool1', ?, 'qr_pooled', ?, 'ss_new', 0, ?)", [
-          SERVICE_APP_ID,
-          t + 30 * 86_400_000,
-          t,
-        ]);
-        for (const [id, createdAt] of [["ss_old", t - 3_600_000], ["ss_new", t]] as const) {
+        await sql.run(
+          "INSERT INTO scan_session_codes (id, account_id, qrcode_id, code_expires_at, session_id, free_at, created_at) VALUES ('sp_pool1', ?, 'qr_pooled', ?, 'ss_new', 0, ?)",
+          [SERVICE_APP_ID, t + 30 * 86_400_000, t],
+        );
+        for (const [id, createdAt] of [
+          ["ss_old", t - 3_600_000],
+          ["ss_new", t],
+        ] as const) {
           await sql.run(
             `INSERT INTO scan_sessions (id, account_id, purpose, subject, confirm, secret_hash, status, pool_code_id, qrcode_id, created_at, expires_at, updated_at)
              VALUES (?, ?, 'login', NULL, 0, 'x', 'pending', 'sp_pool1', 'qr_pooled', ?, ?, ?)`,
@@ -512,7 +526,9 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
         ticket: pooledTicket,
       });
       expect(outcome).toMatchObject({ duplicate: false, qrcodeId: "qr_pooled" });
-      const newest = await db.read((sql) => sql.get<{ status: string; open_id: string | null }>("SELECT status, open_id FROM scan_sessions WHERE id = 'ss_new'"));
+      const newest = await db.read((sql) =>
+        sql.get<{ status: string; open_id: string | null }>("SELECT status, open_id FROM scan_sessions WHERE id = 'ss_new'"),
+      );
       expect(newest).toEqual({ status: "pending", open_id: null });
       for (const s of sessions) expect((await getSession(h, s.id, s.secret)).body).toMatchObject({ status: "pending" });
     });
@@ -539,7 +555,10 @@ function describeScanSessions(name: string, makeFactory: () => DatabaseFactory):
       const h = await start({ timer });
       const { pollMs, heartbeatMs } = SCAN_SESSION_DEFAULTS;
       // A second instance on the same database: no HTTP, no shared memory with the first.
-      const other = await createWxqrService({ db: h.db, accountId: SERVICE_APP_ID }, { clock: h.clock, random: createSeededRandom(99), logger: silentLogger, timer: createManualTimer() });
+      const other = await createWxqrService(
+        { db: h.db, accountId: SERVICE_APP_ID },
+        { clock: h.clock, random: createSeededRandom(99), logger: silentLogger, timer: createManualTimer() },
+      );
       const s = await createSession(h);
       const stream = await openEvents(h, s.id, { bearer: s.secret });
       expect((await stream.next())?.event).toBe("pending");

@@ -154,10 +154,12 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
     return p;
   }
 
-  const viaProxy = (p: PushProxy) => (servicePushUrl: string): string => {
-    p.target = new URL(servicePushUrl).origin;
-    return p.pushUrl;
-  };
+  const viaProxy =
+    (p: PushProxy) =>
+    (servicePushUrl: string): string => {
+      p.target = new URL(servicePushUrl).origin;
+      return p.pushUrl;
+    };
 
   it("counts a channel's scans, follows and unfollows exactly, greets new followers, and pages the scan log", async () => {
     const { h } = await start();
@@ -205,7 +207,11 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
     const seqs = events.map((e) => e.seq as number);
     expect([...seqs].sort((a, b) => a - b)).toEqual(seqs);
     expect(new Set(seqs).size).toBe(5);
-    expect(events[0]).toMatchObject({ ticket: channel.qrcode.ticket, scene: String(channel.qrcode.sceneId), createdAt: new Date(Math.floor((h.clock.now() - 4_000) / 1000) * 1000).toISOString() });
+    expect(events[0]).toMatchObject({
+      ticket: channel.qrcode.ticket,
+      scene: String(channel.qrcode.sceneId),
+      createdAt: new Date(Math.floor((h.clock.now() - 4_000) / 1000) * 1000).toISOString(),
+    });
   });
 
   it("records each push once when every push is delivered three times", async () => {
@@ -427,14 +433,17 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       expect(await res.json()).toMatchObject({ error: "VALIDATION_FAILED", field: "body", message: expect.any(String) });
     });
 
-    it.each(["/api/qrcodes/qr_unknown", "/api/qrcodes/qr_unknown/image.png", "/api/qrcodes/qr_unknown/image.svg", "/api/channels/ch_unknown", "/api/channels/ch_unknown/stats"])(
-      "answers 404 for %s",
-      async (path) => {
-        const res = await h.api("GET", path);
-        expect(res.status).toBe(404);
-        expect(res.body).toMatchObject({ error: "NOT_FOUND" });
-      },
-    );
+    it.each([
+      "/api/qrcodes/qr_unknown",
+      "/api/qrcodes/qr_unknown/image.png",
+      "/api/qrcodes/qr_unknown/image.svg",
+      "/api/channels/ch_unknown",
+      "/api/channels/ch_unknown/stats",
+    ])("answers 404 for %s", async (path) => {
+      const res = await h.api("GET", path);
+      expect(res.status).toBe(404);
+      expect(res.body).toMatchObject({ error: "NOT_FOUND" });
+    });
 
     it("renders a code's image locally at the asked size, decoding to its url", async () => {
       const code = (await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "login-42", expireSeconds: 600 })).body;
@@ -464,13 +473,20 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       expect(second.status).toBe(409);
       expect(second.body).toMatchObject({ error: "SCENE_CONFLICT" });
       // Also across types: a live temporary code may not take the value either.
-      expect((await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "shop-9", expireSeconds: 600 })).body).toMatchObject({ error: "SCENE_CONFLICT" });
+      expect((await h.api("POST", "/api/qrcodes", { type: "temporary", sceneStr: "shop-9", expireSeconds: 600 })).body).toMatchObject({
+        error: "SCENE_CONFLICT",
+      });
       expect((await h.emulatorControl("GET", "/emulator/counters")).body.today["qrcode/create"]).toBe(calls);
     });
 
     it("refuses impossible days and non-ISO text as a stats bound: 400 naming the field", async () => {
       const channel = await createChannel(h, "stats bounds");
-      for (const [query, field] of [["from=2026-13-45", "from"], ["to=2026-02-30", "to"], ["from=2026-11-31T08:00:00Z", "from"], ["to=1%202%203", "to"]]) {
+      for (const [query, field] of [
+        ["from=2026-13-45", "from"],
+        ["to=2026-02-30", "to"],
+        ["from=2026-11-31T08:00:00Z", "from"],
+        ["to=1%202%203", "to"],
+      ]) {
         expect(await h.api("GET", `/api/channels/${channel.id}/stats?${query}`)).toMatchObject({ status: 400, body: { error: "VALIDATION_FAILED", field } });
       }
       expect((await h.api("GET", `/api/channels/${channel.id}/stats?from=2028-02-29&to=2028-03-01`)).status).toBe(200);

@@ -48,7 +48,8 @@ describe.runIf(run)("one access token for all instances (two wxqr serve on one P
     markPostgresRan("token-sharing-postgres", finished);
   });
 
-  const counters = async (): Promise<Record<string, number>> => ((await (await fetch(`${emulatorUrl}/emulator/counters`)).json()) as { totals: Record<string, number> }).totals;
+  const counters = async (): Promise<Record<string, number>> =>
+    ((await (await fetch(`${emulatorUrl}/emulator/counters`)).json()) as { totals: Record<string, number> }).totals;
   const createCode = (serviceUrl: string): Promise<Response> =>
     fetch(`${serviceUrl}/api/qrcodes`, {
       method: "POST",
@@ -81,7 +82,11 @@ describe.runIf(run)("one access token for all instances (two wxqr serve on one P
     expect(before.stable_token).toBe(1);
 
     // The platform's token runs out (the emulator's clock passes its 7200 s life); the processes' clocks say nothing.
-    const moved = await fetch(`${emulatorUrl}/emulator/clock`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ advanceSeconds: 7_200 + 60 }) });
+    const moved = await fetch(`${emulatorUrl}/emulator/clock`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ advanceSeconds: 7_200 + 60 }),
+    });
     expect(moved.status).toBe(200);
 
     const answers = await Promise.all(urls.flatMap((url) => Array.from({ length: CALLS_PER_PROCESS }, () => createCode(url))));
@@ -93,7 +98,11 @@ describe.runIf(run)("one access token for all instances (two wxqr serve on one P
     expect(after.stable_token! - before.stable_token!).toBe(1);
     expect(after["qrcode/create"]).toBeGreaterThanOrEqual(2 + 2 * CALLS_PER_PROCESS);
     // Each process's own count of token requests: two in all (the warm-up's and the refresh).
-    const refreshes = await Promise.all(urls.map(async (url) => metricValue(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(), "wxqr_access_token_refreshes")));
+    const refreshes = await Promise.all(
+      urls.map(async (url) =>
+        metricValue(await (await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })).text(), "wxqr_access_token_refreshes"),
+      ),
+    );
     expect(refreshes.reduce((a, b) => a + b, 0)).toBe(2);
 
     for (const p of started) expect(await p.stop("SIGINT")).toBe(0);

@@ -81,7 +81,9 @@ for (const makeFactory of databaseFactories()) {
         const stores = [db, ...extra].map(createDatabaseTokenStore);
         for (let round = 0; round < 3; round++) {
           const now = round * 1_000;
-          const results = await Promise.all(Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.acquireLease("race", `h${round}-${i}`, now, now + 500)));
+          const results = await Promise.all(
+            Array.from({ length: 50 }, (_, i) => stores[i % stores.length]!.acquireLease("race", `h${round}-${i}`, now, now + 500)),
+          );
           expect(results.filter(Boolean)).toHaveLength(1);
         }
       } finally {

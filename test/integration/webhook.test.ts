@@ -150,7 +150,12 @@ for (const makeFactory of databaseFactories()) {
         expect(await service.webhook.runOnce()).toEqual({ attempted: 5, delivered: 0, failed: 5 });
         const failing = await server.app.inject({ method: "GET", url: "/api/webhook/deliveries?limit=20", headers: auth });
         expect(failing.statusCode).toBe(200);
-        const view = failing.json() as { enabled: boolean; backlog: number; failing: number; recent: Array<{ attempts: number; lastError: string | null; deliveredAt: string | null; nextAttemptAt: string | null; type: string }> };
+        const view = failing.json() as {
+          enabled: boolean;
+          backlog: number;
+          failing: number;
+          recent: Array<{ attempts: number; lastError: string | null; deliveredAt: string | null; nextAttemptAt: string | null; type: string }>;
+        };
         expect(view).toMatchObject({ enabled: true, backlog: 20, failing: 5 });
         expect(view.recent).toHaveLength(20);
         const failed = view.recent.filter((d) => d.attempts === 1);
@@ -194,12 +199,21 @@ for (const makeFactory of databaseFactories()) {
         const types = hook.requests.filter((r) => r.status === 200).map((r) => (JSON.parse(r.body) as { type: string }).type);
         expect(types.sort()).toEqual([...Array(5).fill(TYPES_PER_FOLLOWER)].flat().sort());
         const newFollower = [...byId.values()].map((a) => a[0]!.event).find((e) => e.type === "new_follower" && e.openId === "oC");
-        expect(newFollower).toMatchObject({ id: expect.stringMatching(/^evt_[0-9a-f]{32}$/), occurredAt: expect.stringMatching(/^2026-11-25T/), data: { qrcodeId: null, scene: "42" } });
+        expect(newFollower).toMatchObject({
+          id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+          occurredAt: expect.stringMatching(/^2026-11-25T/),
+          data: { qrcodeId: null, scene: "42" },
+        });
 
         const after = (await server.app.inject({ method: "GET", url: "/api/webhook/deliveries", headers: auth })).json() as typeof view;
         expect(after).toMatchObject({ backlog: 0, failing: 0 });
         expect(after.recent.every((d) => d.deliveredAt !== null && d.nextAttemptAt === null && d.lastError === null)).toBe(true);
-        expect(metricValue((await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } })).body, "wxqr_webhook_backlog")).toBe(0);
+        expect(
+          metricValue(
+            (await server.app.inject({ method: "GET", url: "/metrics", headers: { authorization: `Bearer ${ADMIN}` } })).body,
+            "wxqr_webhook_backlog",
+          ),
+        ).toBe(0);
       } finally {
         await closeServer(server, service, db);
       }
@@ -283,7 +297,10 @@ for (const makeFactory of databaseFactories()) {
       const { db } = await factory.create();
       const clock = createManualClock(START);
       await migrate(db);
-      const service = await createWxqrService({ db, accountId: ACCOUNT }, { clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() });
+      const service = await createWxqrService(
+        { db, accountId: ACCOUNT },
+        { clock, random: createSeededRandom(3), logger: silentLogger, timer: createManualTimer() },
+      );
       expect(service.webhook).toBeUndefined();
       await recordPushes(service, clock);
       const count = await db.read((sql) => sql.get<{ n: number }>("SELECT COUNT(*) AS n FROM outbox"));

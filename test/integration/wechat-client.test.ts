@@ -45,18 +45,102 @@ interface Rule {
 
 const long65 = "x".repeat(65);
 const rules: Rule[] = [
-  { name: "temporary scene id 0", kind: "temporary", input: { sceneId: 0, expireSeconds: 600 }, field: "sceneId", wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 0 } } }, errcode: 40053 },
-  { name: "temporary scene id negative", kind: "temporary", input: { sceneId: -5, expireSeconds: 600 }, field: "sceneId", wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: -5 } } }, errcode: 40053 },
-  { name: "temporary scene id above 2^32-1", kind: "temporary", input: { sceneId: 4_294_967_296, expireSeconds: 600 }, field: "sceneId", wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 4_294_967_296 } } }, errcode: 40053 },
-  { name: "temporary scene id not whole", kind: "temporary", input: { sceneId: 1.5, expireSeconds: 600 }, field: "sceneId", wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 1.5 } } }, errcode: 40053 },
-  { name: "permanent scene id 0", kind: "permanent", input: { sceneId: 0 }, field: "sceneId", wire: { action_name: "QR_LIMIT_SCENE", action_info: { scene: { scene_id: 0 } } }, errcode: 40053 },
-  { name: "permanent scene id above 100000", kind: "permanent", input: { sceneId: 100_001 }, field: "sceneId", wire: { action_name: "QR_LIMIT_SCENE", action_info: { scene: { scene_id: 100_001 } } }, errcode: 40053 },
-  { name: "empty scene string", kind: "temporary", input: { sceneStr: "", expireSeconds: 600 }, field: "sceneStr", wire: { action_name: "QR_STR_SCENE", expire_seconds: 600, action_info: { scene: { scene_str: "" } } }, errcode: 40053 },
-  { name: "scene string of 65 characters", kind: "permanent", input: { sceneStr: long65 }, field: "sceneStr", wire: { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_str: long65 } } }, errcode: 40053 },
-  { name: "scene string that is not a string", kind: "permanent", input: { sceneStr: 12 }, field: "sceneStr", wire: { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_str: 12 } } }, errcode: 40053 },
-  { name: "expire below 60 s", kind: "temporary", input: { sceneId: 1, expireSeconds: 59 }, field: "expireSeconds", wire: { action_name: "QR_SCENE", expire_seconds: 59, action_info: { scene: { scene_id: 1 } } }, errcode: 40035 },
-  { name: "expire above 30 days", kind: "temporary", input: { sceneId: 1, expireSeconds: 2_592_001 }, field: "expireSeconds", wire: { action_name: "QR_SCENE", expire_seconds: 2_592_001, action_info: { scene: { scene_id: 1 } } }, errcode: 40035 },
-  { name: "expire not whole", kind: "temporary", input: { sceneId: 1, expireSeconds: 90.5 }, field: "expireSeconds", wire: { action_name: "QR_SCENE", expire_seconds: 90.5, action_info: { scene: { scene_id: 1 } } }, errcode: 40035 },
+  {
+    name: "temporary scene id 0",
+    kind: "temporary",
+    input: { sceneId: 0, expireSeconds: 600 },
+    field: "sceneId",
+    wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 0 } } },
+    errcode: 40053,
+  },
+  {
+    name: "temporary scene id negative",
+    kind: "temporary",
+    input: { sceneId: -5, expireSeconds: 600 },
+    field: "sceneId",
+    wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: -5 } } },
+    errcode: 40053,
+  },
+  {
+    name: "temporary scene id above 2^32-1",
+    kind: "temporary",
+    input: { sceneId: 4_294_967_296, expireSeconds: 600 },
+    field: "sceneId",
+    wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 4_294_967_296 } } },
+    errcode: 40053,
+  },
+  {
+    name: "temporary scene id not whole",
+    kind: "temporary",
+    input: { sceneId: 1.5, expireSeconds: 600 },
+    field: "sceneId",
+    wire: { action_name: "QR_SCENE", expire_seconds: 600, action_info: { scene: { scene_id: 1.5 } } },
+    errcode: 40053,
+  },
+  {
+    name: "permanent scene id 0",
+    kind: "permanent",
+    input: { sceneId: 0 },
+    field: "sceneId",
+    wire: { action_name: "QR_LIMIT_SCENE", action_info: { scene: { scene_id: 0 } } },
+    errcode: 40053,
+  },
+  {
+    name: "permanent scene id above 100000",
+    kind: "permanent",
+    input: { sceneId: 100_001 },
+    field: "sceneId",
+    wire: { action_name: "QR_LIMIT_SCENE", action_info: { scene: { scene_id: 100_001 } } },
+    errcode: 40053,
+  },
+  {
+    name: "empty scene string",
+    kind: "temporary",
+    input: { sceneStr: "", expireSeconds: 600 },
+    field: "sceneStr",
+    wire: { action_name: "QR_STR_SCENE", expire_seconds: 600, action_info: { scene: { scene_str: "" } } },
+    errcode: 40053,
+  },
+  {
+    name: "scene string of 65 characters",
+    kind: "permanent",
+    input: { sceneStr: long65 },
+    field: "sceneStr",
+    wire: { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_str: long65 } } },
+    errcode: 40053,
+  },
+  {
+    name: "scene string that is not a string",
+    kind: "permanent",
+    input: { sceneStr: 12 },
+    field: "sceneStr",
+    wire: { action_name: "QR_LIMIT_STR_SCENE", action_info: { scene: { scene_str: 12 } } },
+    errcode: 40053,
+  },
+  {
+    name: "expire below 60 s",
+    kind: "temporary",
+    input: { sceneId: 1, expireSeconds: 59 },
+    field: "expireSeconds",
+    wire: { action_name: "QR_SCENE", expire_seconds: 59, action_info: { scene: { scene_id: 1 } } },
+    errcode: 40035,
+  },
+  {
+    name: "expire above 30 days",
+    kind: "temporary",
+    input: { sceneId: 1, expireSeconds: 2_592_001 },
+    field: "expireSeconds",
+    wire: { action_name: "QR_SCENE", expire_seconds: 2_592_001, action_info: { scene: { scene_id: 1 } } },
+    errcode: 40035,
+  },
+  {
+    name: "expire not whole",
+    kind: "temporary",
+    input: { sceneId: 1, expireSeconds: 90.5 },
+    field: "expireSeconds",
+    wire: { action_name: "QR_SCENE", expire_seconds: 90.5, action_info: { scene: { scene_id: 1 } } },
+    errcode: 40035,
+  },
   { name: "expire missing", kind: "temporary", input: { sceneId: 1 }, field: "expireSeconds" },
   { name: "both scene id and string", kind: "temporary", input: { sceneId: 1, sceneStr: "a", expireSeconds: 600 }, field: "scene" },
   { name: "no scene", kind: "permanent", input: {}, field: "scene", wire: { action_name: "QR_LIMIT_SCENE", action_info: {} }, errcode: 40053 },
@@ -188,11 +272,17 @@ describe("access token", () => {
 
   it("reports wrong credentials as a CredentialsError without leaking the secret", async () => {
     const p = await start();
-    const err = await p.client({ appSecret: "definitely-wrong-secret" }).accessToken.get().catch((e: unknown) => e);
+    const err = await p
+      .client({ appSecret: "definitely-wrong-secret" })
+      .accessToken.get()
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(CredentialsError);
     expect((err as CredentialsError).errcode).toBe(40125);
     expect(String((err as Error).message)).not.toContain("definitely-wrong-secret");
-    const wrongApp = await p.client({ appId: "wx0000000000000000" }).accessToken.get().catch((e: unknown) => e);
+    const wrongApp = await p
+      .client({ appId: "wx0000000000000000" })
+      .accessToken.get()
+      .catch((e: unknown) => e);
     expect((wrongApp as CredentialsError).errcode).toBe(40013);
     expect(String((wrongApp as Error).message)).not.toContain(APP_SECRET);
   });

@@ -45,7 +45,10 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
     .option("--emulator-port <n>", "the emulator's port", "3001")
     .option("--db <file>", "SQLite file (default: WXQR_DATABASE, else ./wxqr.db)")
     .option("--host <addr>", "address for both (loopback only, unless --unsafe-expose-control-api)", "127.0.0.1")
-    .option("--unsafe-expose-control-api", "listen on a non-loopback --host although anyone reaching the emulator's /emulator/* can then make it push to any URL")
+    .option(
+      "--unsafe-expose-control-api",
+      "listen on a non-loopback --host although anyone reaching the emulator's /emulator/* can then make it push to any URL",
+    )
     .action(async (flags: DevFlags) => {
       const fromEnv = loadConfig(ctx.env);
       const database = flags.db ? `sqlite:${flags.db}` : fromEnv.database;
@@ -81,7 +84,12 @@ export function registerDevCommand(program: Command, ctx: CliContext): void {
         const res = await ctx.deps.fetch(`${emulatorUrl}/emulator/push`, {
           method: "PUT",
           headers: { "content-type": "application/json" },
-          body: JSON.stringify({ url: `${service.url}/wechat`, token: credentials.WECHAT_TOKEN, encodingAESKey: credentials.WECHAT_ENCODING_AES_KEY, mode: "safe" }),
+          body: JSON.stringify({
+            url: `${service.url}/wechat`,
+            token: credentials.WECHAT_TOKEN,
+            encodingAESKey: credentials.WECHAT_ENCODING_AES_KEY,
+            mode: "safe",
+          }),
         });
         if (!res.ok) throw new Error(`could not point the emulator at the service: HTTP ${res.status} ${await res.text()}`);
       } catch (err) {

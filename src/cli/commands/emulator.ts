@@ -71,7 +71,11 @@ export function registerEmulatorCommand(program: Command, ctx: CliContext): void
         { appId, appSecret, permanentQuota: parseWholeNumber(flags.permanentQuota ?? "100000", "permanentQuota"), ...(push ? { push } : {}) },
         ctx.deps,
       );
-      const url = await emulator.listen({ port: parseWholeNumber(flags.port, "port"), host: flags.host, unsafeExposeControlApi: flags.unsafeExposeControlApi ?? false });
+      const url = await emulator.listen({
+        port: parseWholeNumber(flags.port, "port"),
+        host: flags.host,
+        unsafeExposeControlApi: flags.unsafeExposeControlApi ?? false,
+      });
       const target = emulator.state.config.push;
       // Listen for Ctrl-C before saying we are ready: a signal right after the banner must stop us cleanly.
       const stopped = ctx.untilStopped();

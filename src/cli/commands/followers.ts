@@ -12,7 +12,9 @@ export function registerFollowerCommands(program: Command, ctx: CliContext): voi
 
   followers
     .command("import")
-    .description("page through the platform's follower list (/cgi-bin/user/get) and record everyone wxqr does not know, so that people who followed before wxqr never count as new followers or referrals")
+    .description(
+      "page through the platform's follower list (/cgi-bin/user/get) and record everyone wxqr does not know, so that people who followed before wxqr never count as new followers or referrals",
+    )
     .option("--json", "print the result as JSON")
     .action(async (flags: { json?: boolean }) => {
       const config = loadConfig(ctx.env);

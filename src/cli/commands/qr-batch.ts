@@ -99,10 +99,15 @@ export function registerQrBatchCommand(qr: Command, ctx: CliContext): void {
       if (summary.fatal !== undefined) throw summary.fatal;
       if (summary.stoppedBy !== undefined) {
         // 128 + the signal's number, as a shell reports a command ended by that signal.
-        throw new CommandFailure(`stopped by ${summary.stoppedBy}: ${summary.notStarted} of ${summary.count} codes not started`, summary.stoppedBy === "SIGTERM" ? 143 : 130);
+        throw new CommandFailure(
+          `stopped by ${summary.stoppedBy}: ${summary.notStarted} of ${summary.count} codes not started`,
+          summary.stoppedBy === "SIGTERM" ? 143 : 130,
+        );
       }
       if (summary.failed > 0) {
-        const codes = Object.entries(summary.errorCodes).map(([code, n]) => `${code} ×${n}`).join(", ");
+        const codes = Object.entries(summary.errorCodes)
+          .map(([code, n]) => `${code} ×${n}`)
+          .join(", ");
         throw new CommandFailure(`${summary.failed} of ${summary.count} codes failed (${codes}): see ${join(job.outDir, ERRORS_FILE)}`);
       }
     });

@@ -53,7 +53,9 @@ async function callEmulator(ctx: CliContext, base: string, path: string, body: u
   } catch (err) {
     const cause = (err as { cause?: { code?: unknown } }).cause?.code;
     const reason = typeof cause === "string" ? cause : err instanceof Error ? err.message : String(err);
-    throw new CommandFailure(`the emulator at ${base} is not reachable (${reason}): start it with \`wxqr emulator\`, or point --emulator or WXQR_EMULATOR_URL at it`);
+    throw new CommandFailure(
+      `the emulator at ${base} is not reachable (${reason}): start it with \`wxqr emulator\`, or point --emulator or WXQR_EMULATOR_URL at it`,
+    );
   }
   const text = await res.text();
   try {

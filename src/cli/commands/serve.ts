@@ -57,7 +57,9 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
         const accounts = await db.read((sql) => listAccountIds(sql));
         const accountId = config.appId ?? (accounts.length === 1 ? accounts[0] : undefined);
         if (accountId === undefined) {
-          throw new ConfigError([{ key: "WECHAT_APP_ID", message: `is required to choose whose statistics to read (the database has ${accounts.length} accounts)` }]);
+          throw new ConfigError([
+            { key: "WECHAT_APP_ID", message: `is required to choose whose statistics to read (the database has ${accounts.length} accounts)` },
+          ]);
         }
         const service = await createWxqrService({ db, accountId }, ctx.deps);
         const channels = flags.channel ? [await service.channels.get(flags.channel)] : await service.channels.list();

@@ -44,7 +44,8 @@ export function registerPushRoute(app: FastifyInstance, options: FastifyPushOpti
   const send = (reply: FastifyReply, response: PushHttpResponse): FastifyReply => {
     if (response.error !== undefined) {
       if (response.status === 200) reply.log.warn({ err: response.error }, "push committed but its passive reply could not be built; answering success");
-      else if (response.status === PUSH_UNAVAILABLE_STATUS) reply.log.error({ err: response.error }, "push not processed; answering 503 so WeChat delivers it again");
+      else if (response.status === PUSH_UNAVAILABLE_STATUS)
+        reply.log.error({ err: response.error }, "push not processed; answering 503 so WeChat delivers it again");
       else reply.log.warn({ status: response.status, error: (response.error as { code?: unknown }).code }, "push refused");
     }
     return reply.code(response.status).headers(response.headers).send(response.body);

@@ -18,7 +18,10 @@ const PAST_LIMIT_BYTES = 1;
 export const BODY_PARSED_RESPONSE: PushHttpResponse = {
   status: 500,
   headers: { "content-type": "application/json; charset=utf-8" },
-  body: JSON.stringify({ error: "BODY_PARSED", message: 'a body parser consumed the push before wxqr: mount wxqr first, or keep the raw body (express.raw({ type: "*/*" }))' }),
+  body: JSON.stringify({
+    error: "BODY_PARSED",
+    message: 'a body parser consumed the push before wxqr: mount wxqr first, or keep the raw body (express.raw({ type: "*/*" }))',
+  }),
 };
 
 /** The raw body, or `undefined` when a parser consumed the stream and kept no raw copy. */

@@ -26,6 +26,7 @@ export function parseInstant(value: string | undefined, field: string): number |
   }
   const dateTime = DATE_TIME_RE.exec(value);
   const ms = dateTime !== null && isCalendarDay(dateTime[1]!) ? Date.parse(value) : Number.NaN;
-  if (Number.isNaN(ms)) throw new ValidationError(field, `expected YYYY-MM-DD, an ISO date-time or epoch milliseconds, got ${JSON.stringify(value.slice(0, 40))}`);
+  if (Number.isNaN(ms))
+    throw new ValidationError(field, `expected YYYY-MM-DD, an ISO date-time or epoch milliseconds, got ${JSON.stringify(value.slice(0, 40))}`);
   return ms;
 }

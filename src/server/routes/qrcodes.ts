@@ -94,7 +94,9 @@ export function registerQrcodeRoutes(untyped: FastifyInstance, deps: { service: 
         response: {
           200: {
             type: "object",
-            properties: { permanent: { type: "object", properties: { used: { type: "integer" }, limit: { type: "integer" }, remaining: { type: "integer" } } } },
+            properties: {
+              permanent: { type: "object", properties: { used: { type: "integer" }, limit: { type: "integer" }, remaining: { type: "integer" } } },
+            },
           },
         },
       },

@@ -23,7 +23,10 @@ export function registerReferralRoutes(untyped: FastifyInstance, deps: { service
       schema: {
         summary: "A follower's personal referral code: the same code for the same openId (permanent while the quota allows, else 30 days, renewed)",
         body: { type: "object", properties: { openId: openIdSchema }, required: ["openId"], additionalProperties: false },
-        response: { 200: { type: "object", properties: { openId: { type: "string" }, qrcode: qrcodeSchema }, required: ["openId", "qrcode"] }, ...errorResponses },
+        response: {
+          200: { type: "object", properties: { openId: { type: "string" }, qrcode: qrcodeSchema }, required: ["openId", "qrcode"] },
+          ...errorResponses,
+        },
       },
     },
     async (request) => {
@@ -37,7 +40,8 @@ export function registerReferralRoutes(untyped: FastifyInstance, deps: { service
     "/api/referrals/leaderboard",
     {
       schema: {
-        summary: "Invitees per inviter, most first; `from`/`to` bound the referral time (a day in the account's zone, an ISO date-time or epoch ms; both inclusive)",
+        summary:
+          "Invitees per inviter, most first; `from`/`to` bound the referral time (a day in the account's zone, an ISO date-time or epoch ms; both inclusive)",
         querystring: {
           type: "object",
           properties: { from: { type: "string" }, to: { type: "string" }, limit: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },

@@ -69,7 +69,12 @@ export function registerScanSessionRoutes(untyped: FastifyInstance, deps: { serv
             purpose: { type: "string", enum: ["login", "bind"] },
             subject: { type: "string", minLength: 1, maxLength: 256, description: "No control characters" },
             confirm: { type: "boolean", default: false },
-            clientIp: { type: "string", minLength: 1, maxLength: 64, description: "The browser's address, for per-client rate limiting (default: the caller's)" },
+            clientIp: {
+              type: "string",
+              minLength: 1,
+              maxLength: 64,
+              description: "The browser's address, for per-client rate limiting (default: the caller's)",
+            },
           },
           required: ["purpose"],
           additionalProperties: false,
@@ -91,7 +96,8 @@ export function registerScanSessionRoutes(untyped: FastifyInstance, deps: { serv
           expiresAt: new Date(s.expiresAt).toISOString(),
         });
       } catch (err) {
-        if (err instanceof ClientRateLimitedError || err instanceof ScanSessionQuotaError) reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
+        if (err instanceof ClientRateLimitedError || err instanceof ScanSessionQuotaError)
+          reply.header("retry-after", String(Math.ceil(err.retryAfterMs / 1000)));
         throw err;
       }
     },
@@ -121,7 +127,14 @@ export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: 
 
   app.get(
     "/api/scan-sessions/:id",
-    { schema: { summary: "A scan session, as its secret's holder sees it", ...secretSecurity, params: idParams, response: { 200: viewSchema, 401: errorSchema, 404: errorSchema } } },
+    {
+      schema: {
+        summary: "A scan session, as its secret's holder sees it",
+        ...secretSecurity,
+        params: idParams,
+        response: { 200: viewSchema, 401: errorSchema, 404: errorSchema },
+      },
+    },
     async (request) => {
       const access = await sessions.read(request.params.id, secretOf(request.headers.authorization) ?? "");
       if (!access.ok) refuse(access.reason);
@@ -153,7 +166,12 @@ export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: 
       reply.hijack();
       const res = reply.raw;
       try {
-        res.writeHead(200, { "content-type": "text/event-stream; charset=utf-8", "cache-control": "no-store", connection: "keep-alive", "x-accel-buffering": "no" });
+        res.writeHead(200, {
+          "content-type": "text/event-stream; charset=utf-8",
+          "cache-control": "no-store",
+          connection: "keep-alive",
+          "x-accel-buffering": "no",
+        });
         res.write(": scan session stream\n\n");
         for await (const item of sessions.watch(id, stop.signal)) {
           if (item.type === "heartbeat") res.write(": heartbeat\n\n");
