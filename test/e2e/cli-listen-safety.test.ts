@@ -8,7 +8,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli } from "../helpers/cli.ts";
+import { oneLine, runCli, startCli } from "../helpers/cli.ts";
 
 let dir: string;
 beforeAll(async () => {
@@ -17,13 +17,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return lines[0]!;
-}
 
 describe("the emulator's control API stays on loopback", () => {
   it.each(["0.0.0.0", "::"])("wxqr emulator --host %s refuses to start: exit 2, one line naming --unsafe-expose-control-api", async (host) => {

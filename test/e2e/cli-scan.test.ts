@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import Fastify from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli, type LongRunning } from "../helpers/cli.ts";
+import { oneLine, runCli, startCli, type LongRunning } from "../helpers/cli.ts";
 import { startReceiver, type TestReceiver } from "../helpers/push-receiver.ts";
 
 const APP_ID = "wxe2e0000000000002";
@@ -20,13 +20,6 @@ let emulator: LongRunning & { match: RegExpMatchArray };
 let url: string;
 let env: Record<string, string>;
 let dir: string;
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return lines[0]!;
-}
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "wxqr-scan-"));

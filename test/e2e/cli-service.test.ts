@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../src/store/migrations.ts";
-import { runCli, startCli, type LongRunning } from "../helpers/cli.ts";
+import { oneLine, runCli, startCli, type LongRunning } from "../helpers/cli.ts";
 
 const APP_ID = "wxe2e0000000000003";
 const WELCOME = "Welcome to poster A!";
@@ -27,13 +27,6 @@ afterAll(async () => {
   if (dev && dev.child.exitCode === null) await dev.stop("SIGKILL");
   await rm(dir, { recursive: true, force: true });
 });
-
-function oneLine(stderr: string): string {
-  const lines = stderr.trimEnd().split("\n");
-  expect(lines).toHaveLength(1);
-  expect(stderr).not.toMatch(/\n\s+at /);
-  return lines[0]!;
-}
 
 describe("wxqr dev", () => {
   it("runs the emulator and the service together: a channel, a scan by `wxqr scan`, its statistics; Ctrl-C stops it", async () => {

@@ -2,6 +2,7 @@
 import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { expect } from "vitest";
 
 export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
@@ -69,4 +70,12 @@ export function startCli(args: string[], ready: RegExp, env: Record<string, stri
     child.stderr?.on("data", (chunk: Buffer) => (err += chunk.toString()));
     void exited.then((code) => reject(new Error(`wxqr ${args.join(" ")} exited (${code}) before it was ready:\n${out}\n${err}`)));
   });
+}
+
+/** The one line a failing command prints on stderr (no stack trace), checked as such. */
+export function oneLine(stderr: string): string {
+  const lines = stderr.trimEnd().split("\n");
+  expect(lines).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+  return lines[0]!;
 }

@@ -27,7 +27,7 @@ import {
   type PushReceiverOptions,
 } from "../../src/push/index.ts";
 import { computeSignature } from "../../src/push/signature.ts";
-import { APP_ID, cases, KEY, NOW_S, TOKEN, fixedRandom } from "../fixtures/push-requests.ts";
+import { cases, receiver } from "../fixtures/push-requests.ts";
 
 interface Running {
   url: string;
@@ -192,17 +192,8 @@ describe.each(Object.entries(ADAPTERS))("%s", (_name, start) => {
       const key = JSON.stringify(options ?? {}, (_k, v: unknown) => (v === undefined ? "undefined" : v));
       let running = apps.get(key);
       if (!running) {
-        const receiver = createPushReceiver({
-          token: TOKEN,
-          appId: APP_ID,
-          encodingAESKey: KEY,
-          requireEncryption: false,
-          now: () => NOW_S * 1000,
-          random: fixedRandom,
-          ...options,
-        });
         running = await start({
-          receiver,
+          receiver: receiver(options),
           onMessage: (message) => {
             reached.push(message);
           },
