@@ -1,7 +1,7 @@
 /**
  * The service's Fastify app: the push route, the REST API behind the admin token (or the
  * dashboard's session cookie), health, metrics and the OpenAPI document (both behind a token
- * unless opened), with the socket limits of `http-limits.ts`.
+ * unless opened), the dashboard's static pages, with the socket limits of `http-limits.ts`.
  * `closeServer` finishes in-flight requests, then waits for the pushes they accepted to commit.
  * @module
  */
@@ -28,6 +28,7 @@ import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./ro
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./static-pages.ts";
 import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
@@ -49,6 +50,8 @@ export interface ServerOptions {
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
   logger?: boolean | { level?: string; stream?: { write(line: string): void } };
   pushPath?: string;
+  /** The built dashboard (`npm run build`); default `dist/web/dashboard` of this package. */
+  dashboardDir?: string;
   /** Dashboard sign-in sessions: idle limit and longest life; defaults in `domain/admin-sessions.ts`. */
   adminSessions?: Omit<AdminSessionOptions, "key">;
   /**
@@ -133,9 +136,13 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
   const pushPath = options.pushPath ?? "/wechat";
   // In the service's error shape, naming the path but never the query (it may hold a secret).
   app.setNotFoundHandler(async (request, reply) => {
+    if (await dashboard.answerNotFound(request, reply)) return reply;
     const { status, body } = httpErrorFor(new NotFoundError(`no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`));
     return reply.code(status).send(body);
   });
+  // --- dashboard (issue #10): its files, and the app for page loads no route took (above) ---
+  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath] });
+  // --- end dashboard ---
 
   registerPushRoute(app, {
     receiver: options.receiver,

@@ -49,7 +49,7 @@ export interface ServiceHarnessOptions {
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
   /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
-  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams" | "adminSessions" | "trustProxy">;
+  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams" | "dashboardDir" | "adminSessions" | "trustProxy">;
   seed?: number;
   /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
   timer?: Timer;
