@@ -1,12 +1,13 @@
 /**
  * The service's Fastify app: the push route, the REST API behind the admin token (or the
- * dashboard's session cookie), health, metrics and the OpenAPI document (both behind a token
+ * dashboard's session cookie), health, metrics and the API documentation (both behind a token
  * unless opened), the dashboard's static pages, with the socket limits of `http-limits.ts`.
  * `closeServer` finishes in-flight requests, then waits for the pushes they accepted to commit.
  * @module
  */
 import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
 import type { Deps } from "../deps.ts";
 import { createAdminSessionService, type AdminSessionOptions } from "../domain/admin-sessions.ts";
@@ -196,9 +197,23 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
 
-  // A page load cannot send a bearer header: the session cookie opens the docs too.
+  // --- API documentation (issue #10): Swagger UI at /docs, the document at /docs/openapi.json ---
+  // A page load cannot send a bearer header: the session cookie opens them too.
   const docsReader = options.publicDocs ? undefined : gate.require("send Authorization: Bearer <WXQR_ADMIN_TOKEN>, or sign in to the dashboard first");
-  app.get("/docs", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    ...(docsReader ? { uiHooks: { onRequest: docsReader } } : {}),
+    uiConfig: {
+      // "Try it out" runs in this page, with the session cookie when signed in: it sends what the
+      // dashboard sends with every write. Serialised into the page by `toString()`: no closure.
+      requestInterceptor: (req) => {
+        req.headers = { ...req.headers, "X-Wxqr-Csrf": "1" };
+        return req;
+      },
+    },
+  });
+  app.get("/docs/openapi.json", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
+  // --- end API documentation ---
   return { app, metrics };
 }
 

@@ -1,7 +1,9 @@
 /**
  * The pages the service serves besides its API (issue #10), over loopback HTTP: the dashboard's
  * static files with the single-page app's fallback (from a temporary folder standing in for
- * `dist/web/dashboard`), and the page that says how to build it when it is not built.
+ * `dist/web/dashboard`), the page that says how to build it when it is not built, and the API
+ * documentation as Swagger UI at /docs with its JSON at /docs/openapi.json, behind the admin
+ * token or the session cookie unless opened.
  */
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { request } from "node:http";
@@ -75,6 +77,16 @@ function fakeBuild(name: string): string {
   writeFileSync(join(dir, "assets", "index-3f2a9c1b.js"), APP_JS);
   writeFileSync(join(dir, "favicon.svg"), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   return dir;
+}
+
+async function signInCookie(h: ServiceHarness): Promise<string> {
+  const res = await fetch(`${h.serviceUrl}/api/session`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ token: ADMIN_TOKEN }),
+  });
+  expect(res.status).toBe(204);
+  return res.headers.getSetCookie()[0]!.split(";")[0]!;
 }
 
 describe("the dashboard's pages", () => {
@@ -157,5 +169,51 @@ describe("the dashboard's pages", () => {
     expect(await get(`${h.serviceUrl}/`, { accept: HTML })).toMatchObject({ status: 200, text: INDEX_HTML });
     expect(await get(`${h.serviceUrl}/channels/abc`, { accept: HTML })).toMatchObject({ status: 200, text: INDEX_HTML });
     expect(await get(`${h.serviceUrl}/assets/index-3f2a9c1b.js`)).toMatchObject({ status: 200, text: APP_JS });
+  });
+});
+
+describe("/docs", () => {
+  it("is Swagger UI over the OpenAPI document at /docs/openapi.json, behind the admin token or the session cookie", async () => {
+    const h = await start({ dashboardDir: join(root, "none") });
+    for (const path of ["/docs", "/docs/", "/docs/openapi.json", "/docs/json"]) {
+      const refused = await get(`${h.serviceUrl}${path}`, { accept: HTML });
+      expect(refused.status, path).toBe(401);
+      expect(refused.json).toMatchObject({ error: "UNAUTHORIZED" });
+      expect((await get(`${h.serviceUrl}${path}`, { authorization: "Bearer wrong-token-0123456789" })).status, path).toBe(401);
+    }
+
+    const bearer = { authorization: `Bearer ${ADMIN_TOKEN}` };
+    const page = await get(`${h.serviceUrl}/docs`, { ...bearer, accept: HTML });
+    expect(page.status).toBe(200);
+    expect(page.headers.get("content-type")).toMatch(/^text\/html/);
+    expect(page.text).toContain('id="swagger-ui"');
+    // The page's scripts and styles load, with the credential the page came with.
+    for (const src of page.text.match(/(?<=(?:src|href)=")[^"]+\.(?:js|css)(?=")/g) ?? []) {
+      expect((await get(new URL(src, `${h.serviceUrl}/docs`).toString(), bearer)).status, src).toBe(200);
+    }
+
+    const doc = await get(`${h.serviceUrl}/docs/openapi.json`, bearer);
+    expect(doc.status).toBe(200);
+    expect(doc.headers.get("content-type")).toMatch(/^application\/json/);
+    expect(doc.json.openapi).toMatch(/^3\./);
+    expect(Object.keys(doc.json.paths)).toEqual(expect.arrayContaining(["/api/session", "/api/scan-sessions/{id}/image.png", "/api/channels"]));
+    expect(doc.json.components.securitySchemes.session).toMatchObject({ type: "apiKey", in: "cookie", name: "wxqr_session" });
+    // The image is the secret's holder's, and signing in needs no credential yet.
+    expect(doc.json.paths["/api/scan-sessions/{id}/image.png"].get.security).toEqual([]);
+    expect(doc.json.paths["/api/session"].post.security).toEqual([]);
+
+    // A browser cannot send a bearer header with a page load: signed in to the dashboard, the cookie opens both.
+    const cookie = await signInCookie(h);
+    expect((await get(`${h.serviceUrl}/docs`, { cookie, accept: HTML })).status).toBe(200);
+    const byCookie = await get(`${h.serviceUrl}/docs/openapi.json`, { cookie });
+    expect(byCookie.status).toBe(200);
+    expect(byCookie.json).toEqual(doc.json);
+  });
+
+  it("is open without a token when WXQR_PUBLIC_DOCS opens it; /api stays closed", async () => {
+    const h = await start({ publicDocs: true, dashboardDir: join(root, "none") });
+    expect((await get(`${h.serviceUrl}/docs`, { accept: HTML })).status).toBe(200);
+    expect((await get(`${h.serviceUrl}/docs/openapi.json`)).json.openapi).toMatch(/^3\./);
+    expect((await get(`${h.serviceUrl}/api/channels`)).status).toBe(401);
   });
 });
