@@ -60,6 +60,8 @@ const VARIABLES = {
   // /metrics and /docs without a token.
   WXQR_PUBLIC_METRICS: ["publicMetrics", onOff, false, false],
   WXQR_PUBLIC_DOCS: ["publicDocs", onOff, false, false],
+  // Behind a reverse proxy: the client's address, scheme and host come from X-Forwarded-*.
+  WXQR_TRUST_PROXY: ["trustProxy", onOff, false, false],
   WXQR_HTTP_HEADERS_TIMEOUT_MS: ["httpHeadersTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.headersTimeoutMs, false],
   WXQR_HTTP_REQUEST_TIMEOUT_MS: ["httpRequestTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.requestTimeoutMs, false],
   WXQR_HTTP_KEEP_ALIVE_TIMEOUT_MS: ["httpKeepAliveTimeoutMs", millis, DEFAULT_HTTP_TIMEOUTS.keepAliveTimeoutMs, false],

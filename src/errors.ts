@@ -35,6 +35,7 @@ export const ERROR_CODES = [
   "STORAGE_UNAVAILABLE",
   "RATE_LIMITED",
   "SCAN_SESSION_QUOTA_EXHAUSTED",
+  "CSRF_REFUSED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -297,5 +298,16 @@ export class NameConflictError extends QrError {
   constructor(field: string, name: string) {
     super("NAME_CONFLICT", `${field}: ${JSON.stringify(name)} is already taken`);
     this.field = field;
+  }
+}
+
+/**
+ * A write authenticated by the dashboard's session cookie did not show that the dashboard sent
+ * it: no `X-Wxqr-Csrf: 1` header, or an `Origin` other than the service's own. A browser attaches
+ * the cookie to a cross-site form post, but cannot add that header to one.
+ */
+export class CsrfRefusedError extends QrError {
+  constructor(message: string) {
+    super("CSRF_REFUSED", message);
   }
 }

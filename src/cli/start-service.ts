@@ -75,19 +75,23 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
       },
       deps,
     );
-    const server = await buildServer({
-      service,
-      receiver,
-      db,
-      adminToken: settings.adminToken,
-      metricsToken: settings.metricsToken,
-      publicMetrics: settings.publicMetrics,
-      publicDocs: settings.publicDocs,
-      http: httpLimitsFrom(settings),
-      streams: { perSession: settings.sseStreamsPerSession, perClient: settings.sseStreamsPerClient },
-      tokenRefreshes: () => client.accessToken.fetchCount,
-      logger: extras.logger ?? false,
-    });
+    const server = await buildServer(
+      {
+        service,
+        receiver,
+        db,
+        adminToken: settings.adminToken,
+        metricsToken: settings.metricsToken,
+        publicMetrics: settings.publicMetrics,
+        publicDocs: settings.publicDocs,
+        http: httpLimitsFrom(settings),
+        streams: { perSession: settings.sseStreamsPerSession, perClient: settings.sseStreamsPerClient },
+        tokenRefreshes: () => client.accessToken.fetchCount,
+        logger: extras.logger ?? false,
+        trustProxy: settings.trustProxy,
+      },
+      deps,
+    );
     await server.app.listen({ host: settings.host, port: settings.port });
     const address = server.app.server.address();
     const port = typeof address === "object" && address ? address.port : settings.port;

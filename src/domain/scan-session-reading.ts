@@ -23,7 +23,8 @@ export interface ScanSessionView {
   isNewFollower?: boolean;
 }
 
-export type ScanSessionAccess = { ok: true; view: ScanSessionView } | { ok: false; reason: "not_found" | "bad_secret" };
+/** `qrcodeId` is the session's own code, for showing it to the secret's holder. */
+export type ScanSessionAccess = { ok: true; view: ScanSessionView; qrcodeId: string } | { ok: false; reason: "not_found" | "bad_secret" };
 
 /** Only the secret's SHA-256 is stored. */
 export const hashSecret = (secret: string): string => createHash("sha256").update(secret).digest("hex");
@@ -52,5 +53,5 @@ export async function readScanSession(deps: { db: Database; accountId: string; c
   if (!row) return { ok: false, reason: "not_found" };
   const given = Buffer.from(hashSecret(secret), "hex");
   if (!timingSafeEqual(given, Buffer.from(row.secretHash, "hex"))) return { ok: false, reason: "bad_secret" };
-  return { ok: true, view: viewOf(row, deps.clock.now()) };
+  return { ok: true, view: viewOf(row, deps.clock.now()), qrcodeId: row.qrcodeId };
 }

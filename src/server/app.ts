@@ -1,12 +1,16 @@
 /**
- * The service's Fastify app: the push route, the REST API behind the admin token, health,
- * metrics and the OpenAPI document (both behind a token unless opened), with the socket limits of
- * `http-limits.ts`. `closeServer` finishes in-flight requests, then waits for the pushes they
- * accepted to commit.
+ * The service's Fastify app: the push route, the REST API behind the admin token (or the
+ * dashboard's session cookie), health, metrics and the API documentation (both behind a token
+ * unless opened), the dashboard's static pages, with the socket limits of `http-limits.ts`.
+ * `closeServer` finishes in-flight requests, then waits for the pushes they accepted to commit.
  * @module
  */
+import cookie from "@fastify/cookie";
 import swagger from "@fastify/swagger";
+import swaggerUi from "@fastify/swagger-ui";
 import Fastify, { type FastifyError, type FastifyInstance, type FastifyRequest, type FastifyServerOptions } from "fastify";
+import type { Deps } from "../deps.ts";
+import { createAdminSessionService, type AdminSessionOptions } from "../domain/admin-sessions.ts";
 import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
 import { fastifyRefusal } from "../fastify-refusal.ts";
@@ -14,7 +18,7 @@ import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveH
 import type { PushReceiver } from "../push/index.ts";
 import { redactUrl } from "../redact.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
-import { bearerChecker } from "./auth.ts";
+import { bearerChecker, createAdminGate, SIGN_IN_HINT } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { registerPushRoute } from "../push/adapters/fastify.ts";
@@ -24,6 +28,8 @@ import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
+import { registerSessionRoutes } from "./routes/session.ts";
+import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./static-pages.ts";
 import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
@@ -45,6 +51,16 @@ export interface ServerOptions {
   /** Request logs (pino); secrets in query strings are redacted. Default off. */
   logger?: boolean | { level?: string; stream?: { write(line: string): void } };
   pushPath?: string;
+  /** The built dashboard (`npm run build`); default `dist/web/dashboard` of this package. */
+  dashboardDir?: string;
+  /** Dashboard sign-in sessions: idle limit and longest life; defaults in `domain/admin-sessions.ts`. */
+  adminSessions?: Omit<AdminSessionOptions, "key">;
+  /**
+   * WXQR_TRUST_PROXY: take the client's address, scheme and host from `X-Forwarded-*`, as set by
+   * a reverse proxy in front (TLS ended there): the session cookie is then `Secure` and a
+   * cookie write's `Origin` is compared with the public origin. Default false.
+   */
+  trustProxy?: boolean;
 }
 
 export interface Server {
@@ -55,13 +71,15 @@ export interface Server {
 // The API answers JSON; 1 MiB is far above any request it takes.
 const API_BODY_LIMIT_BYTES = 1_048_576;
 
-export async function buildServer(options: ServerOptions): Promise<Server> {
+/** `deps`: the clock and randomness of the dashboard's sign-in sessions (the service's own). */
+export async function buildServer(options: ServerOptions, deps: Pick<Deps, "clock" | "random">): Promise<Server> {
   const { service } = options;
   const limits = resolveHttpLimits(options.http);
   const app = Fastify({
     logger: loggerOptions(options.logger),
     bodyLimit: API_BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+    trustProxy: options.trustProxy ?? false,
     ...fastifyHttpOptions(limits),
   }) as unknown as FastifyInstance;
   capConnections(app.server, limits);
@@ -76,10 +94,21 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   await app.register(swagger, {
     openapi: {
       info: { title: "wxqr", version: "0.1.0", description: "WeChat parametric QR codes: codes, channels, statistics and the scan log" },
-      components: { securitySchemes: { admin: { type: "http", scheme: "bearer" } } },
-      security: [{ admin: [] }],
+      components: {
+        securitySchemes: {
+          admin: { type: "http", scheme: "bearer" },
+          session: {
+            type: "apiKey",
+            in: "cookie",
+            name: "wxqr_session",
+            description: "The dashboard's session (POST /api/session); writes also need `X-Wxqr-Csrf: 1`",
+          },
+        },
+      },
+      security: [{ admin: [] }, { session: [] }],
     },
   });
+  await app.register(cookie);
 
   // Requests in flight when closing starts still get their answers (a push: after its commit), but
   // on a connection that then closes: an idle keep-alive connection would hold `close()` open.
@@ -105,13 +134,17 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     if (known instanceof UnauthorizedError) void reply.header("www-authenticate", `Bearer realm="${known.realm}"`);
     return reply.code(status).send(body);
   });
+  const pushPath = options.pushPath ?? "/wechat";
   // In the service's error shape, naming the path but never the query (it may hold a secret).
   app.setNotFoundHandler(async (request, reply) => {
+    if (await dashboard.answerNotFound(request, reply)) return reply;
     const { status, body } = httpErrorFor(new NotFoundError(`no route ${request.method} ${request.url.split("?")[0]!.slice(0, 200)}`));
     return reply.code(status).send(body);
   });
+  // --- dashboard (issue #10): its files, and the app for page loads no route took (above) ---
+  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath] });
+  // --- end dashboard ---
 
-  const pushPath = options.pushPath ?? "/wechat";
   registerPushRoute(app, {
     receiver: options.receiver,
     path: pushPath,
@@ -129,8 +162,13 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   });
 
   const admin = bearerChecker(options.adminToken);
+  // --- sign-in (issue #10): the admin token, or the dashboard's session cookie ---
+  const sessions = createAdminSessionService({ key: options.adminToken, ...options.adminSessions }, { db: options.db, accountId: service.accountId, ...deps });
+  const gate = createAdminGate({ adminToken: options.adminToken, sessions });
+  registerSessionRoutes(app, { adminToken: options.adminToken, sessions, gate, clock: deps.clock });
+  // --- end sign-in ---
   await app.register(async (api) => {
-    api.addHook("onRequest", requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>"));
+    api.addHook("onRequest", gate.require(SIGN_IN_HINT));
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics });
     registerEventRoutes(api, { service });
@@ -155,11 +193,27 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
   const metricsReader = options.publicMetrics
     ? undefined
     : requireBearer((a) => admin(a) || scraper(a), "send Authorization: Bearer <WXQR_METRICS_TOKEN or WXQR_ADMIN_TOKEN>");
-  const docsReader = options.publicDocs ? undefined : requireBearer(admin, "send Authorization: Bearer <WXQR_ADMIN_TOKEN>");
   app.get("/metrics", { schema: { hide: true }, ...(metricsReader ? { onRequest: metricsReader } : {}) }, async (_request, reply) =>
     reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   );
-  app.get("/docs", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
+
+  // --- API documentation (issue #10): Swagger UI at /docs, the document at /docs/openapi.json ---
+  // A page load cannot send a bearer header: the session cookie opens them too.
+  const docsReader = options.publicDocs ? undefined : gate.require("send Authorization: Bearer <WXQR_ADMIN_TOKEN>, or sign in to the dashboard first");
+  await app.register(swaggerUi, {
+    routePrefix: "/docs",
+    ...(docsReader ? { uiHooks: { onRequest: docsReader } } : {}),
+    uiConfig: {
+      // "Try it out" runs in this page, with the session cookie when signed in: it sends what the
+      // dashboard sends with every write. Serialised into the page by `toString()`: no closure.
+      requestInterceptor: (req) => {
+        req.headers = { ...req.headers, "X-Wxqr-Csrf": "1" };
+        return req;
+      },
+    },
+  });
+  app.get("/docs/openapi.json", { schema: { hide: true }, ...(docsReader ? { onRequest: docsReader } : {}) }, async () => app.swagger());
+  // --- end API documentation ---
   return { app, metrics };
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   ConfigError,
+  CsrfRefusedError,
   DecryptError,
   ERROR_CODES,
   NotFoundError,
@@ -23,6 +24,7 @@ describe("httpStatusFor", () => {
     [new ValidationError("f", "bad"), 400],
     [new PushFormatError("big", { code: "PUSH_TOO_LARGE" }), 413],
     [new NotFoundError("none"), 404],
+    [new CsrfRefusedError("cross-site"), 403],
   ] as const)("maps %s to %i", (err, status) => {
     expect(httpStatusFor(err)).toBe(status);
   });

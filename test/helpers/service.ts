@@ -49,7 +49,7 @@ export interface ServiceHarnessOptions {
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
   /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
-  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams">;
+  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams" | "dashboardDir" | "adminSessions" | "trustProxy">;
   seed?: number;
   /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
   timer?: Timer;
@@ -125,7 +125,11 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
       },
       { ...deps, timer: options.timer ?? systemTimer },
     );
-    server = await buildServer({ ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount });
+    server = await buildServer(
+      { ...options.server, service, receiver, db, adminToken: ADMIN_TOKEN, tokenRefreshes: () => client.accessToken.fetchCount },
+      // Its own sequence: signing in leaves the ids the service draws unchanged.
+      { clock, random: createSeededRandom(seed * 1_000 + 2) },
+    );
     await server.app.listen({ host: "127.0.0.1", port: 0 });
   } catch (err) {
     await server?.app.close();

@@ -134,12 +134,15 @@ for (const makeFactory of databaseFactories()) {
       const clock = createManualClock(START);
       const hook = await receiver();
       const service = await startService(db, clock, hook, 7);
-      const server = await buildServer({
-        service,
-        receiver: createPushReceiver({ token: "webhookToken1", appId: ACCOUNT, now: () => clock.now() }),
-        db,
-        adminToken: ADMIN,
-      });
+      const server = await buildServer(
+        {
+          service,
+          receiver: createPushReceiver({ token: "webhookToken1", appId: ACCOUNT, now: () => clock.now() }),
+          db,
+          adminToken: ADMIN,
+        },
+        { clock, random: createSeededRandom(8) },
+      );
       const auth = { authorization: "Bearer admin-token-for-tests-0123456789" };
       try {
         await recordPushes(service, clock);

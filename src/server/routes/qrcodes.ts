@@ -6,7 +6,7 @@ import { NotFoundError } from "../../errors.ts";
 import { renderPng } from "../../qr/png.ts";
 import { renderSvg } from "../../qr/svg.ts";
 import type { Metrics } from "../metrics.ts";
-import { errorResponses, errorSchema, idParams, qrcodeSchema } from "./schemas.ts";
+import { errorResponses, errorSchema, idParams, imageQuery, qrcodeSchema } from "./schemas.ts";
 
 export function qrcodeJson(c: QrCodeRow): Record<string, unknown> {
   return {
@@ -21,12 +21,6 @@ export function qrcodeJson(c: QrCodeRow): Record<string, unknown> {
     label: c.label,
   };
 }
-
-const imageQuery = {
-  type: "object",
-  properties: { size: { type: "integer", minimum: 21, maximum: 4096, default: 430 }, margin: { type: "integer", minimum: 0, maximum: 16, default: 4 } },
-  additionalProperties: false,
-} as const;
 
 export function registerQrcodeRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();

@@ -1,9 +1,9 @@
 /**
  * Scan sessions over HTTP. The site's backend creates one with the admin token
  * (`registerScanSessionRoutes`, inside the admin scope); the browser reads it, or follows it as
- * server-sent events, with the session's own secret (`registerScanSessionSecretRoutes`, outside
- * the admin scope): `Authorization: Bearer <secret>`, or `?secret=` for EventSource, which cannot
- * send headers.
+ * server-sent events, and shows its code, with the session's own secret
+ * (`registerScanSessionSecretRoutes`, outside the admin scope): `Authorization: Bearer <secret>`,
+ * or `?secret=` for EventSource and `<img>`, which cannot send headers.
  * @module
  */
 import type { FastifyInstance } from "fastify";
@@ -12,7 +12,8 @@ import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
 import { ClientRateLimitedError, NotFoundError, ScanSessionQuotaError, UnauthorizedError } from "../../errors.ts";
 import type { StreamSlots } from "../stream-slots.ts";
-import { errorResponses, errorSchema, idParams } from "./schemas.ts";
+import { renderPng } from "../../qr/png.ts";
+import { errorResponses, errorSchema, idParams, imageSizeProperties } from "./schemas.ts";
 
 const viewSchema = {
   type: "object",
@@ -36,7 +37,12 @@ const createdSchema = {
     secret: { type: "string", description: "Give it to the browser; it is shown only once" },
     qrcode: {
       type: "object",
-      properties: { id: { type: "string" }, ticket: { type: "string" }, url: { type: "string" }, imageUrl: { type: "string" } },
+      properties: {
+        id: { type: "string" },
+        ticket: { type: "string" },
+        url: { type: "string" },
+        imageUrl: { type: "string", description: "The code as PNG; append `?secret=<secret>` (an `<img>` cannot send headers)" },
+      },
       required: ["id", "ticket", "url", "imageUrl"],
     },
     purpose: { type: "string" },
@@ -48,6 +54,11 @@ const createdSchema = {
 } as const;
 
 const secretQuery = { type: "object", properties: { secret: { type: "string", maxLength: 200 } }, additionalProperties: false } as const;
+const secretImageQuery = {
+  type: "object",
+  properties: { secret: { type: "string", maxLength: 200 }, ...imageSizeProperties },
+  additionalProperties: false,
+} as const;
 const secretSecurity = { security: [], description: "Authorised by the session's secret (`Authorization: Bearer <secret>`), not the admin token." } as const;
 
 export function viewJson(v: ScanSessionView): Record<string, unknown> {
@@ -89,7 +100,8 @@ export function registerScanSessionRoutes(untyped: FastifyInstance, deps: { serv
         return reply.code(201).send({
           id: s.id,
           secret: s.secret,
-          qrcode: { id: s.qrcode.id, ticket: s.qrcode.ticket, url: s.qrcode.url, imageUrl: `/api/qrcodes/${s.qrcode.id}/image.png` },
+          // Without the secret: the site appends `?secret=` for the browser it hands the secret to.
+          qrcode: { id: s.qrcode.id, ticket: s.qrcode.ticket, url: s.qrcode.url, imageUrl: `/api/scan-sessions/${s.id}/image.png` },
           purpose: s.purpose,
           subject: s.subject,
           confirm: s.confirm,
@@ -139,6 +151,28 @@ export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: 
       const access = await sessions.read(request.params.id, secretOf(request.headers.authorization) ?? "");
       if (!access.ok) refuse(access.reason);
       return viewJson(access.view);
+    },
+  );
+
+  app.get(
+    "/api/scan-sessions/:id/image.png",
+    {
+      schema: {
+        summary: "The session's code as PNG, for a login page's `<img src=\"…?secret=…\">`",
+        ...secretSecurity,
+        params: idParams,
+        querystring: secretImageQuery,
+        response: { 401: errorSchema, 404: errorSchema },
+      },
+    },
+    async (request, reply) => {
+      const { secret, size, margin } = request.query;
+      const access = await sessions.read(request.params.id, secretOf(request.headers.authorization, secret) ?? "");
+      if (!access.ok) refuse(access.reason);
+      const code = await deps.service.codes.get(access.qrcodeId);
+      if (!code?.url) throw new NotFoundError("the scan session's code is gone");
+      // The URL holds the secret: kept out of shared caches. The code never changes in the session's life.
+      return reply.type("image/png").header("cache-control", "private, max-age=300").send(renderPng(code.url, { size, margin }));
     },
   );
 

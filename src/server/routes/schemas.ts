@@ -41,6 +41,14 @@ export const channelSchema = {
   required: ["id", "name", "welcome", "qrcode", "createdAt"],
 } as const;
 
+/** A rendered code's size and quiet zone, in pixels and modules. */
+export const imageSizeProperties = {
+  size: { type: "integer", minimum: 21, maximum: 4096, default: 430 },
+  margin: { type: "integer", minimum: 0, maximum: 16, default: 4 },
+} as const;
+
+export const imageQuery = { type: "object", properties: imageSizeProperties, additionalProperties: false } as const;
+
 export const idParams = { type: "object", properties: { id: { type: "string", minLength: 1, maxLength: 64 } }, required: ["id"] } as const;
 
 export const errorResponses = {
