@@ -15,6 +15,7 @@ import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
 import { registerControlRoutes } from "./routes-control.ts";
 import { registerMessageRoutes } from "./routes-message.ts";
+import { registerPhonePage } from "./routes-phone.ts";
 import { registerPushRoutes } from "./routes-push.ts";
 import { registerQrCodeRoutes } from "./routes-qrcode.ts";
 import { registerTokenRoutes } from "./routes-token.ts";
@@ -110,6 +111,7 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   registerUserRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerUserListRoutes(app, ctx);
+  registerPhonePage(app, options.phonePageDir);
 
   return {
     app,
