@@ -45,6 +45,8 @@ async function call<T>(method: "GET" | "POST" | "PUT", path: string, body?: unkn
 export const sceneOf = (code: Code): string => ("id" in code.scene ? String(code.scene.id) : code.scene.str);
 
 export const api = {
+  /** The emulator's clock (tests move it), epoch ms. */
+  now: async () => (await call<{ now: number }>("GET", "/emulator/clock")).now,
   users: async () => (await call<{ users: User[] }>("GET", "/emulator/users")).users,
   nameUser: (openId: string, nickname: string) => call<User>("PUT", `/emulator/users/${encodeURIComponent(openId)}`, { nickname }),
   codes: async () => (await call<{ qrcodes: Code[] }>("GET", "/emulator/qrcodes")).qrcodes,

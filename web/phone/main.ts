@@ -35,7 +35,11 @@ const view = {
   /** Until the first answer, "no users" is not known yet. */
   loaded: false,
   chatSignature: "",
+  /** The emulator's clock minus this browser's: codes expire by the emulator's time. */
+  clockOffsetMs: 0,
 };
+
+const emulatorNow = (): number => Date.now() + view.clockOffsetMs;
 
 function initialLang(): Lang {
   const saved = localStorage.getItem(LANG_KEY);
@@ -147,7 +151,7 @@ function codeLine(code: Code, now: number): HTMLLIElement {
 function renderCodes(): void {
   const filter = ui.filter.value.trim().toLowerCase();
   const matching = view.codes.filter((c) => filter === "" || sceneOf(c).toLowerCase().includes(filter)).sort((a, b) => b.createdAt - a.createdAt);
-  const now = Date.now();
+  const now = emulatorNow();
   ui.codes.replaceChildren(...matching.slice(0, CODES_SHOWN).map((c) => codeLine(c, now)));
   ui.codesNote.textContent = view.codes.length === 0 ? t("noCodes") : matching.length > CODES_SHOWN ? t("more", { count: matching.length - CODES_SHOWN }) : "";
 }
@@ -186,7 +190,7 @@ function renderBusy(): void {
   }
   for (const button of ui.codes.querySelectorAll<HTMLButtonElement>("button.code")) {
     const code = view.codes.find((c) => c.ticket === button.dataset.ticket);
-    const expired = code?.expiresAt != null && code.expiresAt <= Date.now();
+    const expired = code?.expiresAt != null && code.expiresAt <= emulatorNow();
     button.disabled = view.busy || noUser || expired;
   }
   document.body.setAttribute("aria-busy", String(view.busy));
@@ -202,7 +206,8 @@ function render(): void {
 
 async function refresh(): Promise<void> {
   try {
-    const [users, codes] = await Promise.all([api.users(), api.codes()]);
+    const [users, codes, now] = await Promise.all([api.users(), api.codes(), api.now()]);
+    view.clockOffsetMs = now - Date.now();
     view.users = users;
     view.codes = codes;
     view.loaded = true;
