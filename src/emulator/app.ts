@@ -15,17 +15,19 @@ import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
 import { registerControlRoutes } from "./routes-control.ts";
 import { registerMessageRoutes } from "./routes-message.ts";
+import { registerPhonePage } from "./routes-phone.ts";
 import { registerPushRoutes } from "./routes-push.ts";
 import { registerQrCodeRoutes } from "./routes-qrcode.ts";
 import { registerTokenRoutes } from "./routes-token.ts";
 import { registerUserRoutes } from "./routes-user.ts";
 import { registerUserListRoutes } from "./routes-user-list.ts";
 import { createEmulatorState, type EmulatorState } from "./state.ts";
+import { applySnapshot, createStateSaver, readStateFile } from "./state-file.ts";
 
 export type { EmulatorOptions } from "./options.ts";
 
 /** `fetch` is how pushes reach the account's server URL. */
-export type EmulatorDeps = Pick<Deps, "clock" | "random" | "fetch" | "logger">;
+export type EmulatorDeps = Pick<Deps, "clock" | "random" | "fetch" | "logger" | "timer">;
 
 export interface Emulator {
   /** The Fastify app; `app.inject()` works without listening. */
@@ -39,6 +41,9 @@ export interface Emulator {
    * A host that is not loopback is refused (`ValidationError` on `host`) unless `unsafeExposeControlApi`.
    */
   listen(options?: { port?: number; host?: string; unsafeExposeControlApi?: boolean }): Promise<string>;
+  /** True when the state was read from `stateFile`. */
+  restored: boolean;
+  /** Stops listening, then writes the state file (when there is one). */
   close(): Promise<void>;
 }
 
@@ -73,8 +78,11 @@ function loggerOption(logger: EmulatorOptions["logger"]): FastifyServerOptions["
  * await emulator.close();
  */
 export function createEmulator(options: EmulatorOptions, deps?: Partial<EmulatorDeps>): Emulator {
-  const { clock, random, fetch, logger } = withDefaults(deps, ["clock", "random", "fetch", "logger"]);
+  const { clock, random, fetch, logger, timer } = withDefaults(deps, ["clock", "random", "fetch", "logger", "timer"]);
   const state = createEmulatorState(resolveEmulatorConfig(options));
+  const saved = options.stateFile === undefined ? undefined : readStateFile(options.stateFile, state.config.appId);
+  if (saved !== undefined) applySnapshot(state, saved);
+  const saver = options.stateFile === undefined ? undefined : createStateSaver({ path: options.stateFile, state }, { timer, logger });
   const now = (): number => clock.now() + state.clockOffsetMs;
   const ctx: EmulatorContext = { state, now, random, fetch, logger };
 
@@ -88,6 +96,14 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   // Fastify's default 404 logs the raw URL, which may hold `access_token`.
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).type("text/plain; charset=utf-8").send("Not Found"));
 
+  if (saver !== undefined) {
+    // Reads (the phone page polls) change nothing; platform GETs do (tokens, call counters).
+    app.addHook("onResponse", async (request) => {
+      const reading = request.method === "GET" || request.method === "HEAD";
+      if (!reading || request.url.startsWith("/cgi-bin/")) saver.changed();
+    });
+  }
+
   registerTokenRoutes(app, ctx);
   registerQrCodeRoutes(app, ctx);
   registerControlRoutes(app, ctx);
@@ -95,6 +111,7 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   registerUserRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerUserListRoutes(app, ctx);
+  registerPhonePage(app, options.phonePageDir);
 
   return {
     app,
@@ -110,8 +127,10 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
       const hostPart = address.family === "IPv6" ? `[${address.address}]` : address.address;
       return `http://${hostPart}:${address.port}`;
     },
+    restored: saved !== undefined,
     async close() {
       await app.close();
+      await saver?.flush();
     },
   };
 }

@@ -11,6 +11,17 @@ import { WECHAT_ID_RE } from "./options.ts";
 /** A user's openId in a control request. */
 export const openIdField = z.string().regex(WECHAT_ID_RE, "openId must be 1 to 64 letters, digits, _ or -");
 
+export const NICKNAME_MAX_CHARS = 32; // WeChat's own nicknames are shorter; this only has to fit the phone page
+
+/** A display name: 1 to 32 characters, no control characters. */
+export const nicknameField = z
+  .string()
+  .trim()
+  .min(1, "nickname must not be empty")
+  .refine((s) => Array.from(s).length <= NICKNAME_MAX_CHARS, `nickname must be at most ${NICKNAME_MAX_CHARS} characters`)
+  // eslint-disable-next-line no-control-regex
+  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), "nickname must not contain control characters");
+
 export type Parsed<T> = { ok: true; value: T } | { ok: false; message: string };
 
 /** Parses a body (read as text) as JSON and checks it against `schema`; an empty body is `{}`. */

@@ -5,9 +5,19 @@
  */
 import type { EmulatorState, Follower } from "./state.ts";
 
-/** What `GET /emulator/followers` lists. */
+/** What `GET /emulator/followers` lists; `nickname` only where one was given. */
 export interface FollowerView extends Follower {
   openId: string;
+  nickname?: string;
+}
+
+/** A person the phone page can act as: anyone with a nickname or a follower record. */
+export interface UserView {
+  openId: string;
+  nickname: string | null;
+  subscribed: boolean;
+  /** Epoch ms since when `subscribed` has held; `null` for a user who never followed. */
+  since: number | null;
 }
 
 export function isFollowing(state: EmulatorState, openId: string): boolean {
@@ -40,5 +50,24 @@ export function seedFollowers(state: EmulatorState, openIds: readonly string[], 
 }
 
 export function listFollowers(state: EmulatorState): FollowerView[] {
-  return [...state.followers].map(([openId, f]) => ({ openId, subscribed: f.subscribed, since: f.since }));
+  return [...state.followers].map(([openId, f]) => {
+    const nickname = state.nicknames.get(openId);
+    return { openId, subscribed: f.subscribed, since: f.since, ...(nickname === undefined ? {} : { nickname }) };
+  });
+}
+
+/** Gives `openId` a display name (creating the user for the phone page); the platform never sees it. */
+export function setNickname(state: EmulatorState, openId: string, nickname: string): void {
+  state.nicknames.set(openId, nickname);
+}
+
+export function userView(state: EmulatorState, openId: string): UserView {
+  const follower = state.followers.get(openId);
+  return { openId, nickname: state.nicknames.get(openId) ?? null, subscribed: follower?.subscribed === true, since: follower?.since ?? null };
+}
+
+/** Named users first, in the order they were named, then followers without a name. */
+export function listUsers(state: EmulatorState): UserView[] {
+  const openIds = new Set([...state.nicknames.keys(), ...state.followers.keys()]);
+  return [...openIds].map((openId) => userView(state, openId));
 }

@@ -97,6 +97,13 @@ export interface EmulatorOptions {
   push?: PushOptions;
   /** Socket timeouts and the connection cap, as for the service (`http-limits.ts`); a dev tool must not be trivially exhaustible either. */
   http?: Partial<HttpLimits>;
+  /**
+   * Keep the state in this JSON file (`state-file.ts` says what is in it): read at start when it
+   * exists, written shortly after every change and at `close()`. Default: memory only.
+   */
+  stateFile?: string;
+  /** Where the built phone page is (`index.html` and its assets). Default: `dist/web/phone` of this package. */
+  phonePageDir?: string;
 }
 
 export interface EmulatorConfig {

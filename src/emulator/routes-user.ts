@@ -1,6 +1,7 @@
 /**
  * `/emulator/scan`, `/emulator/subscribe`, `/emulator/unsubscribe`: the emulator acting as a
- * WeChat user, and `/emulator/followers`. Each action changes the follower and pushes the event
+ * WeChat user, `/emulator/followers`, and `/emulator/users` (the people the phone page acts as,
+ * with their nicknames; `PUT /emulator/users/:openId {nickname}` creates or renames one). Each action changes the follower and pushes the event
  * the platform would (wechat-api.md §3), then answers once the delivery is over, every attempt
  * included, with the delivery record.
  *
@@ -13,8 +14,8 @@ import type { FastifyInstance, FastifyReply } from "fastify";
 import { z } from "zod";
 import { decodeQrImage } from "../qr/decode.ts";
 import type { EmulatorContext } from "./context.ts";
-import { openIdField, readJsonBody } from "./control-body.ts";
-import { follow, isFollowing, listFollowers, seedFollowers, unfollow } from "./followers.ts";
+import { nicknameField, openIdField, readJsonBody } from "./control-body.ts";
+import { follow, isFollowing, listFollowers, listUsers, seedFollowers, setNickname, unfollow, userView } from "./followers.ts";
 import type { PushTarget } from "./options.ts";
 import { deliverPush, type DeliveryRecord } from "./push-delivery.ts";
 import type { PushEventName } from "./push-message.ts";
@@ -29,12 +30,14 @@ const SCAN_BODY_LIMIT_BYTES = 8 * 1_048_576;
 const scanBody = z
   .strictObject({
     openId: openIdField,
+    nickname: nicknameField.optional(),
     ticket: z.string().min(1).optional(),
     url: z.string().min(1).optional(),
     image: z.string().min(1).optional(),
   })
   .refine((b) => [b.ticket, b.url, b.image].filter((v) => v !== undefined).length === 1, "give exactly one of ticket, url or image");
-const userBody = z.strictObject({ openId: openIdField });
+const userBody = z.strictObject({ openId: openIdField, nickname: nicknameField.optional() });
+const nicknameBody = z.strictObject({ nickname: nicknameField });
 const seedBody = z.strictObject({ openIds: z.array(openIdField).min(1).max(100_000) });
 
 type Reason = "invalid_request" | "unknown_code" | "expired" | "no_qr_in_image" | "not_following" | "already_following" | "push_not_configured";
@@ -97,10 +100,22 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     return { added, subscribed: listFollowers(state).filter((f) => f.subscribed).length };
   });
 
-  app.post("/emulator/scan", { bodyLimit: SCAN_BODY_LIMIT_BYTES }, async (request, reply) => {
-    const parsed = readJsonBody("POST /emulator/scan {openId, ticket | url | image}", request.body, scanBody);
+  app.get("/emulator/users", async () => ({ users: listUsers(state) }));
+
+  app.put("/emulator/users/:openId", async (request, reply) => {
+    const openId = openIdField.safeParse((request.params as { openId?: unknown }).openId);
+    if (!openId.success) return refuse(reply, 400, "invalid_request", "PUT /emulator/users/:openId: openId must be 1 to 64 letters, digits, _ or -");
+    const parsed = readJsonBody("PUT /emulator/users/:openId {nickname}", request.body, nicknameBody);
     if (!parsed.ok) return refuse(reply, 400, "invalid_request", parsed.message);
-    const { openId: user, ticket, image } = parsed.value;
+    setNickname(state, openId.data, parsed.value.nickname);
+    return userView(state, openId.data);
+  });
+
+  app.post("/emulator/scan", { bodyLimit: SCAN_BODY_LIMIT_BYTES }, async (request, reply) => {
+    const parsed = readJsonBody("POST /emulator/scan {openId, nickname?, ticket | url | image}", request.body, scanBody);
+    if (!parsed.ok) return refuse(reply, 400, "invalid_request", parsed.message);
+    const { openId: user, ticket, image, nickname } = parsed.value;
+    if (nickname !== undefined) setNickname(state, user, nickname);
     let url = parsed.value.url;
     if (image !== undefined) {
       const read = readImage(image);
@@ -126,9 +141,10 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
   });
 
   app.post("/emulator/subscribe", async (request, reply) => {
-    const parsed = readJsonBody("POST /emulator/subscribe {openId}", request.body, userBody);
+    const parsed = readJsonBody("POST /emulator/subscribe {openId, nickname?}", request.body, userBody);
     if (!parsed.ok) return refuse(reply, 400, "invalid_request", parsed.message);
     const user = parsed.value.openId;
+    if (parsed.value.nickname !== undefined) setNickname(state, user, parsed.value.nickname);
     if (isFollowing(state, user)) return refuse(reply, 409, "already_following", `${user} already follows the account`);
     const target = pushTarget(reply);
     if (target === undefined) return reply;
@@ -137,7 +153,7 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
   });
 
   app.post("/emulator/unsubscribe", async (request, reply) => {
-    const parsed = readJsonBody("POST /emulator/unsubscribe {openId}", request.body, userBody);
+    const parsed = readJsonBody("POST /emulator/unsubscribe {openId}", request.body, z.strictObject({ openId: openIdField }));
     if (!parsed.ok) return refuse(reply, 400, "invalid_request", parsed.message);
     const user = parsed.value.openId;
     if (!isFollowing(state, user)) return refuse(reply, 409, "not_following", `${user} does not follow the account`);

@@ -75,6 +75,11 @@ export interface EmulatorState {
   images: Map<string, Buffer>;
   /** Everyone who ever followed, by OpenID. */
   followers: Map<string, Follower>;
+  /**
+   * Display names by OpenID, for the phone page and the control API only: the platform stopped
+   * giving nicknames to accounts in 2021, so nothing here is ever pushed.
+   */
+  nicknames: Map<string, string>;
   /** Push deliveries, oldest first (capped; see `push-delivery.ts`). */
   deliveries: DeliveryRecord[];
   /** The id of the last delivery started. */
@@ -96,6 +101,7 @@ export function createEmulatorState(config: EmulatorConfig): EmulatorState {
     faults: new Map(),
     images: new Map(),
     followers: new Map(),
+    nicknames: new Map(),
     deliveries: [],
     lastDeliveryId: 0,
   };

@@ -202,6 +202,40 @@ describe("emulator: /emulator control endpoints", () => {
   it("answers unknown paths with 404", async () => {
     expect((await h.get("/cgi-bin/menu/get")).status).toBe(404);
   });
+
+  describe("users", () => {
+    it("names a user with PUT /emulator/users/:openId; the name shows in /emulator/users and /emulator/followers once they follow", async () => {
+      expect(await h.control("PUT", "/emulator/users/u1", { nickname: " 小明 " })).toEqual({
+        status: 200,
+        body: { openId: "u1", nickname: "小明", subscribed: false, since: null },
+      });
+      await h.control("POST", "/emulator/followers", { openIds: ["u2", "u1"] });
+      expect((await h.control("PUT", "/emulator/users/u2", { nickname: "Lee" })).body).toMatchObject({ subscribed: true, since: START_MS });
+      expect((await h.control("GET", "/emulator/users")).body).toEqual({
+        users: [
+          { openId: "u1", nickname: "小明", subscribed: true, since: START_MS },
+          { openId: "u2", nickname: "Lee", subscribed: true, since: START_MS },
+        ],
+      });
+      expect((await h.control("GET", "/emulator/followers")).body["followers"]).toEqual([
+        { openId: "u2", nickname: "Lee", subscribed: true, since: START_MS },
+        { openId: "u1", nickname: "小明", subscribed: true, since: START_MS },
+      ]);
+    });
+
+    it.each([
+      ["an empty nickname", "/emulator/users/u1", { nickname: "  " }],
+      ["a nickname of 33 characters", "/emulator/users/u1", { nickname: "名".repeat(33) }],
+      ["a control character", "/emulator/users/u1", { nickname: "a\nb" }],
+      ["an openId with a space", "/emulator/users/u%201", { nickname: "ok" }],
+      ["an unknown field", "/emulator/users/u1", { nickname: "ok", avatar: "x" }],
+    ])("refuses %s with 400 invalid_request", async (_case, path, body) => {
+      const res = await h.control("PUT", path, body);
+      expect(res.status).toBe(400);
+      expect(res.body).toMatchObject({ pushed: false, reason: "invalid_request" });
+      expect((await h.control("GET", "/emulator/users")).body).toEqual({ users: [] });
+    });
+  });
 });
 
 describe("emulator: options and logging", () => {
