@@ -1,0 +1,34 @@
+/**
+ * The web pages (issue 10): the dashboard (web/dashboard, served by `wxqr serve`/`dev` at `/`) and
+ * the emulator's phone page (web/phone, served at the emulator's `/`). `vite build` builds each
+ * page on its own, rooted at its folder, into dist/web/<page>/: the two are served by different
+ * servers, so neither may share a chunk with, or point a path into, the other.
+ * `npx vite` serves the dashboard for development, `npx vite web/phone` the phone page.
+ */
+import { resolve } from "node:path";
+import preact from "@preact/preset-vite";
+import { build, defineConfig, type InlineConfig } from "vite";
+
+type Page = "dashboard" | "phone";
+
+const shared = {
+  // Relative, so the phone page works wherever the emulator serves it; the dashboard, which has
+  // deep routes (/channels/:id), pins `<base href="/">` in its index.html.
+  base: "./",
+  publicDir: false,
+  plugins: [preact()],
+} satisfies InlineConfig;
+
+function page(name: Page): InlineConfig {
+  return { ...shared, root: resolve("web", name), build: { outDir: resolve("dist/web", name), emptyOutDir: true } };
+}
+
+export default defineConfig({
+  ...page("dashboard"),
+  builder: {
+    async buildApp(builder) {
+      await builder.build(builder.environments.client!);
+      await build({ ...page("phone"), configFile: false });
+    },
+  },
+});
