@@ -23,8 +23,13 @@ function page(name: Page): InlineConfig {
   return { ...shared, root: resolve("web", name), build: { outDir: resolve("dist/web", name), emptyOutDir: true } };
 }
 
+const dashboard = page("dashboard");
+
 export default defineConfig({
-  ...page("dashboard"),
+  ...dashboard,
+  // ECharts, loaded lazily by the chart, is one ~520 KB chunk (~170 KB gzipped); the budget that
+  // matters is the gzipped first page, which scripts/web-size.ts checks.
+  build: { ...dashboard.build, chunkSizeWarningLimit: 600 },
   builder: {
     async buildApp(builder) {
       await builder.build(builder.environments.client!);
