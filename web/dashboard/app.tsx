@@ -124,7 +124,7 @@ export function App(): JSX.Element {
             <span class="brand-mark" aria-hidden="true">
               ▦
             </span>
-            {t("brand")}
+            wxqr <span class="brand-sub">{t("brand")}</span>
           </Link>
           <div class="header-tools">
             <LanguageSelect />

@@ -2,7 +2,7 @@
 import type { MessageKey } from "./zh-CN.ts";
 
 export const en: Record<MessageKey, string> = {
-  brand: "wxqr channels",
+  brand: "channels",
   "language.label": "Language",
 
   "nav.label": "Main",
@@ -11,7 +11,7 @@ export const en: Record<MessageKey, string> = {
   "nav.channels": "Channels",
   "nav.referrals": "Referrals",
   "nav.live": "Live",
-  "nav.loginDemo": "Scan-to-login demo",
+  "nav.loginDemo": "Login demo",
   "nav.signOut": "Sign out",
 
   "action.retry": "Try again",
@@ -74,8 +74,8 @@ export const en: Record<MessageKey, string> = {
   "channels.sortToday": "Scans today",
   "channels.sortTotal": "Scans in total",
   "channels.order": "Order",
-  "channels.orderDesc": "Highest / newest first",
-  "channels.orderAsc": "Lowest / oldest first",
+  "channels.orderDesc": "Descending",
+  "channels.orderAsc": "Ascending",
   "channels.status": "Status",
   "channels.showActive": "Active",
   "channels.showArchived": "Archived",
@@ -201,6 +201,7 @@ export const en: Record<MessageKey, string> = {
   "live.emptyHelp":
     "Scans, follows and unfollows show here as they happen, from the moment this page opened. Scan a channel's code with a phone, or with the emulator's phone page, to see one.",
 
+  "demo.heading": "Scan-to-login demo",
   "demo.title": "Sign in to a website by scanning",
   "demo.intro":
     "The site's backend creates a scan session; the page shows its code with the session's secret alone and waits. As soon as someone scans it, the page shows their openId.",

@@ -1,6 +1,6 @@
 /** 简体中文, the default language. Its keys are the keys of every dictionary (en.ts must have the same). */
 export const zhCN = {
-  brand: "wxqr 渠道码",
+  brand: "渠道码",
   "language.label": "语言",
 
   "nav.label": "主导航",
@@ -9,7 +9,7 @@ export const zhCN = {
   "nav.channels": "渠道",
   "nav.referrals": "推荐",
   "nav.live": "实时动态",
-  "nav.loginDemo": "扫码登录演示",
+  "nav.loginDemo": "扫码登录",
   "nav.signOut": "退出登录",
 
   "action.retry": "重试",
@@ -71,8 +71,8 @@ export const zhCN = {
   "channels.sortToday": "今日扫码",
   "channels.sortTotal": "累计扫码",
   "channels.order": "顺序",
-  "channels.orderDesc": "从高到低 / 从新到旧",
-  "channels.orderAsc": "从低到高 / 从旧到新",
+  "channels.orderDesc": "降序",
+  "channels.orderAsc": "升序",
   "channels.status": "状态",
   "channels.showActive": "使用中",
   "channels.showArchived": "已归档",
@@ -196,6 +196,7 @@ export const zhCN = {
   "live.emptyTitle": "等待扫码…",
   "live.emptyHelp": "打开页面后发生的扫码、关注和取消关注会即时显示在这里。用手机或模拟器的手机页面扫一个渠道码试试。",
 
+  "demo.heading": "扫码登录演示",
   "demo.title": "网站扫码登录",
   "demo.intro": "网站后台创建一个扫码会话，页面只凭会话密钥显示二维码并等待结果；用户扫码后页面立即显示其 openId。",
   "demo.start": "生成登录二维码",

@@ -15,7 +15,7 @@ const STATUSES: readonly ScanSessionView["status"][] = ["pending", "scanned", "c
 
 export function LoginDemo(): JSX.Element {
   const { t } = useI18n();
-  usePageTitle(t("nav.loginDemo"));
+  usePageTitle(t("demo.heading"));
   const [session, setSession] = useState<ScanSessionCreated | null>(null);
   const [view, setView] = useState<ScanSessionView | null>(null);
   const [error, setError] = useState<ApiError | null>(null);
@@ -51,7 +51,7 @@ export function LoginDemo(): JSX.Element {
   const loggedIn = view?.openId;
   return (
     <>
-      <h1>{t("nav.loginDemo")}</h1>
+      <h1>{t("demo.heading")}</h1>
       <section class="card login-demo" aria-labelledby="demo-title">
         <h2 id="demo-title">{t("demo.title")}</h2>
         <p>{t("demo.intro")}</p>
