@@ -7,6 +7,7 @@ import { Figures } from "../components/figures.tsx";
 import { LineChart } from "../components/line-chart.tsx";
 import { ErrorNotice, Loading } from "../components/status.tsx";
 import { daysBetween, dayOf, formatDay } from "../format.ts";
+import { fillDays } from "../stats.ts";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
@@ -21,14 +22,6 @@ const CHART_METRICS: ReadonlyArray<[keyof Counts, MessageKey]> = [
   ["unfollows", "counts.unfollows"],
 ];
 const MAX_COMPARED = 5;
-
-/** The API lists only days with activity; the chart needs every day of the range. */
-export function fillDays(range: DayRange, days: DayCounts[]): DayCounts[] {
-  const byDate = new Map(days.map((d) => [d.date, d]));
-  return daysBetween(range.from, range.to).map(
-    (date) => byDate.get(date) ?? { date, scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
-  );
-}
 
 function channelPath(id: string): string {
   return `/api/channels/${encodeURIComponent(id)}`;
