@@ -63,7 +63,8 @@ export function startLive(): void {
 export function stopLive(): void {
   source?.close();
   source = null;
-  set({ status: "closed" });
+  // Signed out, the rows are admin data like any other: keep none.
+  set({ status: "closed", rows: [] });
 }
 
 export function restartLive(): void {

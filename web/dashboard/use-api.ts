@@ -39,7 +39,7 @@ export function useApi<T>(path: string | null, options: { live?: boolean } = {})
   return {
     data: state.path === path ? state.data : undefined,
     error: state.path === path ? state.error : undefined,
-    loading: state.loading || state.path !== path,
+    loading: path !== null && (state.loading || state.path !== path),
     reload,
   };
 }

@@ -37,7 +37,8 @@ export function SignIn({ onSignedIn }: { onSignedIn: () => void }): JSX.Element 
     <section class="sign-in card" aria-labelledby="sign-in-title">
       <h1 id="sign-in-title">{t("signIn.title")}</h1>
       <p>{t("signIn.intro")}</p>
-      <form onSubmit={submit} noValidate>
+      {/* POST even without the script's handler: a GET would put the token in the URL. */}
+      <form method="post" action="/sign-in" onSubmit={submit} noValidate>
         <label for="admin-token">{t("signIn.token")}</label>
         <input
           id="admin-token"
