@@ -68,4 +68,14 @@ export default tseslint.config(
   layer(["src/server/**/*.ts"], ["emulator", "cli"]),
   // The emulator and the service meet only over HTTP; the emulator may reuse the library.
   layer(["src/emulator/**/*.ts"], ["store", "domain", "server", "cli"]),
+  // The web pages are built by Vite for the browser and talk to the servers only over HTTP.
+  {
+    files: ["web/**/*.{ts,tsx}"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        { patterns: [{ regex: "^(\\.\\./)+src(/|$)", message: "web/ talks to the service and the emulator over HTTP only" }] },
+      ],
+    },
+  },
 );

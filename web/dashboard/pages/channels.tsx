@@ -1,0 +1,230 @@
+/** Channels: search, sort and page through thousands; create one. State lives in the URL's query. */
+import type { JSX } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { api, withQuery } from "../api.ts";
+import { Empty, ErrorNotice, Loading } from "../components/status.tsx";
+import { formatDay, dayOf } from "../format.ts";
+import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
+import { usePageTitle } from "../page-title.ts";
+import { Link, navigate, useLocation } from "../router.tsx";
+import type { Channel, ChannelPage } from "../types.ts";
+import { useApi } from "../use-api.ts";
+import { ChannelForm } from "./channel-form.tsx";
+
+const SORTS: ReadonlyArray<[string, MessageKey]> = [
+  ["createdAt", "channels.sortCreated"],
+  ["name", "channels.sortName"],
+  ["todayScans", "channels.sortToday"],
+  ["totalScans", "channels.sortTotal"],
+];
+const PAGE_SIZES = [20, 50, 100] as const;
+const ARCHIVED: ReadonlyArray<[string, MessageKey]> = [
+  ["false", "channels.showActive"],
+  ["true", "channels.showArchived"],
+  ["all", "channels.showAll"],
+];
+
+export function Channels(): JSX.Element {
+  const { t, n, locale } = useI18n();
+  usePageTitle(t("nav.channels"));
+  const { query } = useLocation();
+  const search = query.get("search") ?? "";
+  const sort = query.get("sort") ?? "createdAt";
+  const order = query.get("order") === "asc" || query.get("order") === "desc" ? query.get("order")! : sort === "name" ? "asc" : "desc";
+  const archived = query.get("archived") ?? "false";
+  const size = PAGE_SIZES.find((s) => String(s) === query.get("size")) ?? PAGE_SIZES[0];
+  const page = Math.max(1, Number.parseInt(query.get("page") ?? "1", 10) || 1);
+
+  const setQuery = (changes: Record<string, string | number | undefined>, resetPage = true): void => {
+    const next: Record<string, string | number | undefined> = {
+      search,
+      sort,
+      order,
+      archived,
+      size,
+      page: resetPage ? undefined : page,
+      ...changes,
+    };
+    navigate(withQuery("/channels", next), { replace: true });
+  };
+
+  // Typing updates the field at once and the query after a pause.
+  const [typed, setTyped] = useState(search);
+  useEffect(() => setTyped(search), [search]);
+  useEffect(() => {
+    if (typed === search) return;
+    const timer = setTimeout(() => setQuery({ search: typed.trim() || undefined }), 300);
+    return () => clearTimeout(timer);
+  }, [typed]);
+
+  const list = useApi<ChannelPage>(withQuery("/api/channels", { search, sort, order, archived, limit: size, offset: (page - 1) * size }), { live: true });
+  const pages = list.data ? Math.max(1, Math.ceil(list.data.total / size)) : 1;
+  const [creating, setCreating] = useState(query.get("new") === "1");
+
+  const create = async (fields: { name: string; welcome: string }): Promise<void> => {
+    const channel = await api.post<Channel>("/api/channels", fields.welcome.trim() ? fields : { name: fields.name });
+    navigate(`/channels/${encodeURIComponent(channel.id)}`);
+  };
+
+  return (
+    <>
+      <div class="page-head">
+        <h1>{t("nav.channels")}</h1>
+        <button type="button" aria-expanded={creating} aria-controls="new-channel" onClick={() => setCreating(!creating)}>
+          {t("channels.new")}
+        </button>
+      </div>
+      {creating && (
+        <section id="new-channel" class="card" aria-labelledby="new-channel-title">
+          <h2 id="new-channel-title">{t("channels.newTitle")}</h2>
+          <p class="hint">{t("channels.newHelp")}</p>
+          <ChannelForm initial={{ name: "", welcome: "" }} submitLabel={t("channels.create")} onSubmit={create} />
+        </section>
+      )}
+
+      <form class="filters card" role="search" onSubmit={(e) => e.preventDefault()}>
+        <div class="field grow">
+          <label for="channel-search">{t("channels.search")}</label>
+          <input
+            id="channel-search"
+            type="search"
+            value={typed}
+            placeholder={t("channels.searchPlaceholder")}
+            onInput={(e) => setTyped(e.currentTarget.value)}
+          />
+        </div>
+        <div class="field">
+          <label for="channel-sort">{t("channels.sort")}</label>
+          <select id="channel-sort" value={sort} onChange={(e) => setQuery({ sort: e.currentTarget.value, order: undefined })}>
+            {SORTS.map(([value, label]) => (
+              <option value={value} key={value}>
+                {t(label)}
+              </option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="channel-order">{t("channels.order")}</label>
+          <select id="channel-order" value={order} onChange={(e) => setQuery({ order: e.currentTarget.value })}>
+            <option value="desc">{t("channels.orderDesc")}</option>
+            <option value="asc">{t("channels.orderAsc")}</option>
+          </select>
+        </div>
+        <div class="field">
+          <label for="channel-archived">{t("channels.status")}</label>
+          <select id="channel-archived" value={archived} onChange={(e) => setQuery({ archived: e.currentTarget.value })}>
+            {ARCHIVED.map(([value, label]) => (
+              <option value={value} key={value}>
+                {t(label)}
+              </option>
+            ))}
+          </select>
+        </div>
+      </form>
+
+      {list.error && !list.data ? (
+        <ErrorNotice error={list.error} onRetry={list.reload} />
+      ) : !list.data ? (
+        <Loading label={t("channels.loading")} />
+      ) : list.data.total === 0 ? (
+        search ? (
+          <Empty title={t("channels.noMatch", { search })}>
+            <p>{t("channels.noMatchHelp")}</p>
+            <button type="button" class="secondary" onClick={() => setQuery({ search: undefined })}>
+              {t("channels.clearSearch")}
+            </button>
+          </Empty>
+        ) : archived === "true" ? (
+          <Empty title={t("channels.noArchived")} />
+        ) : (
+          <Empty title={t("channels.emptyTitle")}>
+            <p>{t("channels.emptyHelp")}</p>
+            {!creating && (
+              <button type="button" onClick={() => setCreating(true)}>
+                {t("channels.new")}
+              </button>
+            )}
+          </Empty>
+        )
+      ) : list.data.channels.length === 0 ? (
+        <Empty title={t("channels.pastEnd")}>
+          <button type="button" class="secondary" onClick={() => setQuery({ page: undefined })}>
+            {t("channels.firstPage")}
+          </button>
+        </Empty>
+      ) : (
+        <section class="card" aria-labelledby="channel-table-caption">
+          <div class="table-scroll">
+            <table class="channel-table responsive">
+              <caption id="channel-table-caption">
+                {t("channels.showing", {
+                  from: n((page - 1) * size + 1),
+                  to: n((page - 1) * size + list.data.channels.length),
+                  total: n(list.data.total),
+                })}
+              </caption>
+              <thead>
+                <tr>
+                  <th scope="col">{t("channel.name")}</th>
+                  <th scope="col" class="num">
+                    {t("channels.todayScans")}
+                  </th>
+                  <th scope="col" class="num">
+                    {t("channels.todayNew")}
+                  </th>
+                  <th scope="col" class="num">
+                    {t("channels.totalScans")}
+                  </th>
+                  <th scope="col" class="num">
+                    {t("channels.totalNew")}
+                  </th>
+                  <th scope="col">{t("channels.created")}</th>
+                </tr>
+              </thead>
+              <tbody>
+                {list.data.channels.map((c) => (
+                  <tr key={c.id}>
+                    <th scope="row" data-label={t("channel.name")}>
+                      <Link href={`/channels/${encodeURIComponent(c.id)}`}>{c.name}</Link>
+                      {c.archived && <span class="badge">{t("channel.archived")}</span>}
+                    </th>
+                    <td class="num" data-label={t("channels.todayScans")}>
+                      {n(c.today.scans)}
+                    </td>
+                    <td class="num" data-label={t("channels.todayNew")}>
+                      {n(c.today.newFollowers)}
+                    </td>
+                    <td class="num" data-label={t("channels.totalScans")}>
+                      {n(c.total.scans)}
+                    </td>
+                    <td class="num" data-label={t("channels.totalNew")}>
+                      {n(c.total.newFollowers)}
+                    </td>
+                    <td data-label={t("channels.created")}>{formatDay(locale, dayOf(Date.parse(c.createdAt)))}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+          <nav class="pagination" aria-label={t("channels.pages")}>
+            <button type="button" class="secondary" disabled={page <= 1} onClick={() => setQuery({ page: page - 1 }, false)}>
+              {t("channels.prev")}
+            </button>
+            <span>{t("channels.pageOf", { page: n(page), pages: n(pages) })}</span>
+            <button type="button" class="secondary" disabled={page >= pages} onClick={() => setQuery({ page: page + 1 }, false)}>
+              {t("channels.next")}
+            </button>
+            <label for="channel-size">{t("channels.pageSize")}</label>
+            <select id="channel-size" value={size} onChange={(e) => setQuery({ size: e.currentTarget.value })}>
+              {PAGE_SIZES.map((s) => (
+                <option value={s} key={s}>
+                  {n(s)}
+                </option>
+              ))}
+            </select>
+          </nav>
+        </section>
+      )}
+    </>
+  );
+}

@@ -1,0 +1,100 @@
+/** The JSON the dashboard reads from /api (the API contract of issue 10). */
+
+export interface Counts {
+  scans: number;
+  uniqueScanners: number;
+  newFollowers: number;
+  returningFollowers: number;
+  unfollows: number;
+}
+
+export type Totals = Counts & { netGrowth: number };
+
+export interface QrCode {
+  id: string;
+  type: "temporary" | "permanent";
+  ticket: string;
+  url: string;
+  imageUrl: string;
+  label?: string | null;
+}
+
+export interface Channel {
+  id: string;
+  name: string;
+  welcome: string | null;
+  qrcode: QrCode;
+  createdAt: string;
+  archived: boolean;
+  today: Counts;
+  total: Counts;
+}
+
+export interface ChannelPage {
+  channels: Channel[];
+  total: number;
+}
+
+export type DayCounts = Counts & { date: string };
+
+export interface ChannelStats extends Counts {
+  from: string;
+  to: string;
+  days: DayCounts[];
+}
+
+export interface Overview {
+  today: Totals;
+  last7: Totals;
+  last30: Totals;
+  quota: { permanent: { used: number; limit: number; remaining: number } };
+  webhook?: { backlog: number; failing: number | boolean };
+}
+
+export interface Leaderboard {
+  leaders: Array<{ openId: string; invitees: number }>;
+  newMeans: "new-to-wxqr" | "new-to-account";
+}
+
+export interface Follower {
+  openId: string;
+  subscribed: boolean;
+  source: string | null;
+  inviter: string | null;
+  invitees: string[];
+  imported: boolean;
+  newMeans: "new-to-wxqr" | "new-to-account";
+}
+
+export type EventKind = "scan" | "subscribe" | "unsubscribe" | "other";
+
+/** A row of the scan log, as GET /api/events and the stream give it. */
+export interface ScanLogRow {
+  seq: number;
+  kind: EventKind;
+  openId: string;
+  event: string | null;
+  eventKey: string | null;
+  scene: string | null;
+  ticket: string | null;
+  qrcodeId: string | null;
+  isNewFollower: boolean | null;
+  createdAt: string;
+  receivedAt: string;
+}
+
+export interface ScanSessionCreated {
+  id: string;
+  secret: string;
+  qrcode: { id: string; ticket: string; url: string; imageUrl: string };
+  expiresAt: string;
+}
+
+export interface ScanSessionView {
+  id: string;
+  status: "pending" | "scanned" | "confirmed" | "expired";
+  confirm: boolean;
+  expiresAt: string;
+  openId?: string;
+  isNewFollower?: boolean;
+}
