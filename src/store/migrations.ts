@@ -11,6 +11,7 @@ import { v2 } from "./schema/v2-referrals.ts";
 import { v3 } from "./schema/v3-scan-sessions.ts";
 import { v4 } from "./schema/v4-outbox-tokens.ts";
 import { v5 } from "./schema/v5-session-codes.ts";
+import { v7 } from "./schema/v7-channel-archive.ts";
 
 export interface Migration {
   version: number;
@@ -27,6 +28,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v3,
   v4,
   v5,
+  v7,
   // next versions: one line each, in order
 ];
 
