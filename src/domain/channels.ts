@@ -9,7 +9,7 @@ import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
-import { dayInZone, isCalendarDay } from "./days.ts";
+import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
 import { newId } from "./ids.ts";
 import { checkPlainText } from "./plain-text.ts";
 import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
@@ -73,6 +73,8 @@ export interface ChannelService {
    * zone; default: the channel's creation to now. `days` lists the days that have counters.
    */
   stats(id: string, range?: StatsRange): Promise<ChannelStats>;
+  /** `stats` with every day of the range in `days`, zeros included (at most `DAILY_STATS_MAX_DAYS`), for exports and charts. */
+  dailyStats(id: string, range?: StatsRange): Promise<ChannelStats>;
 }
 
 export type StatsRange = { from?: number | string | undefined; to?: number | string | undefined };
@@ -81,6 +83,8 @@ const NAME_MAX = 100;
 const WELCOME_MAX = 600; // a passive text reply is limited to 2,048 bytes; 600 CJK characters stay under it
 export const CHANNEL_PAGE_DEFAULT = 100;
 export const CHANNEL_PAGE_MAX = 1_000;
+/** Ten years of rows: far beyond any chart, small enough to answer at once. */
+export const DAILY_STATS_MAX_DAYS = 3_660;
 const SORTS: readonly channels.ChannelSort[] = ["name", "createdAt", "todayScans", "totalScans"];
 
 function checkName(input: unknown): string {
@@ -136,6 +140,33 @@ export function createChannelService(deps: {
     const channel = found.channels[0];
     if (!channel) throw new NotFoundError(`no channel ${id}`);
     return channel;
+  }
+
+  async function stats(id: string, range: StatsRange = {}): Promise<ChannelStats> {
+    const channel = await db.read((sql) => channels.getChannel(sql, accountId, id));
+    if (!channel?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+    const asDay = (v: number | string, field: "from" | "to"): string => {
+      if (typeof v !== "string") return dayInZone(v, deps.timeZone);
+      if (!isCalendarDay(v)) throw new ValidationError(field, `expected a day of the calendar as YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`);
+      return v;
+    };
+    const from = asDay(range.from ?? channel.createdAt, "from");
+    const to = asDay(range.to ?? deps.clock.now(), "to");
+    if (from > to) throw new ValidationError("from", "must not be after `to`");
+    const [days, uniqueScanners] = await db.read(
+      async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const,
+    );
+    const sum = (k: keyof channels.DayCounts): number => days.reduce((n, d) => n + d[k], 0);
+    return {
+      from,
+      to,
+      scans: sum("scans"),
+      uniqueScanners,
+      newFollowers: sum("newFollowers"),
+      returningFollowers: sum("returningFollowers"),
+      unfollows: sum("unfollows"),
+      days,
+    };
   }
 
   return {
@@ -201,31 +232,13 @@ export function createChannelService(deps: {
       if (!found) throw new NotFoundError(`no channel ${id}`);
       return get(id);
     },
-    async stats(id, range = {}) {
-      const channel = await db.read((sql) => channels.getChannel(sql, accountId, id));
-      if (!channel?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
-      const asDay = (v: number | string, field: "from" | "to"): string => {
-        if (typeof v !== "string") return dayInZone(v, deps.timeZone);
-        if (!isCalendarDay(v)) throw new ValidationError(field, `expected a day of the calendar as YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`);
-        return v;
-      };
-      const from = asDay(range.from ?? channel.createdAt, "from");
-      const to = asDay(range.to ?? deps.clock.now(), "to");
-      if (from > to) throw new ValidationError("from", "must not be after `to`");
-      const [days, uniqueScanners] = await db.read(
-        async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const,
-      );
-      const sum = (k: keyof channels.DayCounts): number => days.reduce((n, d) => n + d[k], 0);
-      return {
-        from,
-        to,
-        scans: sum("scans"),
-        uniqueScanners,
-        newFollowers: sum("newFollowers"),
-        returningFollowers: sum("returningFollowers"),
-        unfollows: sum("unfollows"),
-        days,
-      };
+    stats,
+    async dailyStats(id, range = {}) {
+      const found = await stats(id, range);
+      const every = calendarDays(found.from, found.to);
+      if (every.length > DAILY_STATS_MAX_DAYS) throw new ValidationError("from", `a range of at most ${DAILY_STATS_MAX_DAYS} days, got ${every.length}`);
+      const byDay = new Map(found.days.map((d) => [d.date, d]));
+      return { ...found, days: every.map((date) => byDay.get(date) ?? { date, ...channels.ZERO_COUNTS }) };
     },
   };
 }

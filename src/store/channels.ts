@@ -139,16 +139,18 @@ export async function listChannelPage(sql: Sql, accountId: string, q: ChannelLis
     totalScans: "COALESCE(a.scans, 0)",
   };
   const dir = q.order === "desc" ? "DESC" : "ASC";
+  // Reading one channel sums its own days only.
+  const onlyOne = q.id !== undefined ? " AND channel_id = ?" : "";
   const rows = await sql.all<DbChannelRow & Record<`t_${(typeof COUNT_COLUMNS)[number]}` | `a_${(typeof COUNT_COLUMNS)[number]}`, number | null>>(
     `SELECT ${CHANNEL_COLUMNS}, ${COUNT_COLUMNS.map((k) => `t.${k} AS t_${k}`).join(", ")}, ${COUNT_COLUMNS.map((k) => `a.${k} AS a_${k}`).join(", ")}
      FROM channels c
      LEFT JOIN channel_days t ON t.channel_id = c.id AND t.day = ?
-     LEFT JOIN (SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE account_id = ? GROUP BY channel_id) a
+     LEFT JOIN (SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE account_id = ?${onlyOne} GROUP BY channel_id) a
        ON a.channel_id = c.id
      WHERE ${filter}
      ORDER BY ${sortKey[q.sort]} ${dir}, c.created_at ${dir}, c.id ${dir}
      LIMIT ? OFFSET ?`,
-    [q.today, accountId, ...params, q.limit, q.offset],
+    [q.today, accountId, ...(q.id !== undefined ? [q.id] : []), ...params, q.limit, q.offset],
   );
   const uniques = new Map<string, number>();
   if (rows.length > 0) {

@@ -224,6 +224,66 @@ function describeChannelsApi(makeFactory: () => DatabaseFactory): void {
     expect((await h.api("PATCH", `/api/channels/${a.id}`, { archived: false })).body.archived).toBe(false);
     expect(await list(h)).toMatchObject({ names: ["poster A", "poster B"], total: 2 });
   });
+
+  /** The CSV as bytes: `Response.text()` would drop the BOM this test is about. */
+  async function csv(h: ServiceHarness, path: string): Promise<{ status: number; headers: Headers; bytes: Buffer; lines: string[]; json: Json }> {
+    const res = await fetch(`${h.serviceUrl}${path}`, { headers: { authorization: `Bearer ${h.adminToken}` }, signal: AbortSignal.timeout(20_000) });
+    const bytes = Buffer.from(await res.arrayBuffer());
+    const text = bytes.toString("utf8");
+    return {
+      status: res.status,
+      headers: res.headers,
+      bytes,
+      lines: text.replace(/^\uFEFF/, "").split("\r\n"),
+      json: (res.headers.get("content-type") ?? "").includes("json") ? JSON.parse(text) : undefined,
+    };
+  }
+
+  it("exports a channel's days as CSV for Excel: BOM, header, every day of the range with zeros, the name in the file name", async () => {
+    const h = await start();
+    const a = await create(h, "海报 A");
+    await scan(h, "u1", a);
+    await scan(h, "u2", a);
+    await scan(h, "u1", a);
+    h.clock.advance(2 * DAY_MS); // nothing on 2026-11-26
+    await scan(h, "u3", a);
+    h.clock.advance(1_000);
+    expect((await h.unsubscribe("u1")).body.delivery.outcome).toBe("delivered");
+
+    const res = await csv(h, `/api/channels/${a.id}/stats.csv?from=2026-11-24&to=2026-11-28`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/csv; charset=utf-8");
+    expect([...res.bytes.subarray(0, 3)]).toEqual([0xef, 0xbb, 0xbf]);
+    expect(res.lines).toEqual([
+      "date,scans,unique_scanners,new_followers,returning_followers,unfollows",
+      "2026-11-24,0,0,0,0,0",
+      "2026-11-25,3,2,2,1,0",
+      "2026-11-26,0,0,0,0,0",
+      "2026-11-27,1,1,1,0,1",
+      "2026-11-28,0,0,0,0,0",
+      "",
+    ]);
+    const disposition = res.headers.get("content-disposition")!;
+    expect(disposition).toMatch(/^attachment; filename="[ -~]+"; filename\*=UTF-8''[A-Za-z0-9%!#$&+.^_`|~-]+$/);
+    expect(decodeURIComponent(/filename\*=UTF-8''(.+)$/.exec(disposition)![1]!)).toBe("海报 A-2026-11-24-2026-11-28.csv");
+
+    // By default: from the channel's creation to today. An ASCII name needs no `filename*`.
+    await h.api("PATCH", `/api/channels/${a.id}`, { name: "poster A" });
+    const whole = await csv(h, `/api/channels/${a.id}/stats.csv`);
+    expect(whole.lines.slice(1, -1).map((l) => l.slice(0, 12))).toEqual(["2026-11-25,3", "2026-11-26,0", "2026-11-27,1"]);
+    expect(whole.headers.get("content-disposition")).toBe('attachment; filename="poster A-2026-11-25-2026-11-27.csv"');
+
+    const refusals: Array<[string, number, string]> = [
+      [`/api/channels/${a.id}/stats.csv?from=2026-11-27&to=2026-11-25`, 400, "VALIDATION_FAILED"],
+      [`/api/channels/${a.id}/stats.csv?from=2000-01-01&to=2026-11-25`, 400, "VALIDATION_FAILED"],
+      [`/api/channels/${a.id}/stats.csv?from=2026-02-30`, 400, "VALIDATION_FAILED"],
+      ["/api/channels/ch_nope/stats.csv", 404, "NOT_FOUND"],
+    ];
+    for (const [path, status, error] of refusals) {
+      const refused = await csv(h, path);
+      expect([path, refused.status, refused.json?.error]).toEqual([path, status, error]);
+    }
+  });
 }
 
 describeOnBothEngines("channels API", describeChannelsApi);

@@ -3,6 +3,7 @@ import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
 import type { Metrics } from "../metrics.ts";
+import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
 import { channelSchema, dayCountsProperties, errorResponses, idParams } from "./schemas.ts";
@@ -19,6 +20,8 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     total: c.total,
   };
 }
+
+const CSV_HEADER = ["date", "scans", "unique_scanners", "new_followers", "returning_followers", "unfollows"];
 
 const ARCHIVED_FILTER = { false: false, true: true, all: "all" } as const;
 
@@ -130,6 +133,29 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     async (request) => {
       const q = request.query;
       return service.channels.stats(request.params.id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
+    },
+  );
+
+  app.get(
+    "/api/channels/:id/stats.csv",
+    {
+      schema: {
+        summary: "A channel's counters per day as CSV for Excel (UTF-8 with BOM): every day of the range, zeros included",
+        params: idParams,
+        querystring: { type: "object", properties: { from: { type: "string" }, to: { type: "string" } }, additionalProperties: false },
+        produces: ["text/csv"],
+        response: { 200: { type: "string", description: `Header row: ${CSV_HEADER.join(",")}` }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const channel = await service.channels.get(request.params.id);
+      const stats = await service.channels.dailyStats(channel.id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
+      const rows = stats.days.map((d) => [d.date, d.scans, d.uniqueScanners, d.newFollowers, d.returningFollowers, d.unfollows]);
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", attachmentDisposition(`${channel.name}-${stats.from}-${stats.to}.csv`))
+        .send(csvDocument(CSV_HEADER, rows));
     },
   );
 }
