@@ -14,6 +14,7 @@ export {
   type DayCounts,
 } from "./channels.ts";
 export type { PushOutcome } from "./record-push.ts";
+export type { Overview, Totals } from "./overview.ts";
 export { createGroupCommitter, type GroupCommitter } from "./group-commit.ts";
 export {
   createWebhookDispatcher,

@@ -20,6 +20,7 @@ import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
 import { pushBatch, runAfterCommit } from "./push-batch.ts";
 import { emitNothing, type PushSettings } from "./push-hooks.ts";
+import { createOverviewReader, type Overview } from "./overview.ts";
 import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookOptions } from "./webhook-dispatcher.ts";
@@ -70,6 +71,8 @@ export interface WxqrService {
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
   events(after: number, limit: number): Promise<ScanLogPage>;
+  /** Today, the last 7 and 30 days over all channels, the quota, the webhook's backlog. */
+  overview(): Promise<Overview>;
   /** Pushes waiting for a commit. */
   readonly pendingPushes: number;
   /** Waits for the pushes already accepted to commit, and for a background top-up of the scan sessions' warm codes. */
@@ -111,6 +114,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     options.webhook && deps.fetch
       ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
       : undefined;
+  const overview = createOverviewReader({ db, accountId, timeZone, clock, codes, webhook });
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
@@ -136,6 +140,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
       const page = events.slice(0, limit);
       return events.length > limit ? { events: page, next: page[page.length - 1]!.seq! } : { events: page };
     },
+    overview,
     get pendingPushes() {
       return committer.pending;
     },

@@ -24,6 +24,7 @@ import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
+import { registerOverviewRoutes } from "./routes/overview.ts";
 import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
@@ -137,6 +138,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     registerScanSessionRoutes(api, { service });
     registerReferralRoutes(api, { service });
     registerWebhookRoutes(api, { service });
+    registerOverviewRoutes(api, { service });
   });
 
   // Read with the session's own secret, not the admin token: outside the admin scope.

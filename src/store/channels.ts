@@ -242,3 +242,32 @@ export async function channelUniqueScanners(sql: Sql, channelId: string, fromDay
   ]);
   return Number(r?.n ?? 0);
 }
+
+/**
+ * The account's counters summed over all its channels (archived ones included), for ranges that
+ * all end on `toDay` and start on each of `fromDays`, in one pass over the longest range (the
+ * day indexes of v7 keep it to those days). `uniqueScanners` counts each follower once per range.
+ */
+export async function accountTotals(sql: Sql, accountId: string, toDay: string, fromDays: readonly string[]): Promise<DayCounts[]> {
+  if (fromDays.length === 0) return [];
+  const earliest = fromDays.reduce((a, b) => (a < b ? a : b));
+  const sums = fromDays.flatMap((_, i) => COUNT_COLUMNS.map((k) => `SUM(CASE WHEN day >= ? THEN ${k} ELSE 0 END) AS r${i}_${k}`));
+  const days = await sql.get<Record<string, number | null>>(`SELECT ${sums.join(", ")} FROM channel_days WHERE account_id = ? AND day >= ? AND day <= ?`, [
+    ...fromDays.flatMap((from) => COUNT_COLUMNS.map(() => from)),
+    accountId,
+    earliest,
+    toDay,
+  ]);
+  const distinct = fromDays.map((_, i) => `COUNT(DISTINCT CASE WHEN day >= ? THEN open_id END) AS r${i}`);
+  const scanners = await sql.get<Record<string, number | null>>(
+    `SELECT ${distinct.join(", ")} FROM channel_scanners WHERE account_id = ? AND day >= ? AND day <= ?`,
+    [...fromDays, accountId, earliest, toDay],
+  );
+  return fromDays.map((_, i) => ({
+    scans: Number(days?.[`r${i}_scans`] ?? 0),
+    uniqueScanners: Number(scanners?.[`r${i}`] ?? 0),
+    newFollowers: Number(days?.[`r${i}_new_followers`] ?? 0),
+    returningFollowers: Number(days?.[`r${i}_returning_followers`] ?? 0),
+    unfollows: Number(days?.[`r${i}_unfollows`] ?? 0),
+  }));
+}
