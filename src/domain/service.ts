@@ -20,6 +20,7 @@ import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
 import { pushBatch, runAfterCommit } from "./push-batch.ts";
 import { emitNothing, type PushSettings } from "./push-hooks.ts";
+import { createLiveFeed, type LiveFeed, type LiveFeedOptions } from "./live-feed.ts";
 import { createOverviewReader, type Overview } from "./overview.ts";
 import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
@@ -44,6 +45,8 @@ export interface WxqrServiceOptions {
   scanSessions?: ScanSessionOptions;
   /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
   webhook?: WebhookOptions;
+  /** The live feed's polling, heartbeat and gap wait. */
+  liveFeed?: LiveFeedOptions;
 }
 
 /** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
@@ -71,6 +74,8 @@ export interface WxqrService {
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
   events(after: number, limit: number): Promise<ScanLogPage>;
+  /** The scan log live: new rows as they commit, here or on another instance. */
+  readonly liveFeed: Pick<LiveFeed, "latest" | "follow">;
   /** Today, the last 7 and 30 days over all channels, the quota, the webhook's backlog. */
   overview(): Promise<Overview>;
   /** Pushes waiting for a commit. */
@@ -102,12 +107,14 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     random,
   });
   const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
+  const liveFeed = createLiveFeed(options.liveFeed ?? {}, { db, accountId, clock, logger, timer });
   const pushSettings: PushSettings = {
     accountId,
     timeZone,
     owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks },
     onOther: scanSessions.onOther,
     emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing,
+    onLogged: liveFeed.wake,
   };
   if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
   const webhook =
@@ -141,6 +148,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
       return events.length > limit ? { events: page, next: page[page.length - 1]!.seq! } : { events: page };
     },
     overview,
+    liveFeed: { latest: liveFeed.latest, follow: liveFeed.follow },
     get pendingPushes() {
       return committer.pending;
     },

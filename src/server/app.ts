@@ -25,6 +25,7 @@ import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./ro
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
 import { registerOverviewRoutes } from "./routes/overview.ts";
+import { registerEventStreamRoute } from "./routes/event-stream.ts";
 import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
@@ -139,6 +140,7 @@ export async function buildServer(options: ServerOptions): Promise<Server> {
     registerReferralRoutes(api, { service });
     registerWebhookRoutes(api, { service });
     registerOverviewRoutes(api, { service });
+    registerEventStreamRoute(api, { service, slots: createStreamSlots({ ...DEFAULT_SSE_STREAM_LIMITS, ...definedOnly(options.streams ?? {}) }) });
   });
 
   // Read with the session's own secret, not the admin token: outside the admin scope.
