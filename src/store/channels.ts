@@ -108,12 +108,13 @@ export interface ChannelListItem {
 }
 
 const COUNT_COLUMNS = ["scans", "unique_scanners", "new_followers", "returning_followers", "unfollows"] as const;
+type CountColumn = (typeof COUNT_COLUMNS)[number];
 
 /**
  * A page of the account's channels (with a code: an unfinished creation is not listed) and how
- * many match. A fixed number of queries whatever the number of channels: today's counters are
- * one row per channel (joined by key), the totals one grouped pass over the day counters, and
- * the distinct scanners of all time one grouped count for the page's channels only.
+ * many match. A fixed number of queries whatever the number of channels: the page with today's
+ * counters (one row per channel, joined by key), then for the page's channels only one grouped
+ * sum of their days and one grouped count of their distinct scanners of all time.
  */
 export async function listChannelPage(sql: Sql, accountId: string, q: ChannelListQuery): Promise<{ items: ChannelListItem[]; total: number }> {
   const byCodePoint = sql.dialect === "postgres" ? ' COLLATE "C"' : "";
@@ -132,52 +133,59 @@ export async function listChannelPage(sql: Sql, accountId: string, q: ChannelLis
   const filter = where.join(" AND ");
   const counted = await sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM channels c WHERE ${filter}`, params);
 
+  // Sorting by the totals sums each channel's days through its own key: a plan that holds
+  // whatever the engine's statistics say (a join on an aggregate of all days did not).
   const sortKey: Record<ChannelSort, string> = {
     name: `c.name${byCodePoint}`,
     createdAt: "c.created_at",
     todayScans: "COALESCE(t.scans, 0)",
-    totalScans: "COALESCE(a.scans, 0)",
+    totalScans: "COALESCE((SELECT SUM(d.scans) FROM channel_days d WHERE d.channel_id = c.id), 0)",
   };
   const dir = q.order === "desc" ? "DESC" : "ASC";
-  // Reading one channel sums its own days only.
-  const onlyOne = q.id !== undefined ? " AND channel_id = ?" : "";
-  const rows = await sql.all<DbChannelRow & Record<`t_${(typeof COUNT_COLUMNS)[number]}` | `a_${(typeof COUNT_COLUMNS)[number]}`, number | null>>(
-    `SELECT ${CHANNEL_COLUMNS}, ${COUNT_COLUMNS.map((k) => `t.${k} AS t_${k}`).join(", ")}, ${COUNT_COLUMNS.map((k) => `a.${k} AS a_${k}`).join(", ")}
-     FROM channels c
-     LEFT JOIN channel_days t ON t.channel_id = c.id AND t.day = ?
-     LEFT JOIN (SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE account_id = ?${onlyOne} GROUP BY channel_id) a
-       ON a.channel_id = c.id
+  const rows = await sql.all<DbChannelRow & Record<`t_${CountColumn}`, number | null>>(
+    `SELECT ${CHANNEL_COLUMNS}, ${COUNT_COLUMNS.map((k) => `t.${k} AS t_${k}`).join(", ")}
+     FROM channels c LEFT JOIN channel_days t ON t.channel_id = c.id AND t.day = ?
      WHERE ${filter}
      ORDER BY ${sortKey[q.sort]} ${dir}, c.created_at ${dir}, c.id ${dir}
      LIMIT ? OFFSET ?`,
-    [q.today, accountId, ...(q.id !== undefined ? [q.id] : []), ...params, q.limit, q.offset],
+    [q.today, ...params, q.limit, q.offset],
   );
+  const totals = new Map<string, Record<CountColumn, number | null>>();
   const uniques = new Map<string, number>();
   if (rows.length > 0) {
     const ids = rows.map((r) => r.id);
+    const idList = ids.map(() => "?").join(", ");
+    const sums = await sql.all<{ channel_id: string } & Record<CountColumn, number | null>>(
+      `SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE channel_id IN (${idList}) GROUP BY channel_id`,
+      ids,
+    );
+    for (const r of sums) totals.set(r.channel_id, r);
     const counts = await sql.all<{ channel_id: string; n: number }>(
-      `SELECT channel_id, COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id IN (${ids.map(() => "?").join(", ")}) GROUP BY channel_id`,
+      `SELECT channel_id, COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id IN (${idList}) GROUP BY channel_id`,
       ids,
     );
     for (const r of counts) uniques.set(r.channel_id, Number(r.n));
   }
-  const items = rows.map((r) => ({
-    channel: toChannel(r),
-    today: {
-      scans: Number(r.t_scans ?? 0),
-      uniqueScanners: Number(r.t_unique_scanners ?? 0),
-      newFollowers: Number(r.t_new_followers ?? 0),
-      returningFollowers: Number(r.t_returning_followers ?? 0),
-      unfollows: Number(r.t_unfollows ?? 0),
-    },
-    total: {
-      scans: Number(r.a_scans ?? 0),
-      uniqueScanners: uniques.get(r.id) ?? 0,
-      newFollowers: Number(r.a_new_followers ?? 0),
-      returningFollowers: Number(r.a_returning_followers ?? 0),
-      unfollows: Number(r.a_unfollows ?? 0),
-    },
-  }));
+  const items = rows.map((r) => {
+    const a = totals.get(r.id);
+    return {
+      channel: toChannel(r),
+      today: {
+        scans: Number(r.t_scans ?? 0),
+        uniqueScanners: Number(r.t_unique_scanners ?? 0),
+        newFollowers: Number(r.t_new_followers ?? 0),
+        returningFollowers: Number(r.t_returning_followers ?? 0),
+        unfollows: Number(r.t_unfollows ?? 0),
+      },
+      total: {
+        scans: Number(a?.scans ?? 0),
+        uniqueScanners: uniques.get(r.id) ?? 0,
+        newFollowers: Number(a?.new_followers ?? 0),
+        returningFollowers: Number(a?.returning_followers ?? 0),
+        unfollows: Number(a?.unfollows ?? 0),
+      },
+    };
+  });
   return { items, total: Number(counted?.n ?? 0) };
 }
 
