@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { dayInZone, dayStartInZone, isCalendarDay } from "./days.ts";
+import { addDays, calendarDays, dayInZone, dayStartInZone, isCalendarDay } from "./days.ts";
 
 describe("dayInZone", () => {
   it("cuts days at the zone's midnight, also when the same minute is asked again", () => {
@@ -30,5 +30,27 @@ describe("isCalendarDay", () => {
 
   it("keeps dayStartInZone from rolling 2026-02-30 over into March", () => {
     expect(() => dayStartInZone("2026-02-30", "UTC")).toThrow(expect.objectContaining({ code: "VALIDATION_FAILED", field: "day" }));
+  });
+});
+
+describe("calendarDays and addDays", () => {
+  it("lists every day of a range, both ends included, across a leap day and a year's end", () => {
+    expect(calendarDays("2028-02-28", "2028-03-01")).toEqual(["2028-02-28", "2028-02-29", "2028-03-01"]);
+    expect(calendarDays("2026-12-31", "2027-01-01")).toEqual(["2026-12-31", "2027-01-01"]);
+    expect(calendarDays("2026-11-25", "2026-11-25")).toEqual(["2026-11-25"]);
+    expect(calendarDays("2026-11-26", "2026-11-25")).toEqual([]);
+    expect(calendarDays("2026-01-01", "2026-12-31")).toHaveLength(365);
+  });
+
+  it("refuses what is not a day, naming the bound", () => {
+    expect(() => calendarDays("2026-02-30", "2026-03-01")).toThrow(expect.objectContaining({ code: "VALIDATION_FAILED", field: "from" }));
+    expect(() => calendarDays("2026-03-01", "tomorrow")).toThrow(expect.objectContaining({ code: "VALIDATION_FAILED", field: "to" }));
+  });
+
+  it("moves a day forwards and backwards over month and year ends", () => {
+    expect(addDays("2026-11-25", -6)).toBe("2026-11-19");
+    expect(addDays("2026-11-25", -29)).toBe("2026-10-27");
+    expect(addDays("2026-12-31", 1)).toBe("2027-01-01");
+    expect(addDays("2028-03-01", -1)).toBe("2028-02-29");
   });
 });

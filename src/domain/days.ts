@@ -94,3 +94,32 @@ export function dayEndInZone(day: string, timeZone: string): number {
   const next = new Date(Date.parse(`${day}T00:00:00Z`) + 86_400_000).toISOString().slice(0, 10);
   return dayStartInZone(next, timeZone);
 }
+
+/**
+ * The calendar days from `from` to `to`, both included, as `YYYY-MM-DD` (no zone is involved:
+ * a day follows the day before it everywhere).
+ * @example
+ * calendarDays("2028-02-28", "2028-03-01"); // ["2028-02-28", "2028-02-29", "2028-03-01"]
+ */
+export function calendarDays(from: string, to: string): string[] {
+  for (const [field, day] of [
+    ["from", from],
+    ["to", to],
+  ] as const) {
+    if (!isCalendarDay(day)) throw new ValidationError(field, `expected YYYY-MM-DD, got ${JSON.stringify(day.slice(0, 40))}`);
+  }
+  const days: string[] = [];
+  for (let t = Date.parse(`${from}T00:00:00Z`), end = Date.parse(`${to}T00:00:00Z`); t <= end; t += 86_400_000)
+    days.push(new Date(t).toISOString().slice(0, 10));
+  return days;
+}
+
+/**
+ * The day `n` days after `day` (before, for a negative `n`).
+ * @example
+ * addDays("2026-11-25", -6); // "2026-11-19"
+ */
+export function addDays(day: string, n: number): string {
+  if (!isCalendarDay(day)) throw new ValidationError("day", `expected YYYY-MM-DD, got ${JSON.stringify(day.slice(0, 40))}`);
+  return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}

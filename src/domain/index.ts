@@ -1,7 +1,22 @@
 export { createWxqrService, DEFAULT_TIME_ZONE, type WxqrService, type WxqrServiceOptions, type WxqrServiceDeps, type ScanLogPage } from "./service.ts";
 export type { CodeService, CreateCodeInput, Quota, QrCodeRow, OwnerKind, CodeType } from "./codes.ts";
-export type { ChannelService, ChannelStats, ChannelWithCode } from "./channels.ts";
+export {
+  CHANNEL_PAGE_DEFAULT,
+  CHANNEL_PAGE_MAX,
+  type ChannelChanges,
+  type ChannelListOptions,
+  type ChannelPage,
+  type ChannelService,
+  type ChannelSort,
+  type ChannelStats,
+  type ChannelView,
+  type ChannelWithCode,
+  type DayCounts,
+} from "./channels.ts";
 export type { PushOutcome } from "./record-push.ts";
+export type { Overview, Totals } from "./overview.ts";
+export type { PushLogRow } from "../store/followers.ts";
+export { LIVE_FEED_DEFAULTS, type LiveFeed, type LiveFeedItem, type LiveFeedOptions } from "./live-feed.ts";
 export { createGroupCommitter, type GroupCommitter } from "./group-commit.ts";
 export {
   createWebhookDispatcher,

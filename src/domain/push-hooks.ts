@@ -21,6 +21,11 @@ export interface PushContext {
   onOther?: (sql: Sql, ctx: PushContext, message: OtherMessage, at: number) => Promise<HookReply | void>;
   /** Writes an attributed event for forwarding (the outbox), in the push's transaction. */
   emit: (sql: Sql, event: AttributedEvent) => Promise<void>;
+  /**
+   * Runs after the commit of each push that added a row to the scan log (through `afterCommit`):
+   * the live feed's wake-up.
+   */
+  onLogged?: () => void;
   /** This push's additions to counters many pushes share; its batch writes them at its end. */
   counters: SharedCounters;
   /**

@@ -42,8 +42,9 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
       ));
     // "New" means never seen by wxqr: anyone with a row has been seen subscribed.
     const isNewFollower = message.isNewFollower && before === undefined;
-    const logged = await followers.appendPushLog(
+    const logged = await appendLog(
       sql,
+      ctx,
       logRow(ctx, message, receivedAt, { qrcodeId: code?.id ?? null, isNewFollower, scene: message.scene.str, ticket: message.ticket ?? null }),
     );
     if (!logged) return { duplicate: true };
@@ -66,8 +67,9 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
   if (message.kind === "subscribe" || message.kind === "unsubscribe") {
     const subscribing = message.kind === "subscribe";
     const isNewFollower = subscribing && before === undefined;
-    const logged = await followers.appendPushLog(
+    const logged = await appendLog(
       sql,
+      ctx,
       logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: subscribing ? isNewFollower : null, scene: null, ticket: null }),
     );
     if (!logged) return { duplicate: true };
@@ -93,10 +95,17 @@ export async function recordPush(sql: Sql, ctx: PushContext, message: PushMessag
     return { duplicate: false, ...(code ? { qrcodeId: code.id } : {}) };
   }
 
-  const logged = await followers.appendPushLog(sql, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: null, scene: null, ticket: null }));
+  const logged = await appendLog(sql, ctx, logRow(ctx, message, receivedAt, { qrcodeId: null, isNewFollower: null, scene: null, ticket: null }));
   if (!logged) return { duplicate: true };
   const reply = ctx.onOther ? await ctx.onOther(sql, ctx, message, at) : undefined;
   return { duplicate: false, ...(reply?.replyText ? { replyText: reply.replyText } : {}) };
+}
+
+/** Appends the push to the log; false for a duplicate. A row added is announced once it commits. */
+async function appendLog(sql: Sql, ctx: PushContext, row: followers.PushLogRow): Promise<boolean> {
+  const logged = await followers.appendPushLog(sql, row);
+  if (logged && ctx.onLogged) ctx.afterCommit(ctx.onLogged);
+  return logged;
 }
 
 /**

@@ -20,6 +20,8 @@ import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
 import { pushBatch, runAfterCommit } from "./push-batch.ts";
 import { emitNothing, type PushSettings } from "./push-hooks.ts";
+import { createLiveFeed, type LiveFeed, type LiveFeedOptions } from "./live-feed.ts";
+import { createOverviewReader, type Overview } from "./overview.ts";
 import type { PushOutcome } from "./record-push.ts";
 import { createScanSessionService, type ScanSessionOptions, type ScanSessionService } from "./scan-sessions.ts";
 import { createWebhookDispatcher, type WebhookDispatcher, type WebhookOptions } from "./webhook-dispatcher.ts";
@@ -43,6 +45,8 @@ export interface WxqrServiceOptions {
   scanSessions?: ScanSessionOptions;
   /** Forward attributed events to a webhook (WXQR_WEBHOOK_URL / _SECRET); unset: no outbox rows are written. */
   webhook?: WebhookOptions;
+  /** The live feed's polling, heartbeat and gap wait. */
+  liveFeed?: LiveFeedOptions;
 }
 
 /** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
@@ -70,6 +74,10 @@ export interface WxqrService {
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
   events(after: number, limit: number): Promise<ScanLogPage>;
+  /** The scan log live: new rows as they commit, here or on another instance. */
+  readonly liveFeed: Pick<LiveFeed, "latest" | "follow">;
+  /** Today, the last 7 and 30 days over all channels, the quota, the webhook's backlog. */
+  overview(): Promise<Overview>;
   /** Pushes waiting for a commit. */
   readonly pendingPushes: number;
   /** Waits for the pushes already accepted to commit, and for a background top-up of the scan sessions' warm codes. */
@@ -99,18 +107,21 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     random,
   });
   const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
+  const liveFeed = createLiveFeed(options.liveFeed ?? {}, { db, accountId, clock, logger, timer });
   const pushSettings: PushSettings = {
     accountId,
     timeZone,
     owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks },
     onOther: scanSessions.onOther,
     emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing,
+    onLogged: liveFeed.wake,
   };
   if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
   const webhook =
     options.webhook && deps.fetch
       ? createWebhookDispatcher({ ...options.webhook, db, accountId }, { clock, random, fetch: deps.fetch, logger, timer })
       : undefined;
+  const overview = createOverviewReader({ db, accountId, timeZone, clock, codes, webhook });
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
@@ -136,6 +147,8 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
       const page = events.slice(0, limit);
       return events.length > limit ? { events: page, next: page[page.length - 1]!.seq! } : { events: page };
     },
+    overview,
+    liveFeed: { latest: liveFeed.latest, follow: liveFeed.follow },
     get pendingPushes() {
       return committer.pending;
     },

@@ -30,6 +30,8 @@ import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./static-pages.ts";
+import { registerOverviewRoutes } from "./routes/overview.ts";
+import { registerEventStreamRoute } from "./routes/event-stream.ts";
 import { createStreamSlots, type StreamLimits } from "./stream-slots.ts";
 
 export interface ServerOptions {
@@ -167,6 +169,8 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
   const gate = createAdminGate({ adminToken: options.adminToken, sessions });
   registerSessionRoutes(app, { adminToken: options.adminToken, sessions, gate, clock: deps.clock });
   // --- end sign-in ---
+  // One count of open event streams per client, whichever stream it is (live feed or scan session).
+  const streamSlots = createStreamSlots({ ...DEFAULT_SSE_STREAM_LIMITS, ...definedOnly(options.streams ?? {}) });
   await app.register(async (api) => {
     api.addHook("onRequest", gate.require(SIGN_IN_HINT));
     registerQrcodeRoutes(api, { service, metrics });
@@ -175,10 +179,12 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     registerScanSessionRoutes(api, { service });
     registerReferralRoutes(api, { service });
     registerWebhookRoutes(api, { service });
+    registerOverviewRoutes(api, { service });
+    registerEventStreamRoute(api, { service, slots: streamSlots });
   });
 
   // Read with the session's own secret, not the admin token: outside the admin scope.
-  registerScanSessionSecretRoutes(app, { service, slots: createStreamSlots({ ...DEFAULT_SSE_STREAM_LIMITS, ...definedOnly(options.streams ?? {}) }) });
+  registerScanSessionSecretRoutes(app, { service, slots: streamSlots });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {

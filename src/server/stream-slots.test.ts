@@ -24,4 +24,15 @@ describe("stream slots", () => {
     expect(() => slots.acquire("s1", "ip-b")).toThrow(StreamLimitError);
     expect(slots.open({ client: "ip-b" })).toBe(0);
   });
+
+  it("a stream of no session counts against its client only", () => {
+    const slots = createStreamSlots({ perSession: 1, perClient: 2 });
+    const feed = slots.acquire(null, "ip-a");
+    slots.acquire(null, "ip-a");
+    expect(() => slots.acquire(null, "ip-a")).toThrow(expect.objectContaining({ code: "RATE_LIMITED", limit: 2 }));
+    expect(() => slots.acquire("s1", "ip-a")).toThrow(StreamLimitError);
+    feed();
+    slots.acquire("s1", "ip-a");
+    expect(slots.open({ client: "ip-a" })).toBe(2);
+  });
 });

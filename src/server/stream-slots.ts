@@ -15,8 +15,11 @@ export interface StreamLimits {
 }
 
 export interface StreamSlots {
-  /** Takes a slot for both keys, or throws `StreamLimitError`; the returned function frees it (once). */
-  acquire(sessionId: string, client: string): () => void;
+  /**
+   * Takes a slot for both keys (for the client's only, with no session: the live feed), or throws
+   * `StreamLimitError`; the returned function frees it (once).
+   */
+  acquire(sessionId: string | null, client: string): () => void;
   /** Open streams now, for one session or one client (tests, metrics). */
   open(key: { sessionId: string } | { client: string }): number;
 }
@@ -33,15 +36,15 @@ export function createStreamSlots(limits: StreamLimits = DEFAULT_SSE_STREAM_LIMI
   };
   return {
     acquire(sessionId, client) {
-      if ((bySession.get(sessionId) ?? 0) >= limits.perSession) throw new StreamLimitError("session", limits.perSession);
+      if (sessionId !== null && (bySession.get(sessionId) ?? 0) >= limits.perSession) throw new StreamLimitError("session", limits.perSession);
       if ((byClient.get(client) ?? 0) >= limits.perClient) throw new StreamLimitError("client", limits.perClient);
-      take(bySession, sessionId);
+      if (sessionId !== null) take(bySession, sessionId);
       take(byClient, client);
       let freed = false;
       return () => {
         if (freed) return;
         freed = true;
-        give(bySession, sessionId);
+        if (sessionId !== null) give(bySession, sessionId);
         give(byClient, client);
       };
     },

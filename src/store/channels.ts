@@ -1,5 +1,5 @@
 /** Channels and their per-day counters, updated in the push's own transaction. */
-import type { Sql } from "./database.ts";
+import type { Sql, SqlParam } from "./database.ts";
 
 export interface ChannelRow {
   id: string;
@@ -7,6 +7,8 @@ export interface ChannelRow {
   name: string;
   welcome: string | null;
   qrcodeId: string | null;
+  /** Left out of the default list; its code still works and its pushes still count. */
+  archived: boolean;
   createdAt: number;
 }
 
@@ -16,8 +18,11 @@ interface DbChannelRow {
   name: string;
   welcome: string | null;
   qrcode_id: string | null;
+  archived: number;
   created_at: number;
 }
+
+const CHANNEL_COLUMNS = "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at";
 
 const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
@@ -25,14 +30,15 @@ const toChannel = (r: DbChannelRow): ChannelRow => ({
   name: r.name,
   welcome: r.welcome,
   qrcodeId: r.qrcode_id,
+  archived: Number(r.archived) === 1,
   createdAt: Number(r.created_at),
 });
 
 /** False when the account already has a channel of that name. */
 export async function insertChannel(sql: Sql, c: ChannelRow): Promise<boolean> {
   const changed = await sql.run(
-    "INSERT INTO channels (id, account_id, name, welcome, qrcode_id, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING",
-    [c.id, c.accountId, c.name, c.welcome, c.qrcodeId, c.createdAt],
+    "INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING",
+    [c.id, c.accountId, c.name, c.welcome, c.qrcodeId, c.archived ? 1 : 0, c.createdAt],
   );
   return changed === 1;
 }
@@ -52,20 +58,139 @@ export async function deleteUnfinishedChannel(sql: Sql, accountId: string, id: s
 }
 
 export async function getChannel(sql: Sql, accountId: string, id: string): Promise<ChannelRow | undefined> {
-  const r = await sql.get<DbChannelRow>("SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? AND id = ?", [
-    accountId,
-    id,
-  ]);
+  const r = await sql.get<DbChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.account_id = ? AND c.id = ?`, [accountId, id]);
   return r && toChannel(r);
 }
 
-export async function listChannels(sql: Sql, accountId: string): Promise<ChannelRow[]> {
-  const rows = await sql.all<DbChannelRow>(
-    "SELECT id, account_id, name, welcome, qrcode_id, created_at FROM channels WHERE account_id = ? ORDER BY created_at, id",
-    [accountId],
-  );
-  return rows.map(toChannel);
+/** Whether a channel other than `exceptId` is called `name`. */
+export async function channelNameTaken(sql: Sql, accountId: string, name: string, exceptId: string): Promise<boolean> {
+  return (await sql.get("SELECT 1 AS taken FROM channels WHERE account_id = ? AND name = ? AND id <> ?", [accountId, name, exceptId])) !== undefined;
 }
+
+export interface ChannelChanges {
+  name?: string;
+  welcome?: string | null;
+  archived?: boolean;
+}
+
+/** Applies the given changes; false when the account has no such channel. */
+export async function updateChannel(sql: Sql, accountId: string, id: string, changes: ChannelChanges): Promise<boolean> {
+  const values: Array<[string, SqlParam]> = [];
+  if (changes.name !== undefined) values.push(["name", changes.name]);
+  if (changes.welcome !== undefined) values.push(["welcome", changes.welcome]);
+  if (changes.archived !== undefined) values.push(["archived", changes.archived ? 1 : 0]);
+  // No change still says whether the channel exists.
+  const sets = values.length === 0 ? "id = id" : values.map(([column]) => `${column} = ?`).join(", ");
+  return (await sql.run(`UPDATE channels SET ${sets} WHERE account_id = ? AND id = ?`, [...values.map(([, v]) => v), accountId, id])) === 1;
+}
+
+export type ChannelSort = "name" | "createdAt" | "todayScans" | "totalScans";
+
+export interface ChannelListQuery {
+  /** Only this channel (reading one channel with its counters). */
+  id?: string | undefined;
+  /** Part of the name; letters A–Z match either case (the same on both engines). */
+  search?: string | undefined;
+  archived: boolean | "all";
+  sort: ChannelSort;
+  order: "asc" | "desc";
+  limit: number;
+  offset: number;
+  /** `YYYY-MM-DD`: the day whose counters are `today`. */
+  today: string;
+}
+
+export interface ChannelListItem {
+  channel: ChannelRow;
+  today: DayCounts;
+  /** Since the channel began; `uniqueScanners` is distinct over all days. */
+  total: DayCounts;
+}
+
+const COUNT_COLUMNS = ["scans", "unique_scanners", "new_followers", "returning_followers", "unfollows"] as const;
+type CountColumn = (typeof COUNT_COLUMNS)[number];
+
+/**
+ * A page of the account's channels (with a code: an unfinished creation is not listed) and how
+ * many match. A fixed number of queries whatever the number of channels: the page with today's
+ * counters (one row per channel, joined by key), then for the page's channels only one grouped
+ * sum of their days and one grouped count of their distinct scanners of all time.
+ */
+export async function listChannelPage(sql: Sql, accountId: string, q: ChannelListQuery): Promise<{ items: ChannelListItem[]; total: number }> {
+  const byCodePoint = sql.dialect === "postgres" ? ' COLLATE "C"' : "";
+  const where: string[] = [];
+  const params: SqlParam[] = [];
+  const add = (clause: string, ...values: SqlParam[]): void => {
+    where.push(clause);
+    params.push(...values);
+  };
+  add("c.account_id = ?", accountId);
+  add("c.qrcode_id IS NOT NULL");
+  if (q.id !== undefined) add("c.id = ?", q.id);
+  if (q.archived !== "all") add("c.archived = ?", q.archived ? 1 : 0);
+  // lower() folds A–Z only on SQLite, and under the "C" collation only A–Z on PostgreSQL too.
+  if (q.search) add(`lower(c.name${byCodePoint}) LIKE ? ESCAPE '\\'`, `%${likeEscaped(asciiLower(q.search))}%`);
+  const filter = where.join(" AND ");
+  const counted = await sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM channels c WHERE ${filter}`, params);
+
+  // Sorting by the totals sums each channel's days through its own key: a plan that holds
+  // whatever the engine's statistics say (a join on an aggregate of all days did not).
+  const sortKey: Record<ChannelSort, string> = {
+    name: `c.name${byCodePoint}`,
+    createdAt: "c.created_at",
+    todayScans: "COALESCE(t.scans, 0)",
+    totalScans: "COALESCE((SELECT SUM(d.scans) FROM channel_days d WHERE d.channel_id = c.id), 0)",
+  };
+  const dir = q.order === "desc" ? "DESC" : "ASC";
+  const rows = await sql.all<DbChannelRow & Record<`t_${CountColumn}`, number | null>>(
+    `SELECT ${CHANNEL_COLUMNS}, ${COUNT_COLUMNS.map((k) => `t.${k} AS t_${k}`).join(", ")}
+     FROM channels c LEFT JOIN channel_days t ON t.channel_id = c.id AND t.day = ?
+     WHERE ${filter}
+     ORDER BY ${sortKey[q.sort]} ${dir}, c.created_at ${dir}, c.id ${dir}
+     LIMIT ? OFFSET ?`,
+    [q.today, ...params, q.limit, q.offset],
+  );
+  const totals = new Map<string, Record<CountColumn, number | null>>();
+  const uniques = new Map<string, number>();
+  if (rows.length > 0) {
+    const ids = rows.map((r) => r.id);
+    const idList = ids.map(() => "?").join(", ");
+    const sums = await sql.all<{ channel_id: string } & Record<CountColumn, number | null>>(
+      `SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE channel_id IN (${idList}) GROUP BY channel_id`,
+      ids,
+    );
+    for (const r of sums) totals.set(r.channel_id, r);
+    const counts = await sql.all<{ channel_id: string; n: number }>(
+      `SELECT channel_id, COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id IN (${idList}) GROUP BY channel_id`,
+      ids,
+    );
+    for (const r of counts) uniques.set(r.channel_id, Number(r.n));
+  }
+  const items = rows.map((r) => {
+    const a = totals.get(r.id);
+    return {
+      channel: toChannel(r),
+      today: {
+        scans: Number(r.t_scans ?? 0),
+        uniqueScanners: Number(r.t_unique_scanners ?? 0),
+        newFollowers: Number(r.t_new_followers ?? 0),
+        returningFollowers: Number(r.t_returning_followers ?? 0),
+        unfollows: Number(r.t_unfollows ?? 0),
+      },
+      total: {
+        scans: Number(a?.scans ?? 0),
+        uniqueScanners: uniques.get(r.id) ?? 0,
+        newFollowers: Number(a?.new_followers ?? 0),
+        returningFollowers: Number(a?.returning_followers ?? 0),
+        unfollows: Number(a?.unfollows ?? 0),
+      },
+    };
+  });
+  return { items, total: Number(counted?.n ?? 0) };
+}
+
+const asciiLower = (s: string): string => s.replace(/[A-Z]/g, (ch) => ch.toLowerCase());
+const likeEscaped = (s: string): string => s.replace(/[\\%_]/g, (ch) => `\\${ch}`);
 
 export interface DayCounts {
   scans: number;
@@ -124,4 +249,33 @@ export async function channelUniqueScanners(sql: Sql, channelId: string, fromDay
     toDay,
   ]);
   return Number(r?.n ?? 0);
+}
+
+/**
+ * The account's counters summed over all its channels (archived ones included), for ranges that
+ * all end on `toDay` and start on each of `fromDays`, in one pass over the longest range (the
+ * day indexes of v7 keep it to those days). `uniqueScanners` counts each follower once per range.
+ */
+export async function accountTotals(sql: Sql, accountId: string, toDay: string, fromDays: readonly string[]): Promise<DayCounts[]> {
+  if (fromDays.length === 0) return [];
+  const earliest = fromDays.reduce((a, b) => (a < b ? a : b));
+  const sums = fromDays.flatMap((_, i) => COUNT_COLUMNS.map((k) => `SUM(CASE WHEN day >= ? THEN ${k} ELSE 0 END) AS r${i}_${k}`));
+  const days = await sql.get<Record<string, number | null>>(`SELECT ${sums.join(", ")} FROM channel_days WHERE account_id = ? AND day >= ? AND day <= ?`, [
+    ...fromDays.flatMap((from) => COUNT_COLUMNS.map(() => from)),
+    accountId,
+    earliest,
+    toDay,
+  ]);
+  const distinct = fromDays.map((_, i) => `COUNT(DISTINCT CASE WHEN day >= ? THEN open_id END) AS r${i}`);
+  const scanners = await sql.get<Record<string, number | null>>(
+    `SELECT ${distinct.join(", ")} FROM channel_scanners WHERE account_id = ? AND day >= ? AND day <= ?`,
+    [...fromDays, accountId, earliest, toDay],
+  );
+  return fromDays.map((_, i) => ({
+    scans: Number(days?.[`r${i}_scans`] ?? 0),
+    uniqueScanners: Number(scanners?.[`r${i}`] ?? 0),
+    newFollowers: Number(days?.[`r${i}_new_followers`] ?? 0),
+    returningFollowers: Number(days?.[`r${i}_returning_followers`] ?? 0),
+    unfollows: Number(days?.[`r${i}_unfollows`] ?? 0),
+  }));
 }

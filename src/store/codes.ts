@@ -188,6 +188,20 @@ export async function getQrCode(sql: Sql, accountId: string, id: string): Promis
   return r && toQrCode(r);
 }
 
+/** Several codes in one query (a page of channels' codes); ids not found are left out. */
+export async function getQrCodes(sql: Sql, accountId: string, ids: readonly string[]): Promise<QrCodeRow[]> {
+  if (ids.length === 0) return [];
+  const rows = await sql.all<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE account_id = ? AND id IN (${ids.map(() => "?").join(", ")})`, [
+    accountId,
+    ...ids,
+  ]);
+  return rows.map(toQrCode);
+}
+
+export async function setQrCodeLabel(sql: Sql, accountId: string, id: string, label: string | null): Promise<void> {
+  await sql.run("UPDATE qrcodes SET label = ? WHERE account_id = ? AND id = ?", [label, accountId, id]);
+}
+
 export async function findQrCodeByTicket(sql: Sql, accountId: string, ticket: string): Promise<QrCodeRow | undefined> {
   const r = await sql.get<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket = ? AND account_id = ?`, [ticket, accountId]);
   return r && toQrCode(r);

@@ -129,28 +129,48 @@ interface DbPushLogRow {
   received_at: number;
 }
 
+const PUSH_LOG_COLUMNS = "seq, account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at";
+
+const toPushLogRow = (r: DbPushLogRow): PushLogRow => ({
+  seq: Number(r.seq),
+  accountId: r.account_id,
+  dedupeKey: r.dedupe_key,
+  kind: r.kind,
+  openId: r.open_id,
+  event: r.event,
+  eventKey: r.event_key,
+  ticket: r.ticket,
+  scene: r.scene,
+  qrcodeId: r.qrcode_id,
+  isNewFollower: r.is_new_follower === null ? null : Number(r.is_new_follower) === 1,
+  createTimeSec: Number(r.create_time),
+  receivedAt: Number(r.received_at),
+});
+
 /** The scan log, oldest first, after cursor `afterSeq`. */
 export async function listPushLog(sql: Sql, accountId: string, afterSeq: number, limit: number): Promise<PushLogRow[]> {
-  const rows = await sql.all<DbPushLogRow>(
-    `SELECT seq, account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at
-     FROM push_log WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`,
-    [accountId, afterSeq, limit],
-  );
-  return rows.map((r) => ({
-    seq: Number(r.seq),
-    accountId: r.account_id,
-    dedupeKey: r.dedupe_key,
-    kind: r.kind,
-    openId: r.open_id,
-    event: r.event,
-    eventKey: r.event_key,
-    ticket: r.ticket,
-    scene: r.scene,
-    qrcodeId: r.qrcode_id,
-    isNewFollower: r.is_new_follower === null ? null : Number(r.is_new_follower) === 1,
-    createTimeSec: Number(r.create_time),
-    receivedAt: Number(r.received_at),
-  }));
+  const rows = await sql.all<DbPushLogRow>(`SELECT ${PUSH_LOG_COLUMNS} FROM push_log WHERE account_id = ? AND seq > ? ORDER BY seq LIMIT ?`, [
+    accountId,
+    afterSeq,
+    limit,
+  ]);
+  return rows.map(toPushLogRow);
+}
+
+/**
+ * The log of every account after `afterSeq`, oldest first: the live feed follows the one sequence
+ * all accounts share, so that a missing number means a row not committed (yet), never another
+ * account's row.
+ */
+export async function listPushLogOfAll(sql: Sql, afterSeq: number, limit: number): Promise<PushLogRow[]> {
+  const rows = await sql.all<DbPushLogRow>(`SELECT ${PUSH_LOG_COLUMNS} FROM push_log WHERE seq > ? ORDER BY seq LIMIT ?`, [afterSeq, limit]);
+  return rows.map(toPushLogRow);
+}
+
+/** The newest row's seq, of any account; 0 for an empty log. */
+export async function latestPushLogSeq(sql: Sql): Promise<number> {
+  const r = await sql.get<{ seq: number | null }>("SELECT MAX(seq) AS seq FROM push_log");
+  return Number(r?.seq ?? 0);
 }
 
 export async function countPushLog(sql: Sql, accountId: string): Promise<number> {

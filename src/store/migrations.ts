@@ -12,6 +12,7 @@ import { v3 } from "./schema/v3-scan-sessions.ts";
 import { v4 } from "./schema/v4-outbox-tokens.ts";
 import { v5 } from "./schema/v5-session-codes.ts";
 import { v6 } from "./schema/v6-admin-sessions.ts";
+import { v7 } from "./schema/v7-channel-archive.ts";
 
 export interface Migration {
   version: number;
@@ -29,6 +30,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v4,
   v5,
   v6,
+  v7,
   // next versions: one line each, in order
 ];
 

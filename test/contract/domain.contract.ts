@@ -255,7 +255,7 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
       await refused(service.channels.create({ name: "line\nbreak" }), "name");
       await refused(service.codes.create({ type: "temporary", label: "\u0000" }), "label");
       await refused(service.codes.create({ type: "temporary", sceneStr: "shop\u0000" }), "sceneStr");
-      expect(await service.channels.list()).toEqual([]);
+      expect(await service.channels.list()).toEqual({ channels: [], total: 0 });
       expect((await service.codes.quota()).permanent.used).toBe(0);
     });
 

@@ -6,7 +6,7 @@
  * never stale and nothing waits on real time.
  */
 import { createManualClock, createSeededRandom, silentLogger, systemTimer, type ManualClock, type Timer } from "../../src/deps.ts";
-import { createWxqrService, type ScanSessionOptions, type WxqrService } from "../../src/domain/index.ts";
+import { createWxqrService, type ScanSessionOptions, type WebhookOptions, type WxqrService } from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
@@ -53,6 +53,8 @@ export interface ServiceHarnessOptions {
   seed?: number;
   /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
   timer?: Timer;
+  /** Forward attributed events to a webhook (the dispatcher is not started: tests run its rounds). */
+  webhook?: WebhookOptions;
 }
 
 export interface ServiceHarness {
@@ -122,6 +124,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
         permanentQuota: options.permanentQuota ?? 100_000,
         ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
         ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
+        ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
       },
       { ...deps, timer: options.timer ?? systemTimer },
     );

@@ -179,6 +179,9 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
         imageUrl: `/api/qrcodes/${channel.qrcode.id}/image.png`,
         label: "channel: poster A",
       },
+      archived: false,
+      today: { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
+      total: { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
     });
 
     const pushed = await channelTraffic(h, channel.qrcode.ticket);

@@ -2,7 +2,7 @@
 import type { Command } from "commander";
 import { loadConfig, requireConfig } from "../../config.ts";
 import { ConfigError } from "../../errors.ts";
-import { createWxqrService } from "../../domain/index.ts";
+import { CHANNEL_PAGE_MAX, createWxqrService, type ChannelView, type WxqrService } from "../../domain/index.ts";
 import { migrate } from "../../store/migrations.ts";
 import { listAccountIds } from "../../store/codes.ts";
 import { openDatabase } from "../../store/index.ts";
@@ -62,7 +62,7 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
           ]);
         }
         const service = await createWxqrService({ db, accountId }, ctx.deps);
-        const channels = flags.channel ? [await service.channels.get(flags.channel)] : await service.channels.list();
+        const channels = flags.channel ? [await service.channels.get(flags.channel)] : await everyChannel(service);
         const rows = [];
         for (const c of channels) rows.push({ id: c.id, name: c.name, ...(await service.channels.stats(c.id, { from: flags.from, to: flags.to })) });
         if (flags.json) {
@@ -83,4 +83,14 @@ export function registerServiceCommands(program: Command, ctx: CliContext): void
         await db.close();
       }
     });
+}
+
+/** Every channel, archived ones included, page by page. */
+async function everyChannel(service: WxqrService): Promise<ChannelView[]> {
+  const all: ChannelView[] = [];
+  for (;;) {
+    const page = await service.channels.list({ archived: "all", limit: CHANNEL_PAGE_MAX, offset: all.length });
+    all.push(...page.channels);
+    if (page.channels.length === 0 || all.length >= page.total) return all;
+  }
 }

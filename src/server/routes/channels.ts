@@ -1,15 +1,29 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
-import type { ChannelWithCode, WxqrService } from "../../domain/index.ts";
+import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
 import type { Metrics } from "../metrics.ts";
+import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
 import { channelSchema, dayCountsProperties, errorResponses, idParams } from "./schemas.ts";
 
-function channelJson(c: ChannelWithCode): Record<string, unknown> {
-  return { id: c.id, name: c.name, welcome: c.welcome, qrcode: qrcodeJson(c.qrcode), createdAt: new Date(c.createdAt).toISOString() };
+function channelJson(c: ChannelView): Record<string, unknown> {
+  return {
+    id: c.id,
+    name: c.name,
+    welcome: c.welcome,
+    qrcode: qrcodeJson(c.qrcode),
+    createdAt: new Date(c.createdAt).toISOString(),
+    archived: c.archived,
+    today: c.today,
+    total: c.total,
+  };
 }
+
+const CSV_HEADER = ["date", "scans", "unique_scanners", "new_followers", "returning_followers", "unfollows"];
+
+const ARCHIVED_FILTER = { false: false, true: true, all: "all" } as const;
 
 export function registerChannelRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();
@@ -38,12 +52,61 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
 
   app.get(
     "/api/channels",
-    { schema: { summary: "All channels", response: { 200: { type: "object", properties: { channels: { type: "array", items: channelSchema } } } } } },
-    async () => ({ channels: (await service.channels.list()).map(channelJson) }),
+    {
+      schema: {
+        summary: "A page of channels with today's and total counters: searched by name, sorted, archived ones only when asked for",
+        querystring: {
+          type: "object",
+          properties: {
+            search: { type: "string", maxLength: 100, description: "Part of the name; letters A–Z match either case" },
+            sort: { type: "string", enum: ["name", "createdAt", "todayScans", "totalScans"], default: "createdAt" },
+            order: { type: "string", enum: ["asc", "desc"], default: "asc" },
+            limit: { type: "integer", minimum: 1, maximum: CHANNEL_PAGE_MAX, default: CHANNEL_PAGE_DEFAULT },
+            offset: { type: "integer", minimum: 0, default: 0 },
+            archived: { type: "string", enum: ["false", "true", "all"], default: "false" },
+          },
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: { channels: { type: "array", items: channelSchema }, total: { type: "integer", description: "Channels that match, on every page" } },
+            required: ["channels", "total"],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      const page = await service.channels.list({ ...q, archived: ARCHIVED_FILTER[q.archived] });
+      return { channels: page.channels.map(channelJson), total: page.total };
+    },
   );
 
   app.get("/api/channels/:id", { schema: { summary: "A channel", params: idParams, response: { 200: channelSchema, ...errorResponses } } }, async (request) =>
     channelJson(await service.channels.get(request.params.id)),
+  );
+
+  app.patch(
+    "/api/channels/:id",
+    {
+      schema: {
+        summary: "Rename a channel, change or clear its welcome reply, archive or restore it",
+        params: idParams,
+        body: {
+          type: "object",
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: 100, description: "Unique; no control characters" },
+            welcome: { type: ["string", "null"], maxLength: 600, description: "null or an empty string clears it" },
+            archived: { type: "boolean", description: "An archived channel's code still works and counts; it leaves the default list" },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: channelSchema, ...errorResponses },
+      },
+    },
+    async (request) => channelJson(await service.channels.update(request.params.id, request.body)),
   );
 
   app.get(
@@ -70,6 +133,29 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     async (request) => {
       const q = request.query;
       return service.channels.stats(request.params.id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
+    },
+  );
+
+  app.get(
+    "/api/channels/:id/stats.csv",
+    {
+      schema: {
+        summary: "A channel's counters per day as CSV for Excel (UTF-8 with BOM): every day of the range, zeros included",
+        params: idParams,
+        querystring: { type: "object", properties: { from: { type: "string" }, to: { type: "string" } }, additionalProperties: false },
+        produces: ["text/csv"],
+        response: { 200: { type: "string", description: `Header row: ${CSV_HEADER.join(",")}` }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const channel = await service.channels.get(request.params.id);
+      const stats = await service.channels.dailyStats(channel.id, { from: parseInstant(q.from, "from"), to: parseInstant(q.to, "to") });
+      const rows = stats.days.map((d) => [d.date, d.scans, d.uniqueScanners, d.newFollowers, d.returningFollowers, d.unfollows]);
+      return reply
+        .type("text/csv; charset=utf-8")
+        .header("content-disposition", attachmentDisposition(`${channel.name}-${stats.from}-${stats.to}.csv`))
+        .send(csvDocument(CSV_HEADER, rows));
     },
   );
 }

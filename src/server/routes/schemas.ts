@@ -29,6 +29,12 @@ export const dayCountsProperties = {
   unfollows: { type: "integer" },
 } as const;
 
+export const countsSchema = {
+  type: "object",
+  properties: dayCountsProperties,
+  required: ["scans", "uniqueScanners", "newFollowers", "returningFollowers", "unfollows"],
+} as const;
+
 export const channelSchema = {
   type: "object",
   properties: {
@@ -37,8 +43,11 @@ export const channelSchema = {
     welcome: { type: ["string", "null"] },
     qrcode: qrcodeSchema,
     createdAt: { type: "string", format: "date-time" },
+    archived: { type: "boolean", description: "Left out of the default list; the code still works and its scans still count" },
+    today: { ...countsSchema, description: "Today, in the account's time zone" },
+    total: { ...countsSchema, description: "Since the channel began (unique scanners: each follower once)" },
   },
-  required: ["id", "name", "welcome", "qrcode", "createdAt"],
+  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total"],
 } as const;
 
 /** A rendered code's size and quiet zone, in pixels and modules. */
