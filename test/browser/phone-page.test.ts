@@ -5,7 +5,6 @@
  * user, scan by click, url and photo, write to the account, unfollow, a failed push, the language
  * switch; and axe-core at phone and desktop width.
  */
-import { existsSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { USER_NOTICE } from "../../src/emulator/index.ts";
 import { renderPng } from "../../src/qr/index.ts";
 import { USER_NOTICE as PAGE_USER_NOTICE } from "../../web/phone/chat.ts";
 import { APP_ID, START_MS, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
+import { announceBrowser } from "../helpers/browser.ts";
 import { startReceiver, type TestReceiver } from "../helpers/push-receiver.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -26,8 +26,7 @@ const PUSH_TOKEN = "phoneT0ken";
 const WELCOME = "欢迎关注！回复 1 领取优惠券";
 const CONFIRMED = "已确认";
 
-const haveBrowser = existsSync(CHROMIUM);
-if (!haveBrowser) console.warn(`SKIPPED: the phone page's browser tests need ${CHROMIUM} (apt-get install chromium fonts-wqy-zenhei)`);
+const haveBrowser = announceBrowser("phone page browser tests");
 
 let dir: string;
 let browser: Browser;
