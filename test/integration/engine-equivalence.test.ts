@@ -13,6 +13,7 @@ import { createWxqrService, DEFAULT_TIME_ZONE } from "../../src/domain/service.t
 import type { PushOutcome } from "../../src/domain/record-push.ts";
 import type { PushMessage } from "../../src/push/events.ts";
 import { migrate } from "../../src/store/migrations.ts";
+import { createDatabaseTokenStore } from "../../src/store/token-store.ts";
 import { describePostgres, postgresFactory, POSTGRES_URL, sqliteFactory, type DatabaseFactory } from "../helpers/databases.ts";
 import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
 import { createPushScript, type PushWorld, type WorldCode } from "../helpers/random-pushes.ts";
@@ -56,7 +57,8 @@ async function play(factory: DatabaseFactory, seed: number): Promise<Run> {
   const service = await createWxqrService(
     {
       db,
-      qrcodes: platform.client().qrcodes,
+      // The token shared through the database, as `wxqr serve` does, so the tokens table is compared too.
+      qrcodes: platform.client({ tokenStore: createDatabaseTokenStore(db) }).qrcodes,
       accountId: APP_ID,
       scanSessions: { warmCodes: 0, lifeMs: 2 * 3_600_000 },
       // Outbox rows are written in the push's transaction; the dispatcher is never started.
@@ -96,6 +98,18 @@ async function play(factory: DatabaseFactory, seed: number): Promise<Run> {
   await service.drain();
   run.dump = await dumpTables(db, DUMP);
   return run;
+}
+
+/** First deliveries that happened before an earlier-delivered push of the same follower. */
+function latePushes(run: Run): number {
+  const newest = new Map<string, number>();
+  let late = 0;
+  run.pushes.forEach((m, i) => {
+    const outcome = run.outcomes[i]!;
+    if ("duplicate" in outcome && !outcome.duplicate && m.createTime < (newest.get(m.openId) ?? 0)) late++;
+    newest.set(m.openId, Math.max(m.createTime, newest.get(m.openId) ?? 0));
+  });
+  return late;
 }
 
 type Row = Record<string, string | number | null>;
@@ -201,6 +215,8 @@ describePostgres("engine-equivalence", () => {
       expect(new Set(rows(d, "channel_days").map((c) => c.day)).size).toBeGreaterThanOrEqual(DAYS + 1);
       expect(rows(d, "push_log").filter((p) => p.kind === "scan" && p.qrcode_id === null).length).toBeGreaterThan(0);
       expect(rows(d, "outbox").length).toBeGreaterThan(0);
+      expect(rows(d, "tokens").length).toBeGreaterThan(0);
+      expect(latePushes(onSqlite)).toBeGreaterThan(5);
       expect(rows(d, "channel_days").reduce((n, c) => n + (c.unfollows as number), 0)).toBeGreaterThan(0);
 
       expectInvariants(onSqlite.dump);
