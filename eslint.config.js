@@ -37,7 +37,7 @@ const layer = (files, forbidden, more = []) => ({
 const except = (...allowed) => LAYERS.filter((l) => !allowed.includes(l));
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", "bench/results/", ".tmp/"] },
+  { ignores: ["dist/", "node_modules/", "coverage/", "bench/results/", "bench/.peers/", ".tmp/"] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

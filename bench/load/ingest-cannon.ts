@@ -141,6 +141,22 @@ async function fire(region: PoolRegion, durationSec: number, onStart: () => void
       share.push({ method: "POST", path: push.path, headers: HEADERS, body: push.body, index, onResponse });
     }
     client.setRequests(share); // builds every request buffer now, before the run's clock starts
+    // Only the buffers are sent from now on (autocannon rebuilds a request only when it has a
+    // setupRequest): dropping the strings keeps a pool of half a million pushes from doubling the
+    // heap the load runs on.
+    for (const request of share) {
+      pool.delete(request.index);
+      request.path = "";
+      request.body = "";
+    }
+    // The buffers are all autocannon sends from now on (it rebuilds a request only when it has a
+    // setupRequest). Dropping the strings halves the heap the load runs on: with a pool of a few
+    // hundred thousand pushes, its major GCs stalled the generator long enough to time requests out.
+    for (const request of share) {
+      pool.delete(request.index);
+      request.path = "";
+      request.body = "";
+    }
   };
   const instance = autocannon({
     url: job.url,
@@ -152,6 +168,14 @@ async function fire(region: PoolRegion, durationSec: number, onStart: () => void
     expectBody: job.expectBody,
     setupClient,
   });
+  // autocannon starts a client's 5 s timeout as it constructs it, and constructs all of them in
+  // one synchronous loop, each building its share's buffers (seconds, for a large pool): the
+  // first clients would time out waiting for the last ones to be built. Their clocks restart now
+  // that all are built (the run's own clock starts after that loop too).
+  for (const client of clients) {
+    const internal = client as unknown as { timeout: number; timeoutTicker?: { reschedule(ms: number): void } };
+    internal.timeoutTicker?.reschedule(internal.timeout);
+  }
   instance.on("start", onStart);
   const result = await instance;
   if (clients.length !== job.connections) throw new Error(`ingest cannon: ${clients.length} clients were set up for ${job.connections} connections`);
