@@ -9,6 +9,7 @@
 import type { FastifyInstance } from "fastify";
 import type { WxqrService } from "../../domain/index.ts";
 import { ValidationError } from "../../errors.ts";
+import { eventStreams } from "../event-stream-response.ts";
 import type { StreamSlots } from "../stream-slots.ts";
 import { eventJson } from "./events.ts";
 import { errorResponses } from "./schemas.ts";
@@ -17,11 +18,7 @@ const KINDS = new Set(["scan", "subscribe", "unsubscribe", "other"]);
 const SEQ_RE = /^\d{1,15}$/;
 
 export function registerEventStreamRoute(app: FastifyInstance, deps: { service: WxqrService; slots: StreamSlots }): void {
-  const streams = new Set<AbortController>();
-  // An open stream would hold `close()` open: end them all first.
-  app.addHook("preClose", async () => {
-    for (const s of streams) s.abort();
-  });
+  const send = eventStreams(app);
 
   app.get(
     "/api/events/stream",
@@ -39,36 +36,17 @@ export function registerEventStreamRoute(app: FastifyInstance, deps: { service: 
       if (given !== undefined && !SEQ_RE.test(given)) throw new ValidationError("last-event-id", "must be the id of an event this stream sent (a seq)");
       const after = given !== undefined ? Number(given) : await deps.service.liveFeed.latest();
       const release = deps.slots.acquire(null, request.ip);
-
-      const stop = new AbortController();
-      streams.add(stop);
-      reply.raw.on("close", () => stop.abort());
-      reply.hijack();
-      const res = reply.raw;
-      try {
-        res.writeHead(200, {
-          "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-store",
-          connection: "keep-alive",
-          "x-accel-buffering": "no",
-        });
-        res.write(": live feed\n\n");
-        for await (const item of deps.service.liveFeed.follow(after, stop.signal)) {
-          if (item.type === "heartbeat") res.write(": heartbeat\n\n");
-          else {
-            const { event } = item;
-            // The kind names the SSE event, so it must stay one word of the closed set.
-            const kind = KINDS.has(event.kind) ? event.kind : "other";
-            res.write(`id: ${event.seq}\nevent: ${kind}\ndata: ${JSON.stringify(eventJson(event))}\n\n`);
-          }
-        }
-      } catch (err) {
-        request.log.error({ err }, "live feed stream failed");
-      } finally {
-        streams.delete(stop);
-        release();
-        res.end();
-      }
+      await send(request, reply, {
+        comment: "live feed",
+        items: (signal) => deps.service.liveFeed.follow(after, signal),
+        release,
+        message: (item) => {
+          if (item.type === "heartbeat") return undefined;
+          const { event } = item;
+          // The kind names the SSE event, so it must stay one word of the closed set.
+          return { id: event.seq, event: KINDS.has(event.kind) ? event.kind : "other", data: eventJson(event) };
+        },
+      });
     },
   );
 }

@@ -11,6 +11,7 @@ import type { RequestSchemaTypes } from "./request-types.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import type { ScanSessionView } from "../../domain/scan-sessions.ts";
 import { ClientRateLimitedError, NotFoundError, ScanSessionQuotaError, UnauthorizedError } from "../../errors.ts";
+import { eventStreams } from "../event-stream-response.ts";
 import type { StreamSlots } from "../stream-slots.ts";
 import { renderPng } from "../../qr/png.ts";
 import { errorResponses, errorSchema, idParams, imageSizeProperties } from "./schemas.ts";
@@ -131,11 +132,7 @@ function refuse(reason: "not_found" | "bad_secret"): never {
 export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: { service: WxqrService; slots: StreamSlots }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const sessions = deps.service.scanSessions;
-  const streams = new Set<AbortController>();
-  // An open stream would hold `close()` open: end them all first.
-  app.addHook("preClose", async () => {
-    for (const s of streams) s.abort();
-  });
+  const send = eventStreams(app);
 
   app.get(
     "/api/scan-sessions/:id",
@@ -193,31 +190,12 @@ export function registerScanSessionSecretRoutes(untyped: FastifyInstance, deps: 
       if (!access.ok) refuse(access.reason);
       // Counted only once authorised: a stranger cannot use up a session's slots.
       const release = deps.slots.acquire(id, request.ip);
-
-      const stop = new AbortController();
-      streams.add(stop);
-      reply.raw.on("close", () => stop.abort());
-      reply.hijack();
-      const res = reply.raw;
-      try {
-        res.writeHead(200, {
-          "content-type": "text/event-stream; charset=utf-8",
-          "cache-control": "no-store",
-          connection: "keep-alive",
-          "x-accel-buffering": "no",
-        });
-        res.write(": scan session stream\n\n");
-        for await (const item of sessions.watch(id, stop.signal)) {
-          if (item.type === "heartbeat") res.write(": heartbeat\n\n");
-          else res.write(`event: ${item.view.status}\ndata: ${JSON.stringify(viewJson(item.view))}\n\n`);
-        }
-      } catch (err) {
-        request.log.error({ err }, "scan session stream failed");
-      } finally {
-        streams.delete(stop);
-        release();
-        res.end();
-      }
+      await send(request, reply, {
+        comment: "scan session stream",
+        items: (signal) => sessions.watch(id, signal),
+        release,
+        message: (item) => (item.type === "heartbeat" ? undefined : { event: item.view.status, data: viewJson(item.view) }),
+      });
     },
   );
 }
