@@ -18,6 +18,7 @@ import type { Clock, Logger, Timer } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
 import type { Database } from "../store/database.ts";
 import * as store from "../store/followers.ts";
+import { pollWhileWatched } from "./poll-while-watched.ts";
 
 export type LiveFeedItem = { type: "event"; event: store.PushLogRow } | { type: "heartbeat" };
 
@@ -52,7 +53,6 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
   const { db, accountId, clock, timer } = deps;
   const holesCanFill = db.dialect === "postgres";
   const streams = new Set<() => void>();
-  let poller: AbortController | undefined;
 
   function wake(): void {
     for (const poke of streams) poke();
@@ -74,18 +74,14 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
     }
   }
 
+  const hold = pollWhileWatched(poll);
+
   function subscribe(poke: () => void): () => void {
     streams.add(poke);
-    if (!poller) {
-      poller = new AbortController();
-      void poll(poller.signal);
-    }
+    const letGo = hold();
     return () => {
       streams.delete(poke);
-      if (streams.size === 0 && poller) {
-        poller.abort();
-        poller = undefined;
-      }
+      letGo();
     };
   }
 

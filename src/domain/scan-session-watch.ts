@@ -8,6 +8,7 @@ import type { Clock, Logger, Timer } from "../deps.ts";
 import type { Database } from "../store/database.ts";
 import * as store from "../store/scan-sessions.ts";
 import { isFinal, viewOf, type ScanSessionView } from "./scan-session-reading.ts";
+import { pollWhileWatched } from "./poll-while-watched.ts";
 
 export type ScanSessionWatchItem = { type: "status"; view: ScanSessionView } | { type: "heartbeat" };
 
@@ -32,7 +33,6 @@ export function createScanSessionWatcher(
 ): ScanSessionWatcher {
   const { db, accountId, clock, timer } = deps;
   const watchers = new Map<string, Set<() => void>>();
-  let poller: AbortController | undefined;
 
   function wake(id: string): void {
     for (const wakeOne of watchers.get(id) ?? []) wakeOne();
@@ -61,21 +61,17 @@ export function createScanSessionWatcher(
     }
   }
 
+  const hold = pollWhileWatched(poll);
+
   function subscribe(id: string, onChange: () => void): () => void {
     const set = watchers.get(id) ?? new Set();
     set.add(onChange);
     watchers.set(id, set);
-    if (!poller) {
-      poller = new AbortController();
-      void poll(poller.signal);
-    }
+    const letGo = hold();
     return () => {
       set.delete(onChange);
       if (set.size === 0) watchers.delete(id);
-      if (watchers.size === 0 && poller) {
-        poller.abort();
-        poller = undefined;
-      }
+      letGo();
     };
   }
 
