@@ -13,6 +13,8 @@ import { buildServer, closeServer, type Server, type ServerOptions } from "../..
 import type { Database } from "../../src/store/database.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { createWeChatClient } from "../../src/wechat/client.ts";
+import { afterAll, afterEach, beforeAll } from "vitest";
+import type { DatabaseFactory } from "./databases.ts";
 
 export const SERVICE_APP_ID = "wx5e7c1ce0000000a1";
 export const SERVICE_APP_SECRET = "servicesecret0123456789abcdef012";
@@ -196,4 +198,46 @@ export function metricValue(exposition: string, sample: string): number {
     if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
   }
   return 0;
+}
+
+/**
+ * Harnesses on fresh databases of one factory, for a suite: each test's harnesses are closed after
+ * it, then whatever else it handed to `closeAfter` (push proxies, webhook receivers …); the
+ * factory's databases are removed after the suite. Call inside a `describe`.
+ */
+export function serviceHarnesses(makeFactory: () => DatabaseFactory): {
+  start(options?: Omit<ServiceHarnessOptions, "db">): Promise<ServiceHarness>;
+  closeAfter<T extends { close(): Promise<unknown> }>(closable: T): T;
+  factory(): DatabaseFactory;
+} {
+  let factory: DatabaseFactory | undefined;
+  let harnesses: ServiceHarness[] = [];
+  let others: Array<{ close(): Promise<unknown> }> = [];
+  beforeAll(() => {
+    factory = makeFactory();
+  });
+  afterEach(async () => {
+    await Promise.allSettled(harnesses.map((h) => h.close()));
+    await Promise.allSettled(others.map((o) => o.close()));
+    harnesses = [];
+    others = [];
+  });
+  afterAll(() => factory?.cleanup());
+  const current = (): DatabaseFactory => {
+    if (!factory) throw new Error("serviceHarnesses: use it inside a test");
+    return factory;
+  };
+  return {
+    async start(options = {}) {
+      const { db } = await current().create();
+      const h = await startServiceHarness({ ...options, db });
+      harnesses.push(h);
+      return h;
+    },
+    closeAfter(closable) {
+      others.push(closable);
+      return closable;
+    },
+    factory: current,
+  };
 }

@@ -4,35 +4,15 @@
  * the quota and the webhook's backlog. Scans are the emulator's real pushes spread over a month
  * by moving the clock the emulator and the service share.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
-import { startServiceHarness, type Json, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
-import { startWebhookReceiver, type WebhookReceiver } from "../helpers/webhook-receiver.ts";
+import { type Json, type ServiceHarness, serviceHarnesses } from "../helpers/service.ts";
+import { startWebhookReceiver } from "../helpers/webhook-receiver.ts";
 
 const DAY_MS = 86_400_000;
 
 function describeOverview(makeFactory: () => DatabaseFactory): void {
-  let factory: DatabaseFactory;
-  let harnesses: ServiceHarness[] = [];
-  let receivers: WebhookReceiver[] = [];
-
-  beforeAll(() => {
-    factory = makeFactory();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(harnesses.map((h) => h.close()));
-    await Promise.allSettled(receivers.map((r) => r.close()));
-    harnesses = [];
-    receivers = [];
-  });
-  afterAll(() => factory.cleanup());
-
-  async function start(options: Omit<ServiceHarnessOptions, "db"> = {}): Promise<ServiceHarness> {
-    const { db } = await factory.create();
-    const h = await startServiceHarness({ ...options, db });
-    harnesses.push(h);
-    return h;
-  }
+  const { start, closeAfter } = serviceHarnesses(makeFactory);
 
   async function create(h: ServiceHarness, name: string): Promise<Json> {
     const res = await h.api("POST", "/api/channels", { name });
@@ -96,7 +76,7 @@ function describeOverview(makeFactory: () => DatabaseFactory): void {
 
   it("shows the webhook's backlog and the events that failed, when a webhook is configured", async () => {
     const receiver = await startWebhookReceiver();
-    receivers.push(receiver);
+    closeAfter(receiver);
     const h = await start({ webhook: { url: receiver.url, secret: "webhook-secret-0123456789", timeoutMs: 5_000 } });
     const a = await create(h, "poster A");
     await scan(h, "u1", a); // a scan and a new follower: two events

@@ -5,7 +5,7 @@
  * (`/cgi-bin/user/get`), and the test reads the results through the REST API. One manual clock
  * is shared by both sides; nothing waits on real time.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
+import { expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../../src/deps.ts";
 import { pushBatch } from "../../src/domain/push-batch.ts";
 import type { AttributedEvent, PushSettings } from "../../src/domain/push-hooks.ts";
@@ -17,8 +17,8 @@ import * as codes from "../../src/store/codes.ts";
 import { migrate } from "../../src/store/migrations.ts";
 import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
-import { startPushProxy, type PushProxy } from "../helpers/push-proxy.ts";
-import { AES_KEY, PUSH_TOKEN, startServiceHarness, type Json, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
+import { startPushProxy } from "../helpers/push-proxy.ts";
+import { AES_KEY, PUSH_TOKEN, type Json, type ServiceHarness, serviceHarnesses } from "../helpers/service.ts";
 
 const DAY_MS = 86_400_000;
 
@@ -30,27 +30,7 @@ interface Story {
 }
 
 function describeReferrals(makeFactory: () => DatabaseFactory): void {
-  let factory: DatabaseFactory;
-  let harnesses: ServiceHarness[] = [];
-  let proxies: PushProxy[] = [];
-
-  beforeAll(() => {
-    factory = makeFactory();
-  });
-  afterEach(async () => {
-    await Promise.allSettled(harnesses.map((h) => h.close()));
-    await Promise.allSettled(proxies.map((p) => p.close()));
-    harnesses = [];
-    proxies = [];
-  });
-  afterAll(() => factory.cleanup());
-
-  async function start(options: Omit<ServiceHarnessOptions, "db"> = {}): Promise<ServiceHarness> {
-    const { db } = await factory.create();
-    const h = await startServiceHarness({ ...options, db });
-    harnesses.push(h);
-    return h;
-  }
+  const { start, closeAfter, factory } = serviceHarnesses(makeFactory);
 
   /** The emulator's user follows the account without a code (a plain subscribe push). */
   async function follow(h: ServiceHarness, openId: string): Promise<void> {
@@ -151,7 +131,7 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
 
   it("gives the same result when every push is delivered three times", async () => {
     const proxy = await startPushProxy({ failFirst: 2 });
-    proxies.push(proxy);
+    closeAfter(proxy);
     const h = await start({
       pushUrl: (servicePushUrl) => {
         proxy.target = new URL(servicePushUrl).origin;
@@ -279,7 +259,7 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
   });
 
   it("records the referral and emits its attributed event in the push's transaction, once", async () => {
-    const { db } = await factory.create();
+    const { db } = await factory().create();
     const clock = createManualClock(Date.UTC(2026, 10, 25, 4));
     const random = createSeededRandom(5);
     await migrate(db);
