@@ -19,6 +19,7 @@ import { ConfigError } from "../errors.ts";
 import type { Database } from "../store/database.ts";
 import * as store from "../store/followers.ts";
 import { pollWhileWatched } from "./poll-while-watched.ts";
+import { createHeartbeat } from "./heartbeat.ts";
 
 export type LiveFeedItem = { type: "event"; event: store.PushLogRow } | { type: "heartbeat" };
 
@@ -96,17 +97,10 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
     };
     const unsubscribe = subscribe(poke);
     // The heartbeat is due after `heartbeatMs` without output, in real time.
-    let beat = new AbortController();
-    const armBeat = (): void => {
-      beat.abort();
-      const mine = new AbortController();
-      beat = mine;
-      void timer.delay(o.heartbeatMs, mine.signal).then(() => {
-        if (mine.signal.aborted) return;
-        beatDue = true;
-        resume?.();
-      });
-    };
+    const beat = createHeartbeat(timer, o.heartbeatMs, () => {
+      beatDue = true;
+      resume?.();
+    });
     // The missing seq right after `at` has held the stream back since the wait was armed.
     let gap: { at: number; over: boolean; wait: AbortController } | undefined;
     const passable = (row: store.PushLogRow): boolean => {
@@ -126,7 +120,7 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
     };
     const onAbort = (): void => resume?.();
     signal.addEventListener("abort", onAbort, { once: true });
-    armBeat();
+    beat.arm();
     try {
       while (!signal.aborted) {
         if (dirty) {
@@ -140,7 +134,7 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
             }
             cursor = row.seq!;
             if (row.accountId !== accountId) continue;
-            armBeat();
+            beat.arm();
             yield { type: "event", event: row };
           }
           if (!held && rows.length === PAGE_ROWS) dirty = true;
@@ -148,7 +142,7 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
         }
         if (beatDue) {
           beatDue = false;
-          armBeat();
+          beat.arm();
           yield { type: "heartbeat" };
           continue;
         }
@@ -161,7 +155,7 @@ export function createLiveFeed(options: LiveFeedOptions, deps: { db: Database; a
       }
     } finally {
       signal.removeEventListener("abort", onAbort);
-      beat.abort();
+      beat.stop();
       gap?.wait.abort();
       unsubscribe();
     }

@@ -9,6 +9,7 @@ import type { Database } from "../store/database.ts";
 import * as store from "../store/scan-sessions.ts";
 import { isFinal, viewOf, type ScanSessionView } from "./scan-session-reading.ts";
 import { pollWhileWatched } from "./poll-while-watched.ts";
+import { createHeartbeat } from "./heartbeat.ts";
 
 export type ScanSessionWatchItem = { type: "status"; view: ScanSessionView } | { type: "heartbeat" };
 
@@ -84,18 +85,11 @@ export function createScanSessionWatcher(
       resume?.();
     });
     // The heartbeat is due after `heartbeatMs` without output, in real time.
-    let beat = new AbortController();
-    const armBeat = (): void => {
-      beat.abort();
-      const mine = new AbortController();
-      beat = mine;
-      void timer.delay(options.heartbeatMs, mine.signal).then(() => {
-        if (mine.signal.aborted) return;
-        beatDue = true;
-        resume?.();
-      });
-    };
-    armBeat();
+    const beat = createHeartbeat(timer, options.heartbeatMs, () => {
+      beatDue = true;
+      resume?.();
+    });
+    beat.arm();
     try {
       let last: string | undefined;
       let expiresAt = Infinity;
@@ -109,7 +103,7 @@ export function createScanSessionWatcher(
           const key = JSON.stringify(view);
           if (key !== last) {
             last = key;
-            armBeat();
+            beat.arm();
             yield { type: "status", view };
           }
           if (isFinal(view)) return;
@@ -117,7 +111,7 @@ export function createScanSessionWatcher(
         }
         if (beatDue) {
           beatDue = false;
-          armBeat();
+          beat.arm();
           yield { type: "heartbeat" };
           continue;
         }
@@ -132,7 +126,7 @@ export function createScanSessionWatcher(
         if (!dirty && clock.now() >= expiresAt) dirty = true;
       }
     } finally {
-      beat.abort();
+      beat.stop();
       unsubscribe();
     }
   }
