@@ -1,5 +1,6 @@
 /**
- * The typed WeChat API client: access tokens and parametric QR codes, with the retry rules
+ * The typed WeChat API client: access tokens, parametric QR codes, temporary media,
+ * customer-service messages and user tags, with the retry rules
  * of design.md (refresh a rejected token once; back off on -1; never loop).
  * @module
  */
@@ -10,6 +11,9 @@ import { createAccessTokenManager, type AccessTokenManager } from "./access-toke
 import { baseUrlProblem, DEFAULT_RETRY, requestJson, withRetries, type RetryPolicy, type Transport } from "./request.ts";
 import { createQrCodesApi, downloadShowQrCode, type QrCodesApi, type QrImage } from "./qr-ticket.ts";
 import { createMemoryTokenStore, type TokenStore } from "./token-store.ts";
+import { sendCustomMessage, type CustomMessage } from "./custom-message.ts";
+import { uploadMedia, type MediaType, type UploadedMedia } from "./media.ts";
+import { batchTag, createTag, getTagIdsOf, getTags, type Tag, type TagWithCount } from "./tags.ts";
 
 export const DEFAULT_API_BASE = "https://api.weixin.qq.com";
 export const DEFAULT_MP_BASE = "https://mp.weixin.qq.com";
@@ -34,6 +38,8 @@ export interface CallOptions {
   method?: "GET" | "POST";
   query?: Record<string, string | undefined>;
   json?: unknown;
+  /** A multipart body, sent as POST. */
+  form?: FormData;
 }
 
 export interface WeChatClient {
@@ -42,6 +48,18 @@ export interface WeChatClient {
   /** Calls any token-authenticated API, with the same token and retry handling as the typed methods. */
   call<T>(path: string, options?: CallOptions): Promise<T>;
   readonly qrcodes: QrCodesApi;
+  /** `media/upload`: a temporary media_id, valid 3 days (`expiresAt`). */
+  uploadMedia(type: MediaType, bytes: Uint8Array, filename: string, contentType: string): Promise<UploadedMedia>;
+  /** `message/custom/send`: a text or an image; 45015 / 45047 when the user's window is closed or used up. */
+  sendCustomMessage(message: CustomMessage): Promise<void>;
+  /** `tags/create`. */
+  createTag(name: string): Promise<Tag>;
+  /** `tags/get`, with each tag's follower count. */
+  getTags(): Promise<TagWithCount[]>;
+  /** `tags/members/batchtagging`, 1 to 50 OpenIDs (a `ValidationError` otherwise, before sending). */
+  batchTag(tagId: number, openIds: readonly string[]): Promise<void>;
+  /** `tags/getidlist`: the tag ids a user carries. */
+  getTagIdsOf(openId: string): Promise<number[]>;
 }
 
 /**
@@ -70,13 +88,13 @@ export function createWeChatClient(options: WeChatClientOptions, deps?: Partial<
   );
 
   async function call<T>(path: string, callOptions: CallOptions = {}): Promise<T> {
-    const method = callOptions.method ?? (callOptions.json === undefined ? "GET" : "POST");
+    const method = callOptions.method ?? (callOptions.json === undefined && callOptions.form === undefined ? "GET" : "POST");
     let refreshed = false;
     for (;;) {
       const token = await accessToken.get();
       try {
         return await withRetries(retry, d, () =>
-          requestJson<T>(api, { method, path, query: { ...callOptions.query, access_token: token }, json: callOptions.json }),
+          requestJson<T>(api, { method, path, query: { ...callOptions.query, access_token: token }, json: callOptions.json, form: callOptions.form }),
         );
       } catch (err) {
         // One refresh, one resend: a token that fails twice is a real problem, not a race.
@@ -94,7 +112,18 @@ export function createWeChatClient(options: WeChatClientOptions, deps?: Partial<
     clock: d.clock,
   });
 
-  return { appId: options.appId, accessToken, call, qrcodes };
+  return {
+    appId: options.appId,
+    accessToken,
+    call,
+    qrcodes,
+    uploadMedia: (type, bytes, filename, contentType) => uploadMedia(call, type, bytes, filename, contentType),
+    sendCustomMessage: (message) => sendCustomMessage(call, message),
+    createTag: (name) => createTag(call, name),
+    getTags: () => getTags(call),
+    batchTag: (tagId, openIds) => batchTag(call, tagId, openIds),
+    getTagIdsOf: (openId) => getTagIdsOf(call, openId),
+  };
 }
 
 /**

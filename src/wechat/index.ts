@@ -16,3 +16,7 @@ export {
 } from "./qr-ticket.ts";
 export type { RetryPolicy } from "./request.ts";
 export { errorForErrcode } from "./errcodes.ts";
+export { MEDIA_TTL_MS, MEDIA_TYPES, type MediaType, type UploadedMedia } from "./media.ts";
+export type { CustomMessage } from "./custom-message.ts";
+export { BATCH_TAGGING_OPENIDS_MAX, type Tag, type TagWithCount } from "./tags.ts";
+export { ERRCODE_MEANINGS } from "./errcodes.ts";

@@ -23,6 +23,8 @@ export interface ApiRequest {
   path: string;
   query?: Record<string, string | undefined>;
   json?: unknown;
+  /** A multipart body (media/upload); fetch writes its Content-Type with the boundary. */
+  form?: FormData;
   /** Token endpoints give some errcodes another meaning (wechat-api.md §7). */
   tokenEndpoint?: boolean;
 }
@@ -81,7 +83,9 @@ export async function sendRaw(transport: Transport, path: string, url: string, i
 export async function requestJson<T>(transport: Transport, req: ApiRequest): Promise<T> {
   const url = buildUrl(transport.baseUrl, req.path, req.query);
   const init: RequestInit = { method: req.method };
-  if (req.json !== undefined) {
+  if (req.form !== undefined) {
+    init.body = req.form;
+  } else if (req.json !== undefined) {
     init.body = JSON.stringify(req.json);
     init.headers = { "content-type": "application/json" };
   }
