@@ -1,11 +1,13 @@
 /**
  * `createEmulator`: a Fastify app that behaves like `api.weixin.qq.com` and
- * `mp.weixin.qq.com` for access tokens and parametric QR codes, pushes signed (optionally
+ * `mp.weixin.qq.com` for access tokens, parametric QR codes, temporary media, customer-service
+ * messages and user tags, pushes signed (optionally
  * encrypted) scan, follow and unfollow events to the account's server URL, and has
  * `/emulator/*` controls for tests, including a simulated user (`POST /emulator/scan`). It speaks only the public protocol (design.md: the emulator never
  * imports service code).
  * @module
  */
+import fastifyMultipart from "@fastify/multipart";
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from "fastify";
 import { withDefaults, type Deps } from "../deps.ts";
 import { capConnections, fastifyHttpOptions, resolveHttpLimits } from "../http-limits.ts";
@@ -14,10 +16,14 @@ import type { EmulatorContext } from "./context.ts";
 import { assertControlApiPrivate } from "./control-exposure.ts";
 import { resolveEmulatorConfig, type EmulatorOptions } from "./options.ts";
 import { registerControlRoutes } from "./routes-control.ts";
+import { registerCustomMessageRoutes } from "./routes-custom-message.ts";
+import { registerMediaRoutes } from "./routes-media.ts";
 import { registerMessageRoutes } from "./routes-message.ts";
 import { registerPhonePage } from "./routes-phone.ts";
 import { registerPushRoutes } from "./routes-push.ts";
 import { registerQrCodeRoutes } from "./routes-qrcode.ts";
+import { registerReceivedRoutes } from "./routes-received.ts";
+import { registerTagRoutes } from "./routes-tags.ts";
 import { registerTokenRoutes } from "./routes-token.ts";
 import { registerUserRoutes } from "./routes-user.ts";
 import { registerUserListRoutes } from "./routes-user-list.ts";
@@ -93,6 +99,8 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   // `application/x-www-form-urlencoded` (the seed's PHP), and the platform accepts it.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser("*", { parseAs: "string" }, (_request, body, done) => done(null, body));
+  // …except multipart (media/upload), which is streamed: each route reads its parts with its own size limits.
+  void app.register(fastifyMultipart);
   // Fastify's default 404 logs the raw URL, which may hold `access_token`.
   app.setNotFoundHandler(async (_request, reply) => reply.code(404).type("text/plain; charset=utf-8").send("Not Found"));
 
@@ -111,6 +119,10 @@ export function createEmulator(options: EmulatorOptions, deps?: Partial<Emulator
   registerUserRoutes(app, ctx);
   registerMessageRoutes(app, ctx);
   registerUserListRoutes(app, ctx);
+  registerMediaRoutes(app, ctx);
+  registerCustomMessageRoutes(app, ctx);
+  registerTagRoutes(app, ctx);
+  registerReceivedRoutes(app, ctx);
   registerPhonePage(app, options.phonePageDir);
 
   return {

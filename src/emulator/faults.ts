@@ -11,7 +11,17 @@ import type { EmulatorState } from "./state.ts";
  * const body = JSON.stringify({ path: FAULT_PATHS[2], errcode: -1, count: 2 });
  * await fetch(`${base}/emulator/faults`, { method: "POST", body });
  */
-export const FAULT_PATHS = ["/cgi-bin/token", "/cgi-bin/stable_token", "/cgi-bin/qrcode/create"] as const;
+export const FAULT_PATHS = [
+  "/cgi-bin/token",
+  "/cgi-bin/stable_token",
+  "/cgi-bin/qrcode/create",
+  "/cgi-bin/media/upload",
+  "/cgi-bin/message/custom/send",
+  "/cgi-bin/tags/create",
+  "/cgi-bin/tags/get",
+  "/cgi-bin/tags/members/batchtagging",
+  "/cgi-bin/tags/getidlist",
+] as const;
 export type FaultPath = (typeof FAULT_PATHS)[number];
 
 /** Queues `count` answers of `errcode` after any already queued for `path`. */

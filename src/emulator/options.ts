@@ -8,11 +8,23 @@ import { ConfigError, type ConfigProblem } from "../errors.ts";
 import type { HttpLimits } from "../http-limits.ts";
 
 /** Endpoints with a daily call quota, named as in the platform's quota table. */
-export const QUOTA_ENDPOINTS = ["token", "stable_token", "qrcode/create"] as const;
+export const QUOTA_ENDPOINTS = ["token", "stable_token", "qrcode/create", "media/upload", "message/custom/send"] as const;
 export type QuotaEndpoint = (typeof QUOTA_ENDPOINTS)[number];
 
 /** Every endpoint whose calls are counted (`GET /emulator/counters`). */
-export const COUNTED_ENDPOINTS = [...QUOTA_ENDPOINTS, "showqrcode"] as const;
+export const COUNTED_ENDPOINTS = [
+  ...QUOTA_ENDPOINTS,
+  "showqrcode",
+  // The platform's quota table lists no tags/* rows (wechat-api.md §10.4), so these are counted only.
+  "tags/create",
+  "tags/get",
+  "tags/update",
+  "tags/delete",
+  "tags/members/batchtagging",
+  "tags/members/batchuntagging",
+  "tags/getidlist",
+  "user/tag/get",
+] as const;
 export type CountedEndpoint = (typeof COUNTED_ENDPOINTS)[number];
 
 /**
@@ -24,6 +36,50 @@ export const DEFAULT_DAILY_QUOTA: Readonly<Record<QuotaEndpoint, number>> = {
   token: 2_000, // OA-LIMITS "Get access_token | 2000"
   stable_token: 500_000, // SVC-STABLE: 500,000 a day
   "qrcode/create": 100_000, // OA-LIMITS "Get QR code with parameters | 100000"
+  "media/upload": 100_000, // wechat-api.md §10.4 (D-lim; older copies say 5,000)
+  "message/custom/send": 500_000, // wechat-api.md §10.4 (D-lim)
+};
+
+/** The kinds of temporary media `media/upload` takes (wechat-api.md §10.2). */
+export const MEDIA_TYPES = ["image", "voice", "video", "thumb"] as const;
+export type MediaType = (typeof MEDIA_TYPES)[number];
+
+/**
+ * Largest upload per media type, in bytes, before 40006.
+ * @example
+ * createEmulator({ appId, appSecret, mediaMaxBytes: { image: 2 * 1_048_576 } }); // the older 2 MB rule
+ */
+export const DEFAULT_MEDIA_MAX_BYTES: Readonly<Record<MediaType, number>> = {
+  image: 10 * 1_048_576, // D-up "其他补充" and D-upEN: 10 MB (the same page's note and older docs: 2 MB)
+  voice: 2 * 1_048_576, // D-up: 2 MB
+  video: 10 * 1_048_576, // D-up: 10 MB
+  thumb: 64 * 1_024, // D-up: 64 KB
+};
+/** Uploads larger than any configurable limit are cut off unread. */
+export const MEDIA_MAX_BYTES_CAP = 64 * 1_048_576;
+export const DEFAULT_MEDIA_TTL_SECONDS = 3 * 86_400; // D-up: a media_id is valid for 3 days
+
+/** How many customer-service messages one interaction allows, and for how long (wechat-api.md §10.1). */
+export interface SendWindow {
+  messages: number;
+  seconds: number;
+}
+
+/** The two kinds of interaction that open a window: an event (subscribe, scan) and the user's own message. */
+export interface SendWindows {
+  afterEvent: SendWindow;
+  afterUserMessage: SendWindow;
+}
+
+/**
+ * The current rules (D-send, D-kf); older documents say 20 messages, or no limit, within 48 h for
+ * every interaction, hence the option.
+ * @example
+ * createEmulator({ appId, appSecret, sendWindows: { afterEvent: { messages: 20, seconds: 172_800 } } }); // the pre-2021 rule
+ */
+export const DEFAULT_SEND_WINDOWS: Readonly<SendWindows> = {
+  afterEvent: { messages: 3, seconds: 60 }, // a subscribe or a QR scan: 3 messages within 1 minute
+  afterUserMessage: { messages: 5, seconds: 48 * 3_600 }, // the user writes: 5 messages within 48 hours
 };
 export const DEFAULT_PERMANENT_QUOTA = 100_000; // OA-QR: at most 100,000 permanent codes per account
 export const DEFAULT_TOKEN_TTL_SECONDS = 7_200; // OA-ACCESS: tokens live 7200 s
@@ -91,6 +147,12 @@ export interface EmulatorOptions {
   dailyQuota?: Partial<Record<QuotaEndpoint, number>>;
   /** Lifetime of issued access tokens. Default 7,200 s. */
   tokenTtlSeconds?: number;
+  /** Largest `media/upload` per type before 40006. Defaults: image 10 MB, voice 2 MB, video 10 MB, thumb 64 KB. */
+  mediaMaxBytes?: Partial<Record<MediaType, number>>;
+  /** How long a `media_id` answers. Default 3 days (259,200 s). */
+  mediaTtlSeconds?: number;
+  /** Customer-service windows. Defaults: 3 messages within 60 s after a subscribe or scan, 5 within 48 h after a user's message. */
+  sendWindows?: { afterEvent?: Partial<SendWindow>; afterUserMessage?: Partial<SendWindow> };
   /** Fastify request logging (pino), with `access_token` and `secret` redacted from URLs. Default off. */
   logger?: boolean | EmulatorLogOptions;
   /** Where scan, follow and unfollow events are pushed; also settable at run time with `PUT /emulator/push`. Default: none. */
@@ -112,6 +174,9 @@ export interface EmulatorConfig {
   permanentQuota: number;
   dailyQuota: Record<QuotaEndpoint, number>;
   tokenTtlSeconds: number;
+  mediaMaxBytes: Record<MediaType, number>;
+  mediaTtlSeconds: number;
+  sendWindows: SendWindows;
   /** The account's original id (`gh_…`), the `ToUserName` of every push. */
   originalId: string;
   /** `undefined` until a push URL is configured. */
@@ -142,11 +207,50 @@ export function resolveEmulatorConfig(options: EmulatorOptions): EmulatorConfig 
       else problems.push({ key: `dailyQuota.${key}`, message: "must be a whole number ≥ 0" });
     }
   }
+  const mediaMaxBytes = { ...DEFAULT_MEDIA_MAX_BYTES };
+  for (const [key, value] of Object.entries(options.mediaMaxBytes ?? {})) {
+    if (!(MEDIA_TYPES as readonly string[]).includes(key)) {
+      problems.push({ key: `mediaMaxBytes.${key}`, message: `unknown media type; expected one of ${MEDIA_TYPES.join(", ")}` });
+    } else if (value !== undefined) {
+      if (isCount(value) && value >= 1 && value <= MEDIA_MAX_BYTES_CAP) mediaMaxBytes[key as MediaType] = value;
+      else problems.push({ key: `mediaMaxBytes.${key}`, message: `must be a whole number of bytes from 1 to ${MEDIA_MAX_BYTES_CAP}` });
+    }
+  }
+  const mediaTtlSeconds = options.mediaTtlSeconds ?? DEFAULT_MEDIA_TTL_SECONDS;
+  if (!isCount(mediaTtlSeconds) || mediaTtlSeconds < 1) problems.push({ key: "mediaTtlSeconds", message: "must be a whole number of seconds ≥ 1" });
+  const sendWindows = resolveSendWindows(options.sendWindows, problems);
   const originalId = options.push?.originalId ?? defaultOriginalId(String(options.appId));
   if (!WECHAT_ID_RE.test(originalId)) problems.push({ key: "push.originalId", message: "must be 1 to 64 letters, digits, _ or -, like gh_7f083739789a" });
   const push = options.push === undefined ? undefined : checkPushOptions(options.push, problems, "push.");
   if (problems.length > 0) throw new ConfigError(problems);
-  return { appId: options.appId, appSecret: options.appSecret, permanentQuota, dailyQuota, tokenTtlSeconds, originalId, push };
+  return {
+    appId: options.appId,
+    appSecret: options.appSecret,
+    permanentQuota,
+    dailyQuota,
+    tokenTtlSeconds,
+    mediaMaxBytes,
+    mediaTtlSeconds,
+    sendWindows,
+    originalId,
+    push,
+  };
+}
+
+function resolveSendWindows(given: EmulatorOptions["sendWindows"], problems: ConfigProblem[]): SendWindows {
+  const windows: SendWindows = { afterEvent: { ...DEFAULT_SEND_WINDOWS.afterEvent }, afterUserMessage: { ...DEFAULT_SEND_WINDOWS.afterUserMessage } };
+  for (const kind of ["afterEvent", "afterUserMessage"] as const) {
+    const { messages, seconds } = given?.[kind] ?? {};
+    if (messages !== undefined) {
+      if (isCount(messages)) windows[kind].messages = messages;
+      else problems.push({ key: `sendWindows.${kind}.messages`, message: "must be a whole number ≥ 0" });
+    }
+    if (seconds !== undefined) {
+      if (isCount(seconds)) windows[kind].seconds = seconds;
+      else problems.push({ key: `sendWindows.${kind}.seconds`, message: "must be a whole number of seconds ≥ 0" });
+    }
+  }
+  return windows;
 }
 
 /** openIds and original ids (`gh_…`) as the emulator accepts them. */

@@ -4,8 +4,8 @@
  * `maxRetries` more times. A 2xx answer ends it; its body is the passive reply, verified as the
  * platform does: `success` or an empty body say nothing; an XML reply must be addressed to the
  * user from the account and, in safe mode, encrypted and signed with the account's key and token.
- * Whatever the user would see is recorded (`userSaw`), including WeChat's notice when the
- * delivery fails or the reply is invalid.
+ * Whatever the user would see is recorded (`userSaw`, and in the user's received messages),
+ * including WeChat's notice when the delivery fails or the reply is invalid.
  * @module
  */
 import type { Fetch, Logger, Random } from "../deps.ts";
@@ -22,6 +22,7 @@ import {
   type PushEventName,
   type TextMessagePush,
 } from "./push-message.ts";
+import { logReceived } from "./received-messages.ts";
 import type { EmulatorState } from "./state.ts";
 
 /** What WeChat shows the user when the server fails to answer or answers something invalid (OA-REPLY). */
@@ -170,6 +171,9 @@ export async function deliverPush(
   }
   if (record.outcome === "pending") record.outcome = "failed";
   record.userSaw = userSaw(record);
+  if (record.userSaw !== null) {
+    logReceived(state, { openId: push.openId, at: now(), via: "passive_reply", msgType: passiveMsgType(record), text: record.userSaw, deliveryId: record.id });
+  }
   ctx.logger.info(
     { id: record.id, event: record.event, openId: record.openId, outcome: record.outcome, attempts: record.attempts.length, reply: record.reply?.kind },
     "emulator push finished",
@@ -191,6 +195,14 @@ function userSaw(record: DeliveryRecord): string | null {
     default:
       return null;
   }
+}
+
+/** What the chat shows: the reply's own type, or WeChat's notice when there was no valid reply. */
+function passiveMsgType(record: DeliveryRecord): string {
+  const kind = record.reply?.kind;
+  if (record.outcome === "delivered" && kind === "text") return "text";
+  if (record.outcome === "delivered" && kind === "other") return record.reply?.msgType ?? "other";
+  return "notice";
 }
 
 function networkDetail(err: unknown): string | undefined {

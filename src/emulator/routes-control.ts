@@ -9,7 +9,7 @@ import type { EmulatorContext } from "./context.ts";
 import { parseBody } from "./control-body.ts";
 import { readCounters, resetCounters } from "./counters.ts";
 import { addFault, FAULT_PATHS, listFaults } from "./faults.ts";
-import { QUOTA_ENDPOINTS } from "./options.ts";
+import { MEDIA_MAX_BYTES_CAP, MEDIA_TYPES, QUOTA_ENDPOINTS, type MediaType, type QuotaEndpoint } from "./options.ts";
 import type { EmulatorState, QrCodeRecord } from "./state.ts";
 import { revokeAllTokens } from "./tokens.ts";
 
@@ -26,16 +26,35 @@ const faultBody = z.strictObject({
   count: z.number().int().min(1).max(10_000).default(1),
 });
 
+const sendWindowBody = z.strictObject({ messages: count.optional(), seconds: count.optional() });
+
 const configBody = z.strictObject({
   permanentQuota: count.optional(),
-  dailyQuota: z.strictObject({ token: count.optional(), stable_token: count.optional(), "qrcode/create": count.optional() }).optional(),
+  dailyQuota: z
+    .strictObject(Object.fromEntries(QUOTA_ENDPOINTS.map((e) => [e, count.optional()])) as Record<QuotaEndpoint, z.ZodOptional<z.ZodNumber>>)
+    .optional(),
+  mediaMaxBytes: z
+    .strictObject(
+      Object.fromEntries(MEDIA_TYPES.map((t) => [t, count.min(1).max(MEDIA_MAX_BYTES_CAP).optional()])) as Record<MediaType, z.ZodOptional<z.ZodNumber>>,
+    )
+    .optional(),
+  mediaTtlSeconds: count.min(1).optional(),
+  sendWindows: z.strictObject({ afterEvent: sendWindowBody.optional(), afterUserMessage: sendWindowBody.optional() }).optional(),
 });
 
 const clockView = (now: number) => ({ now, iso: new Date(now).toISOString() });
 
 const configView = (state: EmulatorState) => {
-  const { appId, permanentQuota, dailyQuota, tokenTtlSeconds } = state.config;
-  return { appId, permanentQuota, dailyQuota: { ...dailyQuota }, tokenTtlSeconds }; // never the secret
+  const { appId, permanentQuota, dailyQuota, tokenTtlSeconds, mediaMaxBytes, mediaTtlSeconds, sendWindows } = state.config;
+  return {
+    appId,
+    permanentQuota,
+    dailyQuota: { ...dailyQuota },
+    tokenTtlSeconds,
+    mediaMaxBytes: { ...mediaMaxBytes },
+    mediaTtlSeconds,
+    sendWindows: { afterEvent: { ...sendWindows.afterEvent }, afterUserMessage: { ...sendWindows.afterUserMessage } },
+  }; // never the secret
 };
 
 const qrCodeView = (code: QrCodeRecord) => ({
@@ -102,14 +121,23 @@ export function registerControlRoutes(app: FastifyInstance, ctx: EmulatorContext
   app.get("/emulator/config", async () => configView(state));
 
   app.put("/emulator/config", async (request, reply) => {
-    const parsed = parseBody(reply, "PUT /emulator/config {permanentQuota?, dailyQuota?}", request.body, configBody);
+    const route = "PUT /emulator/config {permanentQuota?, dailyQuota?, mediaMaxBytes?, mediaTtlSeconds?, sendWindows?}";
+    const parsed = parseBody(reply, route, request.body, configBody);
     if (!parsed.ok) return reply;
-    const { permanentQuota, dailyQuota } = parsed.value;
-    if (permanentQuota !== undefined) state.config.permanentQuota = permanentQuota;
+    const { permanentQuota, dailyQuota, mediaMaxBytes, mediaTtlSeconds, sendWindows } = parsed.value;
+    const { config } = state;
+    if (permanentQuota !== undefined) config.permanentQuota = permanentQuota;
     for (const key of QUOTA_ENDPOINTS) {
       const value = dailyQuota?.[key];
-      if (value !== undefined) state.config.dailyQuota[key] = value;
+      if (value !== undefined) config.dailyQuota[key] = value;
     }
+    for (const type of MEDIA_TYPES) {
+      const value = mediaMaxBytes?.[type];
+      if (value !== undefined) config.mediaMaxBytes[type] = value;
+    }
+    if (mediaTtlSeconds !== undefined) config.mediaTtlSeconds = mediaTtlSeconds;
+    // Windows opened before keep the rule they were opened with.
+    for (const kind of ["afterEvent", "afterUserMessage"] as const) config.sendWindows[kind] = { ...config.sendWindows[kind], ...sendWindows?.[kind] };
     logger.info(configView(state), "emulator config changed");
     return configView(state);
   });

@@ -14,6 +14,7 @@ import type { EmulatorContext } from "./context.ts";
 import { openIdField, readJsonBody } from "./control-body.ts";
 import { isFollowing } from "./followers.ts";
 import { deliverPush } from "./push-delivery.ts";
+import { openSendWindow } from "./send-windows.ts";
 
 /** The platform's limit for a text message. */
 const CONTENT_MAX_CHARS = 2048;
@@ -45,6 +46,7 @@ export function registerMessageRoutes(app: FastifyInstance, ctx: EmulatorContext
     const target = state.config.push;
     if (target === undefined)
       return refuse(reply, 409, "push_not_configured", "the emulator has no push URL: start it with --push-url, or PUT /emulator/push {url, token}");
+    openSendWindow(state, openId, "user_message", ctx.now());
     const delivery = await deliverPush(ctx, target, { event: "text", openId, content, msgId: newMsgId(ctx) });
     return { pushed: true, openId, content, createTime: delivery.createTime, delivery };
   });

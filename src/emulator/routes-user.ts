@@ -20,6 +20,7 @@ import type { PushTarget } from "./options.ts";
 import { deliverPush, type DeliveryRecord } from "./push-delivery.ts";
 import type { PushEventName } from "./push-message.ts";
 import { isExpired } from "./qrcodes.ts";
+import { closeSendWindows, openSendWindow } from "./send-windows.ts";
 import type { QrCodeRecord, QrScene } from "./state.ts";
 
 /** Where a scanned image must point to be a parametric code. */
@@ -75,6 +76,9 @@ export function registerUserRoutes(app: FastifyInstance, ctx: EmulatorContext): 
     input: { openId: string; event: PushEventName; eventKey: string; code?: QrCodeRecord },
   ): Promise<{ pushed: true; openId: string; event: PushEventName; eventKey: string; createTime: number; delivery: DeliveryRecord }> {
     const { code } = input;
+    // The interaction, not the delivery, opens the window: the user scanned, whatever the server answers.
+    if (input.event === "unsubscribe") closeSendWindows(state, input.openId);
+    else openSendWindow(state, input.openId, "event", ctx.now());
     const delivery = await deliverPush(ctx, target, { openId: input.openId, event: input.event, eventKey: input.eventKey, ticket: code?.ticket });
     return {
       pushed: true,

@@ -2,7 +2,9 @@
  * The emulator's state on disk, so that `wxqr dev` continues after a restart: the codes still
  * scan, followers still follow, the service's stored access token still works and the phone's
  * chat is still there. What is kept: tokens, codes, followers and nicknames, call counters, the
- * clock offset and the delivery log. What is not: the account's configuration (the options of
+ * clock offset, the delivery log, uploaded media (bytes as base64), send windows, the messages
+ * users received and the tags. Files written before media, windows, messages and tags existed
+ * (or before an endpoint was counted) still load, with none of them. What is not: the account's configuration (the options of
  * each start decide it; the AppID is kept only to refuse another account's file), the push target
  * (`wxqr dev` sets it on every start, with the service's new port), armed faults (a test's
  * one-off) and the showqrcode image cache (rebuilt on demand).
@@ -13,8 +15,9 @@ import { z } from "zod";
 import { writeFileAtomic } from "../atomic-file.ts";
 import type { Logger, Timer } from "../deps.ts";
 import { ConfigError } from "../errors.ts";
-import { COUNTED_ENDPOINTS, PUSH_MODES, type CountedEndpoint } from "./options.ts";
+import { COUNTED_ENDPOINTS, MEDIA_TYPES, PUSH_MODES, type CountedEndpoint } from "./options.ts";
 import type { DeliveryRecord } from "./push-delivery.ts";
+import type { ReceivedMessage } from "./received-messages.ts";
 import type { EmulatorState, QrCodeRecord } from "./state.ts";
 
 export const STATE_FILE_VERSION = 1;
@@ -22,7 +25,45 @@ export const STATE_FILE_VERSION = 1;
 export const STATE_SAVE_DELAY_MS = 250;
 
 const epochMs = z.number().int();
-const counts = z.strictObject(Object.fromEntries(COUNTED_ENDPOINTS.map((e) => [e, z.number().int().nonnegative()])) as Record<CountedEndpoint, z.ZodNumber>);
+// Endpoints counted since a file was written start at 0.
+const counts = z.strictObject(
+  Object.fromEntries(COUNTED_ENDPOINTS.map((e) => [e, z.number().int().nonnegative().default(0)])) as Record<CountedEndpoint, z.ZodDefault<z.ZodNumber>>,
+);
+
+const mediaSchema = z.strictObject({
+  mediaId: z.string().min(1),
+  type: z.enum(MEDIA_TYPES),
+  format: z.enum(["png", "jpeg", "gif", "amr", "mp3", "mp4"]),
+  filename: z.string(),
+  bytesBase64: z.string(),
+  createdAt: epochMs,
+  expiresAt: epochMs,
+});
+
+const sendWindowSchema = z.strictObject({
+  trigger: z.enum(["event", "user_message"]),
+  openedAt: epochMs,
+  closesAt: epochMs,
+  allowed: z.number().int().nonnegative(),
+  used: z.number().int().nonnegative(),
+});
+
+const receivedMessageSchema = z.strictObject({
+  id: z.number().int(),
+  openId: z.string(),
+  at: epochMs,
+  via: z.enum(["passive_reply", "customer_service"]),
+  msgType: z.string(),
+  text: z.string().optional(),
+  mediaId: z.string().optional(),
+  deliveryId: z.number().int().optional(),
+});
+
+const tagsSchema = z.strictObject({
+  list: z.array(z.strictObject({ id: z.number().int(), name: z.string() })),
+  nextId: z.number().int(),
+  byUser: z.array(z.strictObject({ openId: z.string().min(1), tagIds: z.array(z.number().int()) })),
+});
 
 const tokenSchema = z.strictObject({
   token: z.string().min(1),
@@ -72,6 +113,11 @@ const snapshotSchema = z.strictObject({
   nicknames: z.array(z.strictObject({ openId: z.string().min(1), nickname: z.string() })),
   deliveries: z.array(deliverySchema),
   lastDeliveryId: z.number().int().nonnegative(),
+  media: z.array(mediaSchema).default([]),
+  sendWindows: z.array(z.strictObject({ openId: z.string().min(1), windows: z.array(sendWindowSchema) })).default([]),
+  receivedMessages: z.array(receivedMessageSchema).default([]),
+  lastReceivedMessageId: z.number().int().nonnegative().default(0),
+  tags: tagsSchema.optional(),
 });
 
 /** The JSON kept in the state file. */
@@ -96,6 +142,15 @@ export function toSnapshot(state: EmulatorState): StateSnapshot {
     nicknames: [...state.nicknames].map(([openId, nickname]) => ({ openId, nickname })),
     deliveries: state.deliveries,
     lastDeliveryId: state.lastDeliveryId,
+    media: [...state.media.values()].map(({ bytes, ...m }) => ({ ...m, bytesBase64: bytes.toString("base64") })),
+    sendWindows: [...state.sendWindows].map(([openId, windows]) => ({ openId, windows })),
+    receivedMessages: state.receivedMessages,
+    lastReceivedMessageId: state.lastReceivedMessageId,
+    tags: {
+      list: [...state.tags.byId.values()],
+      nextId: state.tags.nextId,
+      byUser: [...state.tags.byUser].map(([openId, tagIds]) => ({ openId, tagIds })),
+    },
   };
 }
 
@@ -120,6 +175,17 @@ export function applySnapshot(state: EmulatorState, snapshot: StateSnapshot): vo
   state.nicknames = new Map(snapshot.nicknames.map((n) => [n.openId, n.nickname]));
   state.deliveries = snapshot.deliveries;
   state.lastDeliveryId = snapshot.lastDeliveryId;
+  state.media = new Map(snapshot.media.map(({ bytesBase64, ...m }) => [m.mediaId, { ...m, bytes: Buffer.from(bytesBase64, "base64") }]));
+  state.sendWindows = new Map(snapshot.sendWindows.map((w) => [w.openId, w.windows.map((x) => ({ ...x }))]));
+  state.receivedMessages = snapshot.receivedMessages as ReceivedMessage[];
+  state.lastReceivedMessageId = snapshot.lastReceivedMessageId;
+  if (snapshot.tags !== undefined) {
+    state.tags = {
+      byId: new Map(snapshot.tags.list.map((t) => [t.id, { ...t }])),
+      nextId: snapshot.tags.nextId,
+      byUser: new Map(snapshot.tags.byUser.map((u) => [u.openId, [...u.tagIds]])),
+    };
+  }
 }
 
 const START_OVER = "move it away, or delete it to start over (wxqr dev --fresh does)";

@@ -1,11 +1,16 @@
 /**
  * The emulator's whole memory: one plain object, changed only by the rule modules
- * (`tokens.ts`, `qrcodes.ts`, `counters.ts`, `faults.ts`, `followers.ts`, `push-delivery.ts`) and read by tests in-process.
+ * (`tokens.ts`, `qrcodes.ts`, `counters.ts`, `faults.ts`, `followers.ts`, `push-delivery.ts`, `media.ts`,
+ * `send-windows.ts`, `received-messages.ts`, `tags.ts`) and read by tests in-process.
  * @module
  */
-import type { EmulatorConfig, CountedEndpoint } from "./options.ts";
+import { COUNTED_ENDPOINTS, type EmulatorConfig, type CountedEndpoint } from "./options.ts";
 import type { FaultPath } from "./faults.ts";
 import type { DeliveryRecord } from "./push-delivery.ts";
+import type { MediaRecord } from "./media.ts";
+import type { ReceivedMessage } from "./received-messages.ts";
+import type { SendWindowState } from "./send-windows.ts";
+import { createTagsState, type TagsState } from "./tags.ts";
 
 export type TokenKind = "classic" | "stable";
 
@@ -84,9 +89,17 @@ export interface EmulatorState {
   deliveries: DeliveryRecord[];
   /** The id of the last delivery started. */
   lastDeliveryId: number;
+  /** Uploaded temporary media by media_id, expired ones included while their bytes are kept (`media.ts`). */
+  media: Map<string, MediaRecord>;
+  /** Open (or last opened) customer-service windows per OpenID, one per trigger. */
+  sendWindows: Map<string, SendWindowState[]>;
+  /** Every message users received, passive replies and customer-service messages, oldest first (capped). */
+  receivedMessages: ReceivedMessage[];
+  lastReceivedMessageId: number;
+  tags: TagsState;
 }
 
-export const zeroCounts = (): CallCounts => ({ token: 0, stable_token: 0, "qrcode/create": 0, showqrcode: 0 });
+export const zeroCounts = (): CallCounts => Object.fromEntries(COUNTED_ENDPOINTS.map((e) => [e, 0])) as CallCounts;
 
 export function createEmulatorState(config: EmulatorConfig): EmulatorState {
   return {
@@ -104,5 +117,10 @@ export function createEmulatorState(config: EmulatorConfig): EmulatorState {
     nicknames: new Map(),
     deliveries: [],
     lastDeliveryId: 0,
+    media: new Map(),
+    sendWindows: new Map(),
+    receivedMessages: [],
+    lastReceivedMessageId: 0,
+    tags: createTagsState(),
   };
 }

@@ -12,6 +12,24 @@ export const START_MS = Date.UTC(2026, 0, 1, 2, 0, 0);
 
 export type WireBody = Record<string, unknown>;
 
+/** `/emulator/counters` with nothing counted: every counted endpoint, written out so a test pins the shape. */
+export const ZERO_COUNTS: Readonly<Record<string, number>> = {
+  token: 0,
+  stable_token: 0,
+  "qrcode/create": 0,
+  "media/upload": 0,
+  "message/custom/send": 0,
+  showqrcode: 0,
+  "tags/create": 0,
+  "tags/get": 0,
+  "tags/update": 0,
+  "tags/delete": 0,
+  "tags/members/batchtagging": 0,
+  "tags/members/batchuntagging": 0,
+  "tags/getidlist": 0,
+  "user/tag/get": 0,
+};
+
 export interface Harness {
   base: string;
   clock: ManualClock;

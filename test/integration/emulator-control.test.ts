@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createManualClock, createSeededRandom } from "../../src/deps.ts";
 import { createEmulator } from "../../src/emulator/index.ts";
-import { APP_ID, APP_SECRET, START_MS, countsToday, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
+import { APP_ID, APP_SECRET, START_MS, ZERO_COUNTS, countsToday, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
 
 const RID = / rid: [0-9a-f]{8}-[0-9a-f]{8}-[0-9a-f]{8}$/;
 const SCENE = { action_name: "QR_SCENE", expire_seconds: 300, action_info: { scene: { scene_id: 1 } } };
@@ -112,7 +112,7 @@ describe("emulator: /emulator control endpoints", () => {
       await h.createQr(token, SCENE);
       await h.get("/cgi-bin/showqrcode?ticket=nope");
       const { body } = await h.control("GET", "/emulator/counters");
-      const one = { token: 1, stable_token: 1, "qrcode/create": 1, showqrcode: 1 };
+      const one = { ...ZERO_COUNTS, token: 1, stable_token: 1, "qrcode/create": 1, showqrcode: 1 };
       expect(body).toEqual({ day: "2026-01-01", today: one, totals: one });
     });
 
@@ -133,13 +133,13 @@ describe("emulator: /emulator control endpoints", () => {
       await h.classicToken();
       expect((await h.getJson(tokenPath))["errcode"]).toBe(45009);
       const { body } = await h.control("POST", "/emulator/reset-counters");
-      expect(body["today"]).toEqual({ token: 0, stable_token: 0, "qrcode/create": 0, showqrcode: 0 });
+      expect(body["today"]).toEqual(ZERO_COUNTS);
       expect(await h.getJson(tokenPath)).toHaveProperty("access_token");
     });
 
     it("does not count control calls", async () => {
       await h.control("GET", "/emulator/qrcodes");
-      expect(await countsToday(h)).toEqual({ token: 0, stable_token: 0, "qrcode/create": 0, showqrcode: 0 });
+      expect(await countsToday(h)).toEqual(ZERO_COUNTS);
     });
   });
 
@@ -181,8 +181,11 @@ describe("emulator: /emulator control endpoints", () => {
       expect(body).toEqual({
         appId: APP_ID,
         permanentQuota: 1,
-        dailyQuota: { token: 2000, stable_token: 500000, "qrcode/create": 5 },
+        dailyQuota: { token: 2000, stable_token: 500000, "qrcode/create": 5, "media/upload": 100_000, "message/custom/send": 500_000 },
         tokenTtlSeconds: 7200,
+        mediaMaxBytes: { image: 10_485_760, voice: 2_097_152, video: 10_485_760, thumb: 65_536 },
+        mediaTtlSeconds: 259_200,
+        sendWindows: { afterEvent: { messages: 3, seconds: 60 }, afterUserMessage: { messages: 5, seconds: 172_800 } },
       });
       expect(JSON.stringify((await h.control("GET", "/emulator/config")).body)).not.toContain(APP_SECRET);
       const token = await h.classicToken();
