@@ -1,5 +1,6 @@
 /**
- * The WeChat platform stand-in: access tokens, `qrcode/create` and `showqrcode` over real HTTP,
+ * The WeChat platform stand-in: access tokens, `qrcode/create` and `showqrcode`, temporary media,
+ * customer-service messages in their send windows and user tags over real HTTP,
  * signed (optionally encrypted) event pushes to the account's server URL with WeChat's retry
  * rules, and `/emulator/*` controls, including a simulated user. See `createEmulator`.
  * @module
@@ -11,6 +12,9 @@ export {
   DEFAULT_TOKEN_TTL_SECONDS,
   DEFAULT_PUSH_MAX_RETRIES,
   DEFAULT_PUSH_TIMEOUT_MS,
+  DEFAULT_MEDIA_MAX_BYTES,
+  DEFAULT_MEDIA_TTL_SECONDS,
+  DEFAULT_SEND_WINDOWS,
   PUSH_MODES,
   defaultOriginalId,
   type CountedEndpoint,
@@ -19,7 +23,11 @@ export {
   type PushMode,
   type PushOptions,
   type QuotaEndpoint,
+  type SendWindow,
+  type SendWindows,
 } from "./options.ts";
+export type { ReceivedMessage } from "./received-messages.ts";
+export type { MediaRecord } from "./media.ts";
 export type { EmulatorState, Follower, IssuedToken, QrAction, QrCodeRecord, QrKind, QrScene } from "./state.ts";
 export { USER_NOTICE, type DeliveryAttempt, type DeliveryRecord, type DeliveryReply } from "./push-delivery.ts";
 export type { PushEventName } from "./push-message.ts";
