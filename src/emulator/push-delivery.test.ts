@@ -44,12 +44,17 @@ describe("readReply", () => {
     expect(readReply({ ...base, mode: "safe", text: plainReply() })).toMatchObject({ kind: "invalid" });
   });
 
-  it("passes on a valid non-text reply as other", () => {
+  it("passes on a valid non-text reply as other, with an image's MediaId", () => {
     const image = plainReply().replace(
       "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>",
       "<MsgType><![CDATA[image]]></MsgType><Image><MediaId><![CDATA[m]]></MediaId></Image>",
     );
-    expect(readReply({ ...base, mode: "plain", text: image })).toEqual({ kind: "other", msgType: "image" });
+    expect(readReply({ ...base, mode: "plain", text: image })).toEqual({ kind: "other", msgType: "image", mediaId: "m" });
+    const news = plainReply().replace(
+      "<MsgType><![CDATA[text]]></MsgType><Content><![CDATA[hi]]></Content>",
+      "<MsgType><![CDATA[news]]></MsgType><ArticleCount>1</ArticleCount>",
+    );
+    expect(readReply({ ...base, mode: "plain", text: news })).toEqual({ kind: "other", msgType: "news" });
   });
 
   it.each([

@@ -53,6 +53,8 @@ export interface DeliveryReply {
   text?: string;
   /** The MsgType of an `other` reply. */
   msgType?: string;
+  /** The MediaId of an image, voice or video reply (`<Image><MediaId>` …). */
+  mediaId?: string;
   error?: string;
 }
 
@@ -172,7 +174,16 @@ export async function deliverPush(
   if (record.outcome === "pending") record.outcome = "failed";
   record.userSaw = userSaw(record);
   if (record.userSaw !== null) {
-    logReceived(state, { openId: push.openId, at: now(), via: "passive_reply", msgType: passiveMsgType(record), text: record.userSaw, deliveryId: record.id });
+    const mediaId = record.reply?.mediaId;
+    logReceived(state, {
+      openId: push.openId,
+      at: now(),
+      via: "passive_reply",
+      msgType: passiveMsgType(record),
+      text: record.userSaw,
+      ...(mediaId === undefined ? {} : { mediaId }),
+      deliveryId: record.id,
+    });
   }
   ctx.logger.info(
     { id: record.id, event: record.event, openId: record.openId, outcome: record.outcome, attempts: record.attempts.length, reply: record.reply?.kind },
@@ -275,7 +286,10 @@ function readReplyMessage(fields: Record<string, string>, input: { originalId: s
   if (!CREATE_TIME_RE.test(fields.CreateTime ?? "")) return invalid("the reply's CreateTime is not a decimal number of seconds");
   const msgType = fields.MsgType;
   if (msgType === undefined || msgType === "") return invalid("the reply has no MsgType");
-  if (msgType !== "text") return { kind: "other", msgType };
+  if (msgType !== "text") {
+    const mediaId = fields[`${msgType.charAt(0).toUpperCase()}${msgType.slice(1)}.MediaId`];
+    return { kind: "other", msgType, ...(mediaId === undefined || mediaId === "" ? {} : { mediaId }) };
+  }
   const content = fields.Content;
   // An XML reply with nothing in it is not "say nothing": that is `success` or an empty body (OA-REPLY).
   if (content === undefined || content === "") return invalid('a text reply with an empty Content (reply "success" to say nothing)');
