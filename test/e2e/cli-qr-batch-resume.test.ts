@@ -173,14 +173,15 @@ describe("wxqr qr batch resumes from its manifest", () => {
 
   it("after kill -9 mid-batch, a re-run completes it with every scene once and every image whole", { timeout: 60_000 }, async () => {
     const out = join(dir, "killed");
-    const count = 800;
+    const count = 400;
     const child = spawn(process.execPath, [BIN, ...batchArgs(out, count)], { env: cleanEnv(env), cwd: ROOT, stdio: ["ignore", "ignore", "pipe"] });
     const exited = new Promise<NodeJS.Signals | null>((resolve) => child.once("exit", (_code, signal) => resolve(signal)));
     await new Promise<void>((resolve) => child.stderr.once("data", () => resolve())); // the first 10 % line
     child.kill("SIGKILL");
     expect(await exited).toBe("SIGKILL");
     const before = (await readFile(join(out, "codes.ndjson"), "utf8")).split("\n").length - 1;
-    expect(before).toBeGreaterThanOrEqual(80);
+    // The progress line comes after the 40th code's line reached the file.
+    expect(before).toBeGreaterThanOrEqual(40);
     expect(before).toBeLessThan(count);
 
     const rerun = await runCli(batchArgs(out, count, "--json"), env);
@@ -192,7 +193,7 @@ describe("wxqr qr batch resumes from its manifest", () => {
     expectEveryScene(lines, count);
     const images = (await readdir(out)).filter((f) => f.endsWith(".png"));
     expect(images).toHaveLength(count);
-    for (const line of lines.filter((_, i) => i % 25 === 0)) expect(decodeQrImage(await readFile(join(out, line.file)))).toBe(line.url);
+    for (const line of lines.filter((_, i) => i % 10 === 0)) expect(decodeQrImage(await readFile(join(out, line.file)))).toBe(line.url);
   });
 
   it("refuses other arguments, a manifest without batch.json and a damaged line, exit 2, calling nothing", async () => {

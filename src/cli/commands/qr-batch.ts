@@ -6,7 +6,6 @@
  * creates only the codes missing from it, and `--zip` packs a complete batch (`batch-zip.ts`).
  * @module
  */
-import { once } from "node:events";
 import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
@@ -327,9 +326,12 @@ async function openAppendStream(dir: string, name: string): Promise<Writable> {
   }
 }
 
-/** One JSON line; waits for "drain" when the stream's buffer is full, which holds back this runner. */
+/**
+ * One JSON line, resolved once the file has it (in the kernel's cache), not just the stream's
+ * buffer: a code counted as done is in the manifest even if the process is killed the next moment.
+ */
 async function writeLine(stream: Writable, value: unknown): Promise<void> {
-  if (!stream.write(`${JSON.stringify(value)}\n`)) await once(stream, "drain");
+  await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(value)}\n`, (error) => (error ? reject(error) : resolve())));
 }
 
 async function closeStream(stream: Writable): Promise<void> {
