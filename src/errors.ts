@@ -36,6 +36,7 @@ export const ERROR_CODES = [
   "RATE_LIMITED",
   "SCAN_SESSION_QUOTA_EXHAUSTED",
   "CSRF_REFUSED",
+  "BATCH_DIRECTORY_CONFLICT",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -309,5 +310,18 @@ export class NameConflictError extends QrError {
 export class CsrfRefusedError extends QrError {
   constructor(message: string) {
     super("CSRF_REFUSED", message);
+  }
+}
+
+/**
+ * `wxqr qr batch --out-dir`: the directory holds a batch made with other arguments, or a
+ * manifest the batch cannot resume from (no record of its arguments, a damaged line). Nothing
+ * was created: resuming there would mix two batches in one manifest.
+ */
+export class BatchDirectoryError extends QrError {
+  readonly outDir: string;
+  constructor(outDir: string, message: string) {
+    super("BATCH_DIRECTORY_CONFLICT", message);
+    this.outDir = outDir;
   }
 }

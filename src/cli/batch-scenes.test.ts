@@ -95,3 +95,18 @@ describe("planScenes arguments", () => {
     expect(plan.sceneAt(999_999_999)).toEqual({ sceneId: 1_000_000_000 });
   });
 });
+
+describe("ScenePlan.indexOf", () => {
+  it("finds the index of every scene id in the range and nothing outside it", () => {
+    const plan = planScenes({ type: "permanent", count: 5, sceneStart: 10 });
+    expect([10, 12, 14].map((v) => plan.indexOf(v))).toEqual([0, 2, 4]);
+    for (const outside of [9, 15, 11.5, "11", null]) expect(plan.indexOf(outside)).toBeUndefined();
+  });
+
+  it("finds scene strings only in their zero-padded form", () => {
+    const plan = planScenes({ type: "temporary", count: 20, scenePrefix: "码-" });
+    expect(plan.indexOf("码-01")).toBe(0);
+    expect(plan.indexOf("码-20")).toBe(19);
+    for (const outside of ["码-1", "码-00", "码-21", "码-1e1", "x-01", 1]) expect(plan.indexOf(outside)).toBeUndefined();
+  });
+});

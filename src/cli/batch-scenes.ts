@@ -23,6 +23,8 @@ export interface ScenePlan {
   sceneAt(index: number): SceneInput;
   /** The scene as it appears in file names and in `codes.ndjson`: the id, or the string. */
   sceneValue(index: number): number | string;
+  /** The index whose scene is `value` (as `sceneValue` gives it), or `undefined` when it is not in the batch. */
+  indexOf(value: unknown): number | undefined;
   /** "1..30" or "shop-01..shop-30", for messages. */
   readonly range: string;
 }
@@ -65,7 +67,9 @@ export function planScenes(options: ScenePlanOptions): ScenePlan {
       );
     }
     const at = (index: number): number => sceneStart + index;
-    return { count, sceneAt: (index) => ({ sceneId: at(index) }), sceneValue: at, range: `${sceneStart}..${last}` };
+    const indexOf = (value: unknown): number | undefined =>
+      typeof value === "number" && Number.isSafeInteger(value) && value >= sceneStart && value <= last ? value - sceneStart : undefined;
+    return { count, sceneAt: (index) => ({ sceneId: at(index) }), sceneValue: at, indexOf, range: `${sceneStart}..${last}` };
   }
 
   const prefix = scenePrefix!;
@@ -82,5 +86,10 @@ export function planScenes(options: ScenePlanOptions): ScenePlan {
         `a scene string has at most ${SCENE_STR_MAX_CHARS}, so the prefix may have at most ${SCENE_STR_MAX_CHARS - width}`,
     );
   }
-  return { count, sceneAt: (index) => ({ sceneStr: at(index) }), sceneValue: at, range: `${at(0)}..${at(count - 1)}` };
+  const indexOf = (value: unknown): number | undefined => {
+    if (typeof value !== "string" || !value.startsWith(prefix)) return undefined;
+    const index = Number(value.slice(prefix.length)) - 1;
+    return Number.isSafeInteger(index) && index >= 0 && index < count && at(index) === value ? index : undefined;
+  };
+  return { count, sceneAt: (index) => ({ sceneStr: at(index) }), sceneValue: at, indexOf, range: `${at(0)}..${at(count - 1)}` };
 }

@@ -2,7 +2,7 @@
  * Turns any failure into one line on stderr and an exit code; never a stack trace
  * (a stack is printed only with WXQR_DEBUG=1, for bug reports).
  */
-import { ConfigError, QrError, ValidationError } from "../errors.ts";
+import { BatchDirectoryError, ConfigError, QrError, ValidationError } from "../errors.ts";
 import { flagFor } from "./parse.ts";
 
 export const EXIT_USAGE = 2;
@@ -32,6 +32,8 @@ export function describeError(err: unknown): { line: string; exitCode: number } 
   if (err instanceof ConfigError) {
     return { line: `configuration: ${err.problems.map((p) => `${flagFor(p.key)} ${p.message}`).join("; ")}`, exitCode: EXIT_USAGE };
   }
+  // The arguments do not fit the directory: a usage error, like a bad flag.
+  if (err instanceof BatchDirectoryError) return { line: `${err.message} [${err.code}]`, exitCode: EXIT_USAGE };
   if (err instanceof QrError) return { line: `${err.message} [${err.code}]`, exitCode: EXIT_FAILURE };
   if (err instanceof Error) return { line: `unexpected error: ${err.message}`, exitCode: EXIT_FAILURE };
   return { line: `unexpected error: ${String(err)}`, exitCode: EXIT_FAILURE };

@@ -24,6 +24,8 @@ const faultBody = z.strictObject({
     .int()
     .refine((n) => n !== 0, "errcode 0 means success; use a non-zero errcode such as -1"),
   count: z.number().int().min(1).max(10_000).default(1),
+  /** Calls let through first: `{after: 200, count: 10000}` fails everything from the 201st call on. */
+  after: z.number().int().min(0).max(1_000_000).default(0),
 });
 
 const sendWindowBody = z.strictObject({ messages: count.optional(), seconds: count.optional() });
@@ -105,11 +107,11 @@ export function registerControlRoutes(app: FastifyInstance, ctx: EmulatorContext
   app.get("/emulator/faults", async () => ({ pending: listFaults(state) }));
 
   app.post("/emulator/faults", async (request, reply) => {
-    const parsed = parseBody(reply, "POST /emulator/faults {path, errcode, count?}", request.body, faultBody);
+    const parsed = parseBody(reply, "POST /emulator/faults {path, errcode, count?, after?}", request.body, faultBody);
     if (!parsed.ok) return reply;
-    const { path, errcode, count: times } = parsed.value;
-    addFault(state, path, errcode, times);
-    logger.info({ path, errcode, count: times }, "emulator fault armed");
+    const { path, errcode, count: times, after } = parsed.value;
+    addFault(state, path, errcode, times, after);
+    logger.info({ path, errcode, count: times, after }, "emulator fault armed");
     return { pending: listFaults(state) };
   });
 

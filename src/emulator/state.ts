@@ -47,6 +47,8 @@ export interface QrCodeRecord {
 
 export interface Fault {
   errcode: number;
+  /** Calls still let through before this fault starts answering. */
+  after: number;
   remaining: number;
 }
 

@@ -174,7 +174,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
   await app.register(async (api) => {
     api.addHook("onRequest", gate.require(SIGN_IN_HINT));
     registerQrcodeRoutes(api, { service, metrics });
-    registerChannelRoutes(api, { service, metrics });
+    registerChannelRoutes(api, { service, metrics, clock: deps.clock });
     registerEventRoutes(api, { service });
     registerScanSessionRoutes(api, { service });
     registerReferralRoutes(api, { service });

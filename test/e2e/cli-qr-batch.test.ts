@@ -160,7 +160,7 @@ describe("wxqr qr batch against `wxqr emulator --permanent-quota 25`", () => {
 
     const svgs = (await readdir(out)).filter((f) => f.endsWith(".svg"));
     expect(svgs).toHaveLength(20);
-    expect((await readdir(out)).filter((f) => !f.endsWith(".svg"))).toEqual(["codes.ndjson"]);
+    expect((await readdir(out)).filter((f) => !f.endsWith(".svg"))).toEqual(["batch.json", "codes.ndjson"]);
     for (const code of codes) {
       const svg = await readFile(join(out, code.file as string), "utf8");
       expect(svg).toContain('width="300" height="300"');

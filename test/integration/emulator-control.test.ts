@@ -68,6 +68,16 @@ describe("emulator: /emulator control endpoints", () => {
       expect((await h.control("GET", "/emulator/faults")).body).toEqual({ pending: [] });
     });
 
+    it("with `after`, lets that many calls through first, then answers the errcode", async () => {
+      const token = await h.classicToken();
+      const armed = await h.control("POST", "/emulator/faults", { path: "/cgi-bin/qrcode/create", errcode: 45009, count: 2, after: 3 });
+      expect(armed.body).toEqual({ pending: [{ path: "/cgi-bin/qrcode/create", errcode: 45009, remaining: 2, after: 3 }] });
+      for (let i = 0; i < 3; i++) expect(await h.createQr(token, SCENE)).toHaveProperty("ticket");
+      expect((await h.control("GET", "/emulator/faults")).body).toEqual({ pending: [{ path: "/cgi-bin/qrcode/create", errcode: 45009, remaining: 2 }] });
+      for (let i = 0; i < 2; i++) expect((await h.createQr(token, SCENE))["errcode"]).toBe(45009);
+      expect(await h.createQr(token, SCENE)).toHaveProperty("ticket");
+    });
+
     it("applies only to its path, and queues in order", async () => {
       await h.control("POST", "/emulator/faults", { path: "/cgi-bin/token", errcode: 45011 });
       await h.control("POST", "/emulator/faults", { path: "/cgi-bin/token", errcode: 40164, count: 1 });
@@ -88,6 +98,7 @@ describe("emulator: /emulator control endpoints", () => {
       ["errcode 0", { path: "/cgi-bin/token", errcode: 0, count: 1 }],
       ["a zero count", { path: "/cgi-bin/token", errcode: -1, count: 0 }],
       ["an unknown field", { path: "/cgi-bin/token", errcode: -1, count: 1, delayMs: 10 }],
+      ["a negative after", { path: "/cgi-bin/token", errcode: -1, count: 1, after: -1 }],
     ])("rejects %s with 400", async (_case, body) => {
       const res = await h.control("POST", "/emulator/faults", body);
       expect(res.status).toBe(400);

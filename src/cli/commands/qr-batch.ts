@@ -1,23 +1,27 @@
 /**
  * `wxqr qr batch`: many codes at once. It streams: a fixed number of runners each take the next
- * index, create that code, render it in the worker pool, write its image and append its line to
- * `codes.ndjson`, so memory holds only the codes in flight, however large `--count` is.
+ * index not yet in `codes.ndjson`, create that code, render it in the worker pool, write its image
+ * and append its line, so memory holds only the codes in flight, however large `--count` is.
+ * The manifest is the batch's journal (`batch-journal.ts`): a re-run with the same arguments
+ * creates only the codes missing from it, and `--zip` packs a complete batch (`batch-zip.ts`).
  * @module
  */
-import { once } from "node:events";
-import { mkdir, open, writeFile } from "node:fs/promises";
+import { mkdir, open, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { Writable } from "node:stream";
 import { finished } from "node:stream/promises";
 import type { Command } from "commander";
+import { writeFileAtomic } from "../../atomic-file.ts";
 import { loadConfig, requireConfig } from "../../config.ts";
 import { AccessTokenInvalidError, CredentialsError, PermissionError, QrError, RateLimitError, ValidationError, WeChatApiError } from "../../errors.ts";
 import { resolveRenderOptions } from "../../qr/png.ts";
 import { createRenderPool, type RenderPool } from "../../qr/render-pool.ts";
 import { createWeChatClient } from "../../wechat/client.ts";
 import { validateExpireSeconds, type QrCodesApi, type QrTicket } from "../../wechat/qr-ticket.ts";
+import { CODES_FILE, prepareJournal, readJournal, type BatchParameters, type ImageFormat, type Journal } from "../batch-journal.ts";
 import { createBatchProgress, type BatchProgress } from "../batch-progress.ts";
 import { planScenes, type CodeType, type ScenePlan } from "../batch-scenes.ts";
+import { writeBatchZip } from "../batch-zip.ts";
 import type { CliContext } from "../context.ts";
 import { parseDuration, parseWholeNumber } from "../parse.ts";
 import { CommandFailure } from "../report-error.ts";
@@ -33,10 +37,10 @@ interface BatchFlags {
   format: string;
   size: string;
   concurrency: string;
+  zip?: string;
   json?: boolean;
 }
 
-type ImageFormat = "png" | "svg" | "none";
 const FORMATS: readonly ImageFormat[] = ["png", "svg", "none"];
 
 const DEFAULT_EXPIRE = "30d";
@@ -45,7 +49,6 @@ const DEFAULT_EXPIRE = "30d";
 const DEFAULT_CONCURRENCY = "8";
 const MAX_CONCURRENCY = 64;
 
-const CODES_FILE = "codes.ndjson";
 const ERRORS_FILE = "errors.ndjson";
 
 interface BatchJob {
@@ -57,6 +60,9 @@ interface BatchJob {
   sizePx: number;
   concurrency: number;
   outDir: string;
+  /** What `batch.json` records: a re-run must give the same. */
+  parameters: BatchParameters;
+  zipPath: string | undefined;
 }
 
 interface BatchSummary {
@@ -65,6 +71,10 @@ interface BatchSummary {
   failed: number;
   /** Codes never attempted, because the batch was stopped. */
   notStarted: number;
+  /** Codes already in the manifest from earlier runs, not created again. */
+  alreadyDone: number;
+  /** Images in the ZIP written (`--zip`), or undefined when none was. */
+  zipImages: number | undefined;
   elapsedMs: number;
   /** Failures by error code, e.g. `{ WECHAT_QR_QUOTA_EXCEEDED: 5 }`. */
   errorCodes: Record<string, number>;
@@ -76,26 +86,46 @@ interface BatchSummary {
 
 export function registerQrBatchCommand(qr: Command, ctx: CliContext): void {
   qr.command("batch")
-    .description(`create many codes at once: each one's image in --out-dir, its ticket and url appended to ${CODES_FILE}, failures to ${ERRORS_FILE}`)
+    .description(
+      `create many codes at once: each one's image in --out-dir, its ticket and url appended to ${CODES_FILE}, failures to ${ERRORS_FILE}; ` +
+        "a re-run with the same arguments creates only the codes missing",
+    )
     .option("--temporary", "codes that expire (up to 30 days)")
     .option("--permanent", "codes that never expire (100,000 per account)")
     .option("--expire <duration>", `lifetime of temporary codes: seconds, or 90s, 45m, 1h, 30d (default: ${DEFAULT_EXPIRE})`)
     .requiredOption("--count <n>", "how many codes")
     .option("--scene-start <n>", "numeric scenes n, n+1, … (the whole range must fit: 1..100000 permanent, 1..4294967295 temporary)")
     .option("--scene-prefix <p>", "string scenes <p>1 … <p><count>, the number zero-padded to the width of --count (64 characters at most)")
-    .requiredOption("--out-dir <dir>", "where the images and the .ndjson files go (created if missing; the .ndjson files are appended to)")
+    .requiredOption("--out-dir <dir>", `where the images, ${CODES_FILE} and batch.json go (created if missing; a batch there is resumed)`)
     .option("--format <format>", "image format: png, svg, or none (no images)", "png")
     .option("--size <px>", "image width and height in pixels", "430")
     .option("--concurrency <n>", `codes in flight at once, 1..${MAX_CONCURRENCY}`, DEFAULT_CONCURRENCY)
+    .option("--zip <file>", "once every code is in the manifest, write one ZIP of the images and codes.csv (for Excel)")
     .option("--json", "print only the summary, as JSON")
     .action(async (flags: BatchFlags) => {
       // Everything is checked before the first call: a bad range must not cost any quota.
       const job = parseJob(flags);
       const config = loadConfig(ctx.env);
-      requireConfig(config, ["appId", "appSecret"], "to call the WeChat API");
-      const client = createWeChatClient({ appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase }, ctx.deps);
-      const summary = await runBatch(job, client.qrcodes, ctx, Boolean(flags.json));
-      ctx.stdout.write(flags.json ? `${JSON.stringify(summaryJson(summary, job))}\n` : `${summaryLine(summary)}\n`);
+      const journal = await readJournal(job.outDir, job.parameters, job.plan);
+      let api: QrCodesApi | undefined;
+      // A complete batch needs no API call, so it can be zipped without the credentials.
+      if (journal.recorded < job.plan.count) {
+        requireConfig(config, ["appId", "appSecret"], "to call the WeChat API");
+        const client = createWeChatClient({ appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase }, ctx.deps);
+        api = client.qrcodes;
+      }
+      await prepareJournal(job.outDir, job.parameters, journal);
+      const summary = await runBatch(job, journal, api, ctx, Boolean(flags.json));
+      // Only a whole batch is zipped: a partial one would pass for the print run.
+      const complete = summary.alreadyDone + summary.created === summary.count && summary.failed === 0;
+      if (job.zipPath !== undefined && complete && summary.fatal === undefined) {
+        try {
+          summary.zipImages = await writeBatchZip(job.outDir, job.zipPath, new Date(ctx.deps.clock.now()));
+        } catch (error) {
+          summary.fatal = new CommandFailure(`cannot write ${job.zipPath}: ${error instanceof Error ? error.message : String(error)}`);
+        }
+      }
+      ctx.stdout.write(flags.json ? `${JSON.stringify(summaryJson(summary, job))}\n` : `${summaryLine(summary, job)}\n`);
       if (summary.fatal !== undefined) throw summary.fatal;
       if (summary.stoppedBy !== undefined) {
         // 128 + the signal's number, as a shell reports a command ended by that signal.
@@ -108,7 +138,8 @@ export function registerQrBatchCommand(qr: Command, ctx: CliContext): void {
         const codes = Object.entries(summary.errorCodes)
           .map(([code, n]) => `${code} ×${n}`)
           .join(", ");
-        throw new CommandFailure(`${summary.failed} of ${summary.count} codes failed (${codes}): see ${join(job.outDir, ERRORS_FILE)}`);
+        const zip = job.zipPath === undefined ? "" : `; ${job.zipPath} not written until a re-run completes the batch`;
+        throw new CommandFailure(`${summary.failed} of ${summary.count} codes failed (${codes}): see ${join(job.outDir, ERRORS_FILE)}${zip}`);
       }
     });
 }
@@ -134,7 +165,17 @@ function parseJob(flags: BatchFlags): BatchJob {
   if (concurrency < 1 || concurrency > MAX_CONCURRENCY) {
     throw new ValidationError("concurrency", `must be from 1 to ${MAX_CONCURRENCY}, got ${concurrency}`);
   }
-  return { type, expireSeconds, plan, format: flags.format as ImageFormat, sizePx, concurrency, outDir: flags.outDir };
+  const format = flags.format as ImageFormat;
+  const parameters: BatchParameters = {
+    type,
+    count: plan.count,
+    sceneStart: flags.sceneStart === undefined ? null : (plan.sceneValue(0) as number),
+    scenePrefix: flags.scenePrefix ?? null,
+    expireSeconds: expireSeconds ?? null,
+    format,
+    size: sizePx,
+  };
+  return { type, expireSeconds, plan, format, sizePx, concurrency, outDir: flags.outDir, parameters, zipPath: flags.zip };
 }
 
 /** Errors that every following code would hit too: the batch stops rather than repeat them N times. */
@@ -144,8 +185,12 @@ function endsTheBatch(error: unknown): boolean {
   return error instanceof RateLimitError && error.errcode === 45009;
 }
 
-async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: boolean): Promise<BatchSummary> {
+async function runBatch(job: BatchJob, journal: Journal, api: QrCodesApi | undefined, ctx: CliContext, json: boolean): Promise<BatchSummary> {
   const { plan, outDir, format } = job;
+  const { done: recorded } = journal;
+  const missing = plan.count - journal.recorded;
+  // errors.ndjson lists this run's failures: those of an earlier run are either created now or listed again.
+  await rm(join(outDir, ERRORS_FILE), { force: true });
   const codes = await openAppendStream(outDir, CODES_FILE);
   // Opened at the first failure, once however many fail together: a clean batch leaves no errors file.
   let errors: Promise<Writable> | undefined;
@@ -154,6 +199,8 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
     created: 0,
     failed: 0,
     notStarted: 0,
+    alreadyDone: journal.recorded,
+    zipImages: undefined,
     elapsedMs: 0,
     errorCodes: {},
     stoppedBy: undefined,
@@ -168,6 +215,11 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
   let progress: BatchProgress | undefined;
   let next = 0;
   let done = 0;
+  /** The next index not in the manifest yet, or undefined when none is left. */
+  const takeIndex = (): number | undefined => {
+    while (next < plan.count && recorded[next] === 1) next += 1;
+    return next < plan.count ? next++ : undefined;
+  };
   const startedAt = ctx.deps.clock.now();
   void ctx.untilStopped().then((signal) => {
     summary.stoppedBy ??= signal;
@@ -193,7 +245,7 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
     let code: QrTicket;
     try {
       const scene = plan.sceneAt(index);
-      code = job.expireSeconds !== undefined ? await api.createTemporary({ ...scene, expireSeconds: job.expireSeconds }) : await api.createPermanent(scene);
+      code = job.expireSeconds !== undefined ? await api!.createTemporary({ ...scene, expireSeconds: job.expireSeconds }) : await api!.createPermanent(scene);
     } catch (error) {
       await fail(index, "create", error);
       if (endsTheBatch(error)) endWith(error);
@@ -204,7 +256,8 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
     if (pool && format !== "none") {
       try {
         const name = `${plan.sceneValue(index)}.${format}`;
-        await writeFile(join(outDir, name), await pool.render(code.url, { size: job.sizePx }, format));
+        // On disk and renamed into place before its line is appended: a line always has its image.
+        await writeFileAtomic(join(outDir, name), await pool.render(code.url, { size: job.sizePx }, format), { mode: 0o644 });
         file = name;
       } catch (error) {
         // The code exists on the platform whatever happened to its image: its line is still written.
@@ -226,8 +279,9 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
   // Each runner takes the next index until none is left or the batch is told to stop; those in
   // flight always finish, so every code created is written down.
   const runner = async (): Promise<void> => {
-    while (next < plan.count && summary.stoppedBy === undefined && summary.fatal === undefined) {
-      const index = next++;
+    while (summary.stoppedBy === undefined && summary.fatal === undefined) {
+      const index = takeIndex();
+      if (index === undefined) return;
       try {
         const outcome = await one(index);
         if (outcome.created) summary.created += 1;
@@ -243,15 +297,17 @@ async function runBatch(job: BatchJob, api: QrCodesApi, ctx: CliContext, json: b
   };
 
   try {
-    if (format !== "none") pool = createRenderPool();
-    progress = await createBatchProgress({ total: plan.count, stream: ctx.stderr, quiet: json, clock: ctx.deps.clock });
-    await Promise.all(Array.from({ length: Math.min(job.concurrency, plan.count) }, runner));
+    if (missing > 0) {
+      if (format !== "none") pool = createRenderPool();
+      progress = await createBatchProgress({ total: missing, stream: ctx.stderr, quiet: json, clock: ctx.deps.clock });
+      await Promise.all(Array.from({ length: Math.min(job.concurrency, missing) }, runner));
+    }
   } finally {
     progress?.stop();
     await pool?.close();
     await Promise.all([closeStream(codes), errors?.then(closeStream)]).catch(endWith);
   }
-  summary.notStarted = plan.count - next;
+  summary.notStarted = missing - done;
   summary.elapsedMs = ctx.deps.clock.now() - startedAt;
   return summary;
 }
@@ -261,16 +317,21 @@ async function openAppendStream(dir: string, name: string): Promise<Writable> {
   try {
     await mkdir(dir, { recursive: true });
     const file = await open(join(dir, name), "a");
-    return file.createWriteStream();
+    // Flushed to disk when closed; until then a killed process loses nothing (the lines are in
+    // the kernel's cache), only a power cut can, and then a re-run creates those codes again.
+    return file.createWriteStream({ flush: true });
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error instanceof Error ? error.message : String(error));
     throw new ValidationError("outDir", `cannot write ${join(dir, name)} (${reason})`);
   }
 }
 
-/** One JSON line; waits for "drain" when the stream's buffer is full, which holds back this runner. */
+/**
+ * One JSON line, resolved once the file has it (in the kernel's cache), not just the stream's
+ * buffer: a code counted as done is in the manifest even if the process is killed the next moment.
+ */
 async function writeLine(stream: Writable, value: unknown): Promise<void> {
-  if (!stream.write(`${JSON.stringify(value)}\n`)) await once(stream, "drain");
+  await new Promise<void>((resolve, reject) => stream.write(`${JSON.stringify(value)}\n`, (error) => (error ? reject(error) : resolve())));
 }
 
 async function closeStream(stream: Writable): Promise<void> {
@@ -289,9 +350,12 @@ function perSecond(summary: BatchSummary): number {
   return rate >= 100 ? Math.round(rate) : Math.round(rate * 10) / 10;
 }
 
-function summaryLine(summary: BatchSummary): string {
-  const line = `${summary.created} created, ${summary.failed} failed, in ${seconds(summary.elapsedMs)} s (${perSecond(summary)} codes/s)`;
-  return summary.stoppedBy === undefined && summary.notStarted === 0 ? line : `${line}; ${summary.notStarted} not started`;
+function summaryLine(summary: BatchSummary, job: BatchJob): string {
+  let line = `${summary.created} created, ${summary.failed} failed, in ${seconds(summary.elapsedMs)} s (${perSecond(summary)} codes/s)`;
+  if (summary.stoppedBy !== undefined || summary.notStarted > 0) line += `; ${summary.notStarted} not started`;
+  if (summary.alreadyDone > 0) line += `; ${summary.alreadyDone} already in ${CODES_FILE}`;
+  if (summary.zipImages !== undefined) line += `; ${job.zipPath!} written (${summary.zipImages} images and codes.csv)`;
+  return line;
 }
 
 function summaryJson(summary: BatchSummary, job: BatchJob): Record<string, unknown> {
@@ -302,6 +366,7 @@ function summaryJson(summary: BatchSummary, job: BatchJob): Record<string, unkno
     created: summary.created,
     failed: summary.failed,
     notStarted: summary.notStarted,
+    alreadyDone: summary.alreadyDone,
     seconds: Number(seconds(summary.elapsedMs)),
     codesPerSecond: perSecond(summary),
     errorCodes: summary.errorCodes,
@@ -309,5 +374,6 @@ function summaryJson(summary: BatchSummary, job: BatchJob): Record<string, unkno
     outDir: job.outDir,
     codesFile: join(job.outDir, CODES_FILE),
     errorsFile: summary.failed > 0 ? join(job.outDir, ERRORS_FILE) : null,
+    zipFile: summary.zipImages === undefined ? null : job.zipPath,
   };
 }

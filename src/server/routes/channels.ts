@@ -2,11 +2,13 @@
 import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
+import type { Clock } from "../../deps.ts";
 import type { Metrics } from "../metrics.ts";
+import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-export.ts";
 import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
-import { channelSchema, dayCountsProperties, errorResponses, idParams } from "./schemas.ts";
+import { channelSchema, dayCountsProperties, errorResponses, idParams, imageSizeProperties } from "./schemas.ts";
 
 function channelJson(c: ChannelView): Record<string, unknown> {
   return {
@@ -25,7 +27,7 @@ const CSV_HEADER = ["date", "scans", "unique_scanners", "new_followers", "return
 
 const ARCHIVED_FILTER = { false: false, true: true, all: "all" } as const;
 
-export function registerChannelRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics }): void {
+export function registerChannelRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics; clock: Clock }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();
   const { service } = deps;
 
@@ -81,6 +83,40 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
       const q = request.query;
       const page = await service.channels.list({ ...q, archived: ARCHIVED_FILTER[q.archived] });
       return { channels: page.channels.map(channelJson), total: page.total };
+    },
+  );
+
+  app.get(
+    "/api/channels/export.zip",
+    {
+      schema: {
+        summary:
+          `Every channel the list's filters select, as a ZIP: each one's code rendered locally (named after the channel) and ${CHANNELS_CSV} ` +
+          "for Excel (UTF-8 with BOM), streamed",
+        querystring: {
+          type: "object",
+          properties: {
+            search: { type: "string", maxLength: 100, description: "Part of the name; letters A–Z match either case" },
+            archived: { type: "string", enum: ["false", "true", "all"], default: "false" },
+            format: { type: "string", enum: ["png", "svg"], default: "png" },
+            ...imageSizeProperties,
+          },
+          additionalProperties: false,
+        },
+        produces: ["application/zip"],
+        response: { 200: { type: "string", format: "binary", description: `${CHANNELS_CSV} header row: ${CHANNELS_CSV_HEADER.join(",")}` }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const q = request.query;
+      const zip = await exportChannels(service, {
+        filters: { search: q.search, archived: ARCHIVED_FILTER[q.archived] },
+        format: q.format,
+        size: q.size,
+        margin: q.margin,
+        mtime: new Date(deps.clock.now()),
+      });
+      return reply.type("application/zip").header("content-disposition", attachmentDisposition("channels.zip")).send(zip);
     },
   );
 
