@@ -63,6 +63,11 @@ export interface PosterService {
   referralPoster(openId: string, ifNoneMatch?: string): Promise<RenderedPoster>;
   /** The channel's poster (its own design, else the campaign's) with the channel's code. */
   channelPoster(channelId: string, ifNoneMatch?: string): Promise<RenderedPoster>;
+  /**
+   * The target's own design with a sample code in place of anyone's (no follower's code is made
+   * for a preview), for the dashboard.
+   */
+  preview(target: PosterTarget, ifNoneMatch?: string): Promise<RenderedPoster>;
   /** The rendered posters kept in memory. */
   readonly cache: Pick<PosterCache, "bytes" | "size">;
 }
@@ -77,6 +82,8 @@ export interface PosterServiceDeps {
 }
 
 const REFERRAL_TARGET = "referral";
+/** What a preview's code holds: a url of the platform's shape that belongs to no code. */
+export const PREVIEW_CODE_URL = "http://weixin.qq.com/q/wxqr-poster-preview";
 
 function targetKey(target: PosterTarget): string {
   return target.kind === "referral" ? REFERRAL_TARGET : `channel:${target.channelId}`;
@@ -216,6 +223,10 @@ export function createPosterService(options: PosterOptions, deps: PosterServiceD
       const meta = await designFor([{ kind: "referral" }]);
       const code = await deps.referrals.codeFor(openId);
       return render(meta, code.url!, ifNoneMatch);
+    },
+    async preview(target, ifNoneMatch) {
+      await existingChannel(target);
+      return render(await designFor([target]), PREVIEW_CODE_URL, ifNoneMatch);
     },
     async channelPoster(channelId, ifNoneMatch) {
       const channel = await deps.channels.get(channelId);

@@ -269,6 +269,14 @@ function describePosters(makeFactory: () => DatabaseFactory): void {
     expect((await differences(poster.png, ownBg, [{ ...own, width: own.size, height: own.size }])).outside).toBe(0);
     expect((await h.api("GET", "/api/posters")).body.posters.map((p: Json) => p.target)).toEqual(["channel", "referral"]);
 
+    // The dashboard's preview: the channel's own design, a sample code, no code made for anyone.
+    const preview = await getPng(h, `/api/posters/channels/${channel.id}/preview.png`);
+    expect(preview.status, preview.png.toString()).toBe(200);
+    expect(await codeIn(preview.png, own)).toBe("http://weixin.qq.com/q/wxqr-poster-preview");
+    const quota = (await h.api("GET", "/api/quota")).body.permanent.used;
+    expect(await codeIn((await getPng(h, "/api/posters/referral/preview.png")).png)).toBe("http://weixin.qq.com/q/wxqr-poster-preview");
+    expect((await h.api("GET", "/api/quota")).body.permanent.used).toBe(quota);
+
     // Removed: back to the campaign's design.
     expect((await h.api("DELETE", `/api/posters/channels/${channel.id}`)).status).toBe(204);
     expect((await sharp((await getPng(h, `/api/channels/${channel.id}/poster.png`)).png).metadata()).width).toBe(WIDTH);
@@ -276,6 +284,8 @@ function describePosters(makeFactory: () => DatabaseFactory): void {
     // No such channel.
     expect((await h.api("PUT", "/api/posters/channels/ch_nosuchchannel", { background: ownBg.toString("base64"), qr: own })).status).toBe(404);
     expect((await h.api("GET", "/api/channels/ch_nosuchchannel/poster.png")).status).toBe(404);
+    // The preview of a channel without a design of its own: none to show.
+    expect((await h.api("GET", `/api/posters/channels/${channel.id}/preview.png`)).status).toBe(404);
   });
 
   it("keeps the design routes behind the admin token", async () => {

@@ -151,6 +151,18 @@ export function registerPosterRoutes(untyped: FastifyInstance, deps: { service: 
         return reply.type(image.type).header("cache-control", "private, no-cache").header("etag", `"${image.version}"`).send(image.bytes);
       },
     );
+    app.get(
+      `${path}/preview.png`,
+      {
+        schema: {
+          summary: `A preview of ${summary}, with a sample code that belongs to nobody`,
+          ...withParams,
+          produces: ["image/png"],
+          response: { 200: { type: "string", description: "PNG" }, ...errorResponses },
+        },
+      },
+      async (request, reply) => sendPoster(reply, await service.posters.preview(target(request.params), request.headers["if-none-match"])),
+    );
     app.delete(
       path,
       { schema: { summary: `Remove the design of ${summary}`, ...withParams, response: { 204: { type: "null", description: "Removed" }, ...errorResponses } } },
