@@ -115,6 +115,12 @@ function etagFor(version: string, codeUrl: string): string {
   return `"${createHash("sha256").update(`${version}\n${codeUrl}`).digest("base64url").slice(0, 27)}"`;
 }
 
+/**
+ * @example
+ * const posters = createPosterService({ maxBytes: 5 * 1_048_576 }, { db, accountId, referrals, channels, clock, random });
+ * await posters.save({ kind: "referral" }, { background: await readFile("spring.jpg"), qr: { x: 700, y: 1500, sizePx: 300 }, text: null });
+ * const { png, etag, cached } = await posters.referralPoster("oFollower");
+ */
 export function createPosterService(options: PosterOptions, deps: PosterServiceDeps): PosterService {
   const { db, accountId, clock, random } = deps;
   const limits: BackgroundLimits = {

@@ -129,6 +129,8 @@ function describePosters(makeFactory: () => DatabaseFactory): void {
 
     const diff = await differences(withText.png, plain.png, [TEXT_BOX]);
     expect(diff.outside).toBe(0);
+    // And against the upload itself: only the code's square and the text's line differ.
+    expect((await differences(withText.png, bg, [TEXT_BOX, { x: QR.x, y: QR.y, width: QR.size, height: QR.size }])).outside).toBe(0);
     // Glyphs of a 32 px line cover far more than a few stray pixels.
     expect(diff.inside).toBeGreaterThan(2_000);
     // Ink in the line's colour: the red channel well above the others somewhere in the box.
