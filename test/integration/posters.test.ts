@@ -196,7 +196,7 @@ function describePosters(makeFactory: () => DatabaseFactory): void {
       .png()
       .toBuffer();
     await refused(h, { background: wide.toString("base64"), qr: { x: 0, y: 0, size: 200 } }, "background");
-    expect((await h.api("GET", "/api/posters")).body.posters).toEqual([]);
+    expect((await h.api("GET", "/api/posters")).body).toEqual({ posters: [], limits: { maxBytes: 200_000, maxSidePx: 1_000 } });
   });
 
   it("refuses a code or a text line outside the image, or a bad colour, with 400 naming the field", async () => {

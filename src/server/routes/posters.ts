@@ -177,11 +177,25 @@ export function registerPosterRoutes(untyped: FastifyInstance, deps: { service: 
     "/api/posters",
     {
       schema: {
-        summary: "Every poster design, without the images",
-        response: { 200: { type: "object", properties: { posters: { type: "array", items: posterSchema } }, required: ["posters"] }, ...errorResponses },
+        summary: "Every poster design, without the images, and the limits an uploaded background must keep",
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              posters: { type: "array", items: posterSchema },
+              limits: {
+                type: "object",
+                properties: { maxBytes: { type: "integer" }, maxSidePx: { type: "integer" } },
+                required: ["maxBytes", "maxSidePx"],
+              },
+            },
+            required: ["posters", "limits"],
+          },
+          ...errorResponses,
+        },
       },
     },
-    async () => ({ posters: (await service.posters.list()).map(posterJson) }),
+    async () => ({ posters: (await service.posters.list()).map(posterJson), limits: { maxBytes: limits.maxBytes, maxSidePx: limits.maxSidePx } }),
   );
 
   const pngResponse = { 200: { type: "string", description: "PNG" }, ...errorResponses } as const;

@@ -221,7 +221,7 @@ export const en: Record<MessageKey, string> = {
   "posters.referral": "Referral campaign (default)",
   "posters.channel": "Channel: {name}",
   "posters.background": "Background (PNG or JPEG)",
-  "posters.backgroundHelp": "At most 5 MB and 4096×4096 px. Leave it empty to keep the current background.",
+  "posters.backgroundHelp": "At most {mb} MB and {side}×{side} px. Leave it empty to keep the current background.",
   "posters.current": "Current background: {width}×{height} px.",
   "posters.qr": "Code",
   "posters.x": "X (px)",

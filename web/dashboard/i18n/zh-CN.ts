@@ -214,7 +214,7 @@ export const zhCN = {
   "posters.referral": "推荐活动（默认）",
   "posters.channel": "渠道：{name}",
   "posters.background": "背景图（PNG 或 JPEG）",
-  "posters.backgroundHelp": "最大 5 MB、4096×4096 像素。已有海报时可不选，沿用当前背景。",
+  "posters.backgroundHelp": "最大 {mb} MB、{side}×{side} 像素。已有海报时可不选，沿用当前背景。",
   "posters.current": "当前背景：{width}×{height} 像素。",
   "posters.qr": "二维码",
   "posters.x": "X（像素）",

@@ -59,7 +59,7 @@ export function Posters(): JSX.Element {
   const { t, n } = useI18n();
   usePageTitle(t("nav.posters"));
   const id = useId();
-  const designs = useApi<{ posters: PosterDesign[] }>("/api/posters");
+  const designs = useApi<{ posters: PosterDesign[]; limits: { maxBytes: number; maxSidePx: number } }>("/api/posters");
   const channels = useApi<ChannelPage>(withQuery("/api/channels", { limit: 1000, sort: "name" }));
   const [target, setTarget] = useState("referral");
   const design = designs.data?.posters.find((p) => (target === "referral" ? p.target === "referral" : p.channelId === target));
@@ -164,7 +164,10 @@ export function Posters(): JSX.Element {
               />
               <p id={`${id}-background-help`} class="hint">
                 {design ? `${t("posters.current", { width: n(design.width), height: n(design.height) })} ` : ""}
-                {t("posters.backgroundHelp")}
+                {t("posters.backgroundHelp", {
+                  mb: n(Math.round((designs.data.limits.maxBytes / 1_048_576) * 10) / 10),
+                  side: n(designs.data.limits.maxSidePx),
+                })}
               </p>
             </div>
             <fieldset>
