@@ -52,6 +52,20 @@ const VARIABLES = {
   WXQR_SITE_NAME: ["siteName", z.string().trim().min(1, "must not be empty").max(64, "must be at most 64 characters"), "this site", false],
   // Scan-session codes made ahead. The default (2) is the scan-session service's own, SCAN_SESSION_DEFAULTS.warmCodes.
   WXQR_SCAN_SESSION_WARM_CODES: ["scanSessionWarmCodes", z.coerce.number().int("must be a whole number").min(0).max(100), undefined, false],
+  // Poster backgrounds (issue #12): largest upload in bytes, largest width and height in pixels;
+  // rendered posters kept in memory, in MiB.
+  WXQR_POSTER_MAX_BYTES: [
+    "posterMaxBytes",
+    z.coerce
+      .number()
+      .int("must be a whole number")
+      .min(1_024)
+      .max(50 * 1_048_576),
+    5 * 1_048_576,
+    false,
+  ],
+  WXQR_POSTER_MAX_SIDE_PX: ["posterMaxSidePx", z.coerce.number().int("must be a whole number").min(100).max(16_384), 4096, false],
+  WXQR_POSTER_CACHE_MB: ["posterCacheMb", z.coerce.number().int("must be a whole number").min(0).max(16_384), 64, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
   // Stack traces on CLI errors, for bug reports (read by the CLI before any configuration loads).
   WXQR_DEBUG: ["debug", onOff, false, false],

@@ -71,6 +71,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
         permanentQuota: settings.permanentQuota,
         referralPermanentReserve: settings.referralReserve,
         scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
+        posters: { maxBytes: settings.posterMaxBytes, maxSidePx: settings.posterMaxSidePx, cacheBytes: settings.posterCacheMb * 1_048_576 },
         ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
       },
       deps,

@@ -32,3 +32,5 @@ export { dayInZone } from "./days.ts";
 export type { ReferralService, Leaderboard, LeaderboardEntry } from "./referrals.ts";
 export type { FollowerService, FollowerView, FollowerImportResult, NewMeans } from "./followers.ts";
 export type { ScanSessionService, ScanSessionOptions, ScanSessionView, ScanSessionStatus, ScanSessionPurpose, CreatedScanSession } from "./scan-sessions.ts";
+export { renderPoster, inspectBackground, checkLayout, POSTER_FONT_FAMILY, type PosterDesign, type PosterLayout, type PosterText } from "./poster-image.ts";
+export type { PosterService, PosterInfo, PosterInput, PosterOptions, PosterTarget, RenderedPoster } from "./posters.ts";

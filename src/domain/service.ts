@@ -13,6 +13,7 @@ import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
 import { createFollowerService, type FollowerService, type WeChatCall } from "./followers.ts";
 import { referralHooks } from "./referral-hooks.ts";
+import { createPosterService, type PosterOptions, type PosterService } from "./posters.ts";
 import { createReferralService, DEFAULT_REFERRAL_PERMANENT_RESERVE, type ReferralService } from "./referrals.ts";
 import { createCodeService, type CodeService } from "./codes.ts";
 import { checkTimeZone } from "./days.ts";
@@ -47,6 +48,8 @@ export interface WxqrServiceOptions {
   webhook?: WebhookOptions;
   /** The live feed's polling, heartbeat and gap wait. */
   liveFeed?: LiveFeedOptions;
+  /** Poster backgrounds' limits and the rendered posters' cache. */
+  posters?: PosterOptions;
 }
 
 /** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
@@ -70,6 +73,8 @@ export interface WxqrService {
   readonly webhook?: WebhookDispatcher;
   readonly referrals: ReferralService;
   readonly followers: FollowerService;
+  /** Poster designs and the posters rendered from them. */
+  readonly posters: PosterService;
   readonly scanSessions: ScanSessionService;
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
@@ -106,6 +111,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     clock,
     random,
   });
+  const posters = createPosterService(options.posters ?? {}, { db, accountId, referrals: referralService, channels, clock, random });
   const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
   const liveFeed = createLiveFeed(options.liveFeed ?? {}, { db, accountId, clock, logger, timer });
   const pushSettings: PushSettings = {
@@ -140,6 +146,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     ...(webhook ? { webhook } : {}),
     referrals: referralService,
     followers: followerService,
+    posters,
     scanSessions,
     ingest: (message) => committer.submit(message),
     async events(after, limit) {

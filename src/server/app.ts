@@ -27,6 +27,7 @@ import { registerEventRoutes } from "./routes/events.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
+import { registerPosterRoutes } from "./routes/posters.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./static-pages.ts";
@@ -127,7 +128,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     const known = error.validation
       ? new ValidationError(fieldOf(error), error.message)
       : refusal === "body-too-large"
-        ? new BodyTooLargeError(API_BODY_LIMIT_BYTES)
+        ? new BodyTooLargeError(request.routeOptions.bodyLimit ?? API_BODY_LIMIT_BYTES)
         : refusal === "bad-request"
           ? new ValidationError("body", error.message)
           : error;
@@ -178,6 +179,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     registerEventRoutes(api, { service });
     registerScanSessionRoutes(api, { service });
     registerReferralRoutes(api, { service });
+    registerPosterRoutes(api, { service });
     registerWebhookRoutes(api, { service });
     registerOverviewRoutes(api, { service });
     registerEventStreamRoute(api, { service, slots: streamSlots });

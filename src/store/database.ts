@@ -9,7 +9,8 @@
 import { StorageUnavailableError } from "../errors.ts";
 
 export type Dialect = "sqlite" | "postgres";
-export type SqlParam = string | number | null;
+/** A `Uint8Array` (a Buffer) goes to a BLOB / BYTEA column and comes back as a Buffer on both engines. */
+export type SqlParam = string | number | null | Uint8Array;
 
 /** A connection inside a transaction. */
 export interface Sql {

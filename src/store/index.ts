@@ -14,6 +14,7 @@ export { PostgresDatabase, type PostgresOptions } from "./postgres-database.ts";
 export * as codes from "./codes.ts";
 export * as followers from "./followers.ts";
 export * as channels from "./channels.ts";
+export * as posters from "./posters.ts";
 
 /** `sqlite:<file>` or `postgres://…` (WXQR_DATABASE). */
 export function openDatabase(url: string): Database {

@@ -13,6 +13,7 @@ import { v4 } from "./schema/v4-outbox-tokens.ts";
 import { v5 } from "./schema/v5-session-codes.ts";
 import { v6 } from "./schema/v6-admin-sessions.ts";
 import { v7 } from "./schema/v7-channel-archive.ts";
+import { v8 } from "./schema/v8-posters.ts";
 
 export interface Migration {
   version: number;
@@ -31,6 +32,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v5,
   v6,
   v7,
+  v8,
   // next versions: one line each, in order
 ];
 

@@ -6,7 +6,7 @@
  * never stale and nothing waits on real time.
  */
 import { createManualClock, createSeededRandom, silentLogger, systemTimer, type ManualClock, type Timer } from "../../src/deps.ts";
-import { createWxqrService, type ScanSessionOptions, type WebhookOptions, type WxqrService } from "../../src/domain/index.ts";
+import { createWxqrService, type PosterOptions, type ScanSessionOptions, type WebhookOptions, type WxqrService } from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
@@ -57,6 +57,8 @@ export interface ServiceHarnessOptions {
   timer?: Timer;
   /** Forward attributed events to a webhook (the dispatcher is not started: tests run its rounds). */
   webhook?: WebhookOptions;
+  /** Poster background limits and the rendered posters' cache. */
+  posters?: PosterOptions;
 }
 
 export interface ServiceHarness {
@@ -127,6 +129,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
         ...(options.referralPermanentReserve !== undefined ? { referralPermanentReserve: options.referralPermanentReserve } : {}),
         ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
         ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
+        ...(options.posters !== undefined ? { posters: options.posters } : {}),
       },
       { ...deps, timer: options.timer ?? systemTimer },
     );

@@ -12,6 +12,7 @@ import { Live } from "./pages/live.tsx";
 import { LoginDemo } from "./pages/login-demo.tsx";
 import { NotFound } from "./pages/not-found.tsx";
 import { Overview } from "./pages/overview.tsx";
+import { Posters } from "./pages/posters.tsx";
 import { Referrals } from "./pages/referrals.tsx";
 import { SignIn } from "./pages/sign-in.tsx";
 import { Link, matchPath, navigate, safeNext, useLocation } from "./router.tsx";
@@ -22,6 +23,7 @@ const NAV: ReadonlyArray<[string, MessageKey]> = [
   ["/", "nav.overview"],
   ["/channels", "nav.channels"],
   ["/referrals", "nav.referrals"],
+  ["/posters", "nav.posters"],
   ["/live", "nav.live"],
   ["/login-demo", "nav.loginDemo"],
 ];
@@ -34,6 +36,7 @@ function route(path: string): JSX.Element {
   if (matchPath("/channels", path)) return <Channels />;
   if ((params = matchPath("/channels/:id", path))) return <ChannelView key={params.id} id={params.id!} />;
   if (matchPath("/referrals", path)) return <Referrals />;
+  if (matchPath("/posters", path)) return <Posters />;
   if ((params = matchPath("/followers/:openId", path))) return <FollowerView key={params.openId} openId={params.openId!} />;
   if (matchPath("/live", path)) return <Live />;
   if (matchPath("/login-demo", path)) return <LoginDemo />;

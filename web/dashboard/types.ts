@@ -98,3 +98,16 @@ export interface ScanSessionView {
   openId?: string;
   isNewFollower?: boolean;
 }
+
+export interface PosterDesign {
+  target: "referral" | "channel";
+  channelId?: string;
+  version: string;
+  backgroundType: "image/png" | "image/jpeg";
+  width: number;
+  height: number;
+  qr: { x: number; y: number; size: number };
+  text: { text: string; fontSize: number; color: string; x: number; y: number } | null;
+  updatedAt: string;
+  backgroundUrl: string;
+}
