@@ -1,25 +1,33 @@
 /**
  * The group commit's batch of pushes as one transaction that another instance, given the same
- * pushes at the same time, waits for but never deadlocks with (issue #8): every batch takes what
- * it shares with others in the same order —
+ * pushes at the same time, waits for but never deadlocks with (issue #8), and whose round trips
+ * do not grow with its size (issue #11). Every batch takes what it shares with others in the
+ * same order —
  * 1. the locks of all its followers, in one statement, in ascending key order;
- * 2. each push in arrival order (`recordPush`), on the rows of its follower (held since 1),
- *    noting its additions to counters many pushes share instead of writing them;
- * 3. those additions, for the pushes that succeeded, summed per row, in ascending row order.
+ * 2. the rows its pushes will read, a statement per table, two in all on PostgreSQL (`createBatchRows`);
+ * 3. each push in arrival order (`recordPush`), deciding in memory on those rows, noting its
+ *    additions to counters many pushes share instead of writing them;
+ * 4. the rows the pushes added, a statement per table, and the counter additions, summed per
+ *    row, in ascending row order (on PostgreSQL all of it one statement: `runTogether`).
+ * When a push fails, the batch is run again with each push on its own (steps 2–4 for it alone,
+ * in its savepoint: `Database.batch`), so that the others still commit, and the counter
+ * additions of those that did are written at the end.
  * @module
  */
 import type { Logger } from "../deps.ts";
 import type { PushMessage } from "../push/events.ts";
-import type { BatchWork } from "../store/database.ts";
+import type { BatchWork, Sql } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import type { PushSettings } from "./push-hooks.ts";
+import { createBatchRows, type BatchRows } from "./push-rows.ts";
 import { recordPush, type PushOutcome } from "./record-push.ts";
-import { createPendingCounters, writePendingCounters, type PendingCounters } from "./shared-counters.ts";
+import { createPendingCounters, pendingCounterUpserts, writePendingCounters, type PendingCounters } from "./shared-counters.ts";
 
 export interface RecordedPush {
   outcome: PushOutcome;
-  /** Written by the batch's last step. */
+  /** Written by the batch's last step, or with the batch's rows when every push succeeded. */
   counters: PendingCounters;
+  countersWritten?: boolean;
   /** What the push's hooks asked to run once it has committed (`PushContext.afterCommit`). */
   afterCommit: Array<() => void>;
 }
@@ -33,20 +41,55 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
         settings.accountId,
         messages.map((m) => m.openId),
       ),
+    async all(sql, messages) {
+      const rows = createBatchRows(sql, settings);
+      await rows.load(messages);
+      const recorded: RecordedPush[] = [];
+      for (const message of messages) recorded.push(await record(sql, rows, message));
+      // Every push succeeded (else this throws and the batch is run item by item): the counters go with the rows.
+      await rows.write(
+        pendingCounterUpserts(
+          settings.accountId,
+          recorded.map((r) => r.counters),
+        ),
+      );
+      for (const r of recorded) r.countersWritten = true;
+      return recorded;
+    },
     async item(sql, message) {
-      const counters = createPendingCounters();
-      // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
-      const afterCommit: Array<() => void> = [];
-      const ctx = { ...settings, counters, afterCommit: (fn: () => void) => void afterCommit.push(fn) };
-      return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
+      const rows = createBatchRows(sql, settings);
+      await rows.load([message]);
+      const recorded = await record(sql, rows, message);
+      await rows.write();
+      return recorded;
     },
     end: (sql, recorded) =>
       writePendingCounters(
         sql,
         settings.accountId,
-        recorded.map((r) => r.counters),
+        recorded.filter((r) => !r.countersWritten).map((r) => r.counters),
       ),
   };
+
+  async function record(sql: Sql, rows: BatchRows, message: PushMessage): Promise<RecordedPush> {
+    const counters = createPendingCounters();
+    // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
+    const afterCommit: Array<() => void> = [];
+    const { outboxRow } = settings;
+    const ctx = {
+      ...settings,
+      rows,
+      counters,
+      afterCommit: (fn: () => void) => void afterCommit.push(fn),
+      emit: outboxRow
+        ? (event: Parameters<typeof outboxRow>[0]) => {
+            const row = outboxRow(event);
+            if (row) rows.addOutbox(row);
+          }
+        : () => {},
+    };
+    return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
+  }
 }
 
 /** Runs a committed push's after-commit work; one that throws is logged and stops none of the others. */
