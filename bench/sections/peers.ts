@@ -86,8 +86,8 @@ function poolShape(rate: number): PoolShape {
 const FORGED_MSG_SIGNATURE_INDEX = 1;
 const FORGED_SIGNATURE_INDEX = 2;
 
-/** Exact versions, so every run measures the same code; all run on Node 20. */
-const PEER_PACKAGES = { wechat: "2.1.0", "co-wechat": "2.4.0", express: "4.21.2", koa: "2.15.3" } as const;
+/** Exact versions, so every run measures the same code; all run on Node 20. co-wechat-api is the token section's peer. */
+export const PEER_PACKAGES = { wechat: "2.1.0", "co-wechat": "2.4.0", express: "4.21.2", koa: "2.15.3", "co-wechat-api": "3.11.0" } as const;
 
 function positiveNumber(raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === "") return fallback;
@@ -106,7 +106,7 @@ function installedVersion(peersDir: string, pkg: string): string | undefined {
 }
 
 /** Installs the peers into `peersDir` unless the wanted versions are already there. */
-function ensurePeers(ctx: BenchContext, peersDir: string): void {
+export function ensurePeers(ctx: BenchContext, peersDir: string): void {
   const wanted = Object.entries(PEER_PACKAGES);
   if (wanted.every(([pkg, version]) => installedVersion(peersDir, pkg) === version)) return;
   mkdirSync(peersDir, { recursive: true });
