@@ -175,7 +175,7 @@ function createWalSync(walFile: string): WalSync {
     new Promise<void>((resolve, reject) => {
       try {
         // Opened at the first commit: the WAL file exists from then on, until the last connection closes.
-        fd ??= openSync(walFile, "r");
+        fd ??= openSync(walFile, "r+");
       } catch (cause) {
         reject(new StorageUnavailableError(`cannot open ${walFile} to sync it: ${(cause as Error).message}`, { cause }));
         return;
