@@ -23,6 +23,9 @@ import { batchOptimistically, type BatchWork, type Database, type ItemResult, ty
 
 type Statement = BetterSqlite3.Statement<SqlParam[]>;
 
+/** WAL pages between automatic checkpoints (SQLite's default is 1,000); see the constructor. */
+const WAL_AUTOCHECKPOINT_PAGES = 10_000;
+
 export interface SqliteOptions {
   /** A file path, or `:memory:`. */
   file: string;
@@ -52,6 +55,11 @@ export class SqliteDatabase implements Database {
       const ownSync = onFile && (options.durability ?? "wal-fdatasync") === "wal-fdatasync";
       this.db.pragma(`synchronous = ${ownSync ? "NORMAL" : "FULL"}`);
       if (ownSync) this.walSync = createWalSync(`${options.file}-wal`);
+      // A checkpoint runs inside the COMMIT that crosses the threshold, on the event loop, with two
+      // fsyncs of its own; ten times SQLite's default of 1,000 pages (a WAL of up to ~40 MiB) makes
+      // them a tenth as frequent, and a page changed by many batches is copied once per checkpoint.
+      // Measured in process, 50 clients: +30–50 % pushes/s, −10 % CPU per push (issue #11).
+      this.db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`);
       this.db.pragma("busy_timeout = 5000");
       this.db.pragma("foreign_keys = ON");
       if (onFile) {

@@ -47,11 +47,13 @@ describe("wxqr serve on SQLite, SIGKILLed under push load", () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("opens its file with synchronous=NORMAL, the WAL synced by the service itself", async () => {
+  it("opens its file with synchronous=NORMAL (the WAL synced by the service itself) and checkpoints every 10,000 WAL pages", async () => {
     const db = openDatabase(`sqlite:${join(dir, "probe.db")}`);
     try {
       const sync = await db.transaction((sql) => sql.get<{ synchronous: number }>("PRAGMA synchronous"));
       expect(sync?.synchronous).toBe(1);
+      const checkpoint = await db.transaction((sql) => sql.get<{ wal_autocheckpoint: number }>("PRAGMA wal_autocheckpoint"));
+      expect(checkpoint?.wal_autocheckpoint).toBe(10_000);
     } finally {
       await db.close();
     }
