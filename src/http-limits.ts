@@ -6,6 +6,7 @@
  * @module
  */
 import { readFileSync } from "node:fs";
+import { createServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import type { Server } from "node:net";
 import type { FastifyServerOptions } from "fastify";
 import { ConfigError, type ConfigProblem } from "./errors.ts";
@@ -108,6 +109,20 @@ export function fastifyHttpOptions(limits: HttpLimits): Pick<FastifyServerOption
     requestTimeout: limits.requestTimeoutMs,
     http: { headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: connectionsCheckingIntervalMs(limits) },
   };
+}
+
+/**
+ * A `node:http` server with the limits set exactly as Fastify sets them from `fastifyHttpOptions`
+ * (the connection cap included), for a Fastify `serverFactory` that puts a listener of its own in
+ * front of Fastify's.
+ */
+export function createLimitedHttpServer(limits: HttpLimits, listener: (req: IncomingMessage, res: ServerResponse) => void): HttpServer {
+  const server = createServer({ headersTimeout: limits.headersTimeoutMs, connectionsCheckingInterval: connectionsCheckingIntervalMs(limits) }, listener);
+  server.keepAliveTimeout = limits.keepAliveTimeoutMs;
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.setTimeout(limits.idleTimeoutMs);
+  capConnections(server, limits);
+  return server;
 }
 
 /**

@@ -52,6 +52,37 @@ describe("group commit", () => {
   });
 });
 
+describe("group commit with two batches in flight", () => {
+  it("starts a second batch while the first still waits, and a third only once one of them is done", async () => {
+    const batches: string[][] = [];
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const committer = createGroupCommitter<string, string>({
+      maxInFlight: 2,
+      runBatch: async (items) => {
+        batches.push([...items]);
+        await held;
+        return items.map((value) => ({ ok: true as const, value }));
+      },
+    });
+    const turn = (): Promise<void> => new Promise((r) => setImmediate(r));
+    const first = committer.submit("a");
+    await turn();
+    const second = committer.submit("b");
+    await turn();
+    expect(batches).toEqual([["a"], ["b"]]);
+    const third = committer.submit("c");
+    await turn();
+    await turn();
+    expect(batches).toEqual([["a"], ["b"]]);
+    const drained = committer.drain();
+    release();
+    expect(await Promise.all([first, second, third])).toEqual(["a", "b", "c"]);
+    await drained;
+    expect(batches).toEqual([["a"], ["b"], ["c"]]);
+  });
+});
+
 describe("group commit back-pressure", () => {
   it("refuses at once, as storage unavailable, when too many items already wait", async () => {
     let release!: () => void;

@@ -129,6 +129,9 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
       : undefined;
   const overview = createOverviewReader({ db, accountId, timeZone, clock, codes, webhook });
   const committer = createGroupCommitter<PushMessage, PushOutcome>({
+    // SQLite's batches queue on its one connection and wait for their WAL sync outside it: a
+    // second batch in flight commits while the first syncs (sqlite-database.ts).
+    maxInFlight: db.dialect === "sqlite" ? 2 : 1,
     runBatch: async (messages) => {
       const results = await db.batch(messages, pushBatch(pushSettings, clock.now()));
       return results.map((r) => {

@@ -99,7 +99,9 @@ export function decryptParts(key: Buffer, encrypt: string): DecryptedParts {
   }
   const decipher = createDecipheriv("aes-256-cbc", key, key.subarray(0, 16));
   decipher.setAutoPadding(false);
-  const plain = Buffer.concat([decipher.update(data), decipher.final()]);
+  // Whole blocks and no library padding: update() returns all of it, final() nothing (no copy to join).
+  const plain = decipher.update(data);
+  decipher.final();
   const pad = plain[plain.length - 1]!;
   const wrongKey = "does WECHAT_ENCODING_AES_KEY match the EncodingAESKey in the Official Account console?";
   if (pad < 1 || pad > PAD_BLOCK) throw new DecryptError(`bad padding after decryption: ${wrongKey}`);

@@ -5,11 +5,12 @@
  * The same functions sign pushes in the emulator, so both sides are pinned to the published vectors.
  * @module
  */
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 
 function sha1OfSorted(parts: string[]): string {
-  // Lexicographic sort of the parts, then plain concatenation (OA-ACCESS steps 1–3).
-  return createHash("sha1").update(parts.sort().join("")).digest("hex");
+  // Lexicographic sort of the parts, then plain concatenation (OA-ACCESS steps 1–3). The one-shot
+  // `hash` (Node ≥ 20.12) costs a third of createHash's Hash object; two run on every push.
+  return hash("sha1", parts.sort().join(""), "hex");
 }
 
 /**

@@ -14,13 +14,14 @@ import { createAdminSessionService, type AdminSessionOptions } from "../domain/a
 import type { WxqrService } from "../domain/index.ts";
 import { BodyTooLargeError, NotFoundError, UnauthorizedError, ValidationError } from "../errors.ts";
 import { fastifyRefusal } from "../fastify-refusal.ts";
-import { capConnections, DEFAULT_SSE_STREAM_LIMITS, fastifyHttpOptions, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
-import type { PushReceiver } from "../push/index.ts";
+import { createLimitedHttpServer, DEFAULT_SSE_STREAM_LIMITS, resolveHttpLimits, type HttpLimits } from "../http-limits.ts";
+import type { PushAnswer, PushMessage, PushReceiver } from "../push/index.ts";
 import { redactUrl } from "../redact.ts";
 import { pingDatabase, type Database } from "../store/database.ts";
 import { bearerChecker, createAdminGate, SIGN_IN_HINT } from "./auth.ts";
 import { httpErrorFor } from "./http-errors.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
+import { createPushFront, type PushFront } from "./push-front.ts";
 import { registerPushRoute } from "../push/adapters/fastify.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
@@ -78,14 +79,18 @@ const API_BODY_LIMIT_BYTES = 1_048_576;
 export async function buildServer(options: ServerOptions, deps: Pick<Deps, "clock" | "random">): Promise<Server> {
   const { service } = options;
   const limits = resolveHttpLimits(options.http);
+  // Pushes skip Fastify (push-front.ts); the front exists once the metrics and the logger do.
+  const front: { takePush?: PushFront } = {};
   const app = Fastify({
     logger: loggerOptions(options.logger),
     bodyLimit: API_BODY_LIMIT_BYTES,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
     trustProxy: options.trustProxy ?? false,
-    ...fastifyHttpOptions(limits),
+    serverFactory: (fastifyHandler) =>
+      createLimitedHttpServer(limits, (req, res) => {
+        if (!front.takePush?.(req, res)) fastifyHandler(req, res);
+      }),
   }) as unknown as FastifyInstance;
-  capConnections(app.server, limits);
   const webhook = service.webhook;
   const metrics = createMetrics({
     tokenRefreshes: options.tokenRefreshes ?? (() => 0),
@@ -148,15 +153,22 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
   const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath] });
   // --- end dashboard ---
 
-  registerPushRoute(app, {
+  const ingestPush = async (message: PushMessage): Promise<PushAnswer> => {
+    const outcome = await service.ingest(message);
+    metrics.pushes.inc({ outcome: outcome.duplicate ? "duplicate" : "recorded" });
+    return { text: outcome.replyText };
+  };
+  front.takePush = createPushFront({
     receiver: options.receiver,
     path: pushPath,
-    onMessage: async (message) => {
-      const outcome = await service.ingest(message);
-      metrics.pushes.inc({ outcome: outcome.duplicate ? "duplicate" : "recorded" });
-      return { text: outcome.replyText };
-    },
+    onMessage: ingestPush,
+    metrics,
+    log: app.log,
+    logRequests: Boolean(options.logger),
+    isClosing: () => closing,
   });
+  // Verification GETs, other methods and `inject()`; the front takes the POSTs that come over HTTP.
+  registerPushRoute(app, { receiver: options.receiver, path: pushPath, onMessage: ingestPush });
   app.addHook("onResponse", async (request, reply) => {
     if (request.routeOptions.url !== pushPath || request.method !== "POST") return;
     const outcome = reply.statusCode === 200 ? "ok" : `http_${reply.statusCode}`;

@@ -50,8 +50,11 @@ export interface ServiceHarnessOptions {
   pushUrl?: (servicePushUrl: string) => string;
   /** The emulator's delivery deadline per attempt (default WeChat's 5 s) and retries (default 3). */
   push?: { timeoutMs?: number; maxRetries?: number };
-  /** The service's access rules and socket limits (metrics token, public /metrics and /docs, HTTP limits, SSE bounds). */
-  server?: Pick<ServerOptions, "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams" | "dashboardDir" | "adminSessions" | "trustProxy">;
+  /** The service's access rules, socket limits and request log (metrics token, public /metrics and /docs, HTTP limits, SSE bounds, logger). */
+  server?: Pick<
+    ServerOptions,
+    "metricsToken" | "publicMetrics" | "publicDocs" | "http" | "streams" | "dashboardDir" | "adminSessions" | "trustProxy" | "logger"
+  >;
   seed?: number;
   /** The waits of the service's background loops (SSE heartbeats, polling); default the system timer. */
   timer?: Timer;
