@@ -43,6 +43,7 @@ import type { IngestCannonJob, IngestCannonResult, PoolRegion, RunCounts } from 
 import { pushSpec, RETURNING_FOLLOWERS, returningFollowerOf, safeRequest, type PoolParams, type PushSecrets } from "../load/ingest-pushes.ts";
 import type { IngestListening, IngestServerConfig, IngestServerStats } from "../load/ingest-server.ts";
 import type { PushServerConfig } from "../load/push-server.ts";
+import type { SplitterConfig } from "../load/splitter.ts";
 import { distIsFresh, type BenchContext, type BenchRow } from "../lib.ts";
 
 type PushApi = typeof PushModule;
@@ -441,6 +442,12 @@ export interface ServiceRowOptions {
    * and the pool indices of any push it got acknowledged, which the audit then expects in the log.
    */
   beforeLoad?: (base: string, pool: PoolParams, sample: () => Promise<ServerCounters>) => Promise<{ cells: BenchRow; acked: number[] }>;
+  /**
+   * `wxqr serve` processes on the one database (default 1). With more, the load goes through a
+   * round-robin TCP splitter (bench/load/splitter.ts) that hands each connection to the next
+   * instance; all are killed before the audit, and the counters sum theirs.
+   */
+  instances?: number;
 }
 
 export async function serviceRow(
@@ -467,9 +474,20 @@ export async function serviceRow(
     token: SECRETS.token,
     encodingAESKey: SECRETS.encodingAESKey,
   };
+  const instances = options.instances ?? 1;
   const execArgv = profileDir ? ["--cpu-prof", `--cpu-prof-dir=${profileDir}`] : [];
   const server: Child = startChild("ingest-server.ts", config, `service ${engine.kind}`, ctx.root, { execArgv });
   const listening = await server.waitFor<IngestListening>("listening", 60_000);
+  const servers = [server];
+  const ports = [listening.port];
+  // One after the other: the first has migrated the database and created the channel.
+  for (let i = 2; i <= instances; i++) {
+    const next = startChild("ingest-server.ts", { ...config, channel: listening.channel }, `service ${engine.kind} #${i}`, ctx.root, { execArgv });
+    servers.push(next);
+    ports.push((await next.waitFor<IngestListening>("listening", 60_000)).port);
+  }
+  const splitter = instances > 1 ? startChild("splitter.ts", { upstreams: ports } satisfies SplitterConfig, "splitter", ctx.root) : undefined;
+  const port = splitter ? (await splitter.waitFor<{ type: "listening"; port: number }>("listening", 30_000)).port : listening.port;
   if (engine.kind === "sqlite") {
     expect(
       listening.sqlite?.journalMode === "wal" && listening.sqlite.synchronous === 2,
@@ -482,7 +500,7 @@ export async function serviceRow(
     sceneId: listening.channel.sceneId,
     ticket: listening.channel.ticket,
   };
-  const base = `http://127.0.0.1:${listening.port}`;
+  const base = `http://127.0.0.1:${port}`;
   const probe = safeRequest(api, SECRETS, pool, PROBE_INDEX, "1415979516", Buffer.alloc(16, 7));
   const answer = await postOnce(`${base}${probe.pathAndQuery(PUSH_PATH)}`, probe.body);
   expect(answer.status === 200 && answer.body === "success", `${label}: probe answered ${answer.status} ${JSON.stringify(answer.body.slice(0, 200))}`);
@@ -500,24 +518,34 @@ export async function serviceRow(
     measured,
     expectBody: "success",
   };
+  const perInstance = (): Promise<IngestServerStats[]> => Promise.all(servers.map((s) => s.ask<IngestServerStats>({ type: "stats" }, "stats", 5_000)));
   const sample = async (): Promise<ServerCounters> => {
-    const s = await server.ask<IngestServerStats>({ type: "stats" }, "stats", 5_000);
+    const all = await perInstance();
+    const sum = (f: (s: IngestServerStats) => number): number => all.reduce((n, s) => n + f(s), 0);
     return {
-      handled: s.recorded + s.duplicate,
-      refused: s.refused,
-      duplicate: s.duplicate,
-      cpuMicros: s.cpuMicros,
-      systemMicros: s.systemMicros,
-      atMs: s.atMs,
-      monoUs: s.monoUs,
+      handled: sum((s) => s.recorded + s.duplicate),
+      refused: sum((s) => s.refused),
+      duplicate: sum((s) => s.duplicate),
+      cpuMicros: sum((s) => s.cpuMicros),
+      systemMicros: sum((s) => s.systemMicros),
+      atMs: all[0]!.atMs,
+      monoUs: all[0]!.monoUs,
     };
   };
   const checked = options.beforeLoad ? await options.beforeLoad(base, pool, sample) : { cells: {}, acked: [] };
   const outcome = await runLoad(ctx, label, job, sample, false);
+  const handledEach = (await perInstance()).map((s) => s.recorded + s.duplicate);
+  expect(
+    handledEach.every((n) => n > 0),
+    `${label}: an instance handled no push (${handledEach.join(" / ")}): the splitter did not spread the connections`,
+  );
 
-  if (profileDir)
-    await server.stop(15_000); // a graceful exit writes the profile
-  else await server.kill(); // a crash: only what was committed survives
+  await splitter?.stop();
+  for (const s of servers) {
+    if (profileDir)
+      await s.stop(15_000); // a graceful exit writes the profile
+    else await s.kill(); // a crash: only what was committed survives
+  }
   const acks = new Uint8Array(Buffer.from(outcome.result.acks, "base64"));
   acks[PROBE_INDEX] = 1; // answered "success" above
   for (const index of checked.acked) acks[index] = 1;
@@ -536,6 +564,8 @@ export async function serviceRow(
     } else ctx.log(`ingest: no main-thread .cpuprofile of pid ${server.pid} in ${profileDir}`);
   }
   const sync = engine.kind === "sqlite" ? "WAL, synchronous=FULL" : "fresh schema";
+  const spread =
+    instances > 1 ? `${instances} instances behind a round-robin splitter handled ${handledEach.map((n) => n.toLocaleString("en-US")).join(" / ")}; ` : "";
   const cpu = outcome.after.cpuMicros - outcome.before.cpuMicros;
   const kernelShare = Math.round((((outcome.after.systemMicros ?? 0) - (outcome.before.systemMicros ?? 0)) / Math.max(1, cpu)) * 100);
   return {
@@ -545,7 +575,7 @@ export async function serviceRow(
     push_log: v.rows,
     followers: v.followers,
     note:
-      `${sync}; server CPU ${kernelShare} % in the kernel; ${v.acked.toLocaleString("en-US")} acked = in push_log after ${profileDir ? "close" : "SIGKILL"} (+${v.inFlight} in flight); ` +
+      `${sync}; ${spread}server CPU ${kernelShare} % in the kernel; ${v.acked.toLocaleString("en-US")} acked = in push_log after ${profileDir ? "close" : "SIGKILL"} (+${v.inFlight} in flight); ` +
       `${v.newFollowers.toLocaleString("en-US")} new + ${RETURNING_FOLLOWERS.toLocaleString("en-US")} returning openIds${v.followers < 2_000 ? " (FEWER THAN 2,000 FOLLOWERS: too few pushes handled)" : ""}; p max ${Math.round(outcome.result.latencyMaxMs)} ms${profileDir ? "; PROFILED (--cpu-prof)" : ""}`,
   };
 }
