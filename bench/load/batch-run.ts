@@ -116,6 +116,9 @@ try {
   });
   // However this process ends (the parent gone, a close, a crash), the CLI must not outlive it.
   process.on("exit", killCli);
+  // Ctrl-C reaches this process with the rest of the group: without a handler it would die
+  // without its "exit" hook, leaving the CLI to retry against an emulator that is gone.
+  for (const signal of ["SIGINT", "SIGTERM"] as const) process.once(signal, () => process.exit(1));
   let stdout = "";
   let stderr = "";
   cli.stdout.setEncoding("utf8").on("data", (chunk: string) => (stdout += chunk));

@@ -70,6 +70,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     "dist/ is missing or older than src/: the batch is measured as users run it, the built CLI (npm run bench builds first)",
   );
   const outDir = mkdtempSync(join(tmpdir(), "wxqr-bench-batch-"));
+  // Ctrl-C ends the bench through process.exit (bench/run.ts), past the `finally` below.
+  const removeOutput = (): void => rmSync(outDir, { recursive: true, force: true });
+  process.once("exit", removeOutput);
   try {
     ctx.log(`batch: wxqr qr batch --temporary --count ${COUNT.toLocaleString("en-US")} --format png --size 430 --concurrency ${CONCURRENCY}`);
     const config: BatchRunConfig = { root: ctx.root, count: COUNT, outDir, earlyAt: EARLY_AT, concurrency: CONCURRENCY };
@@ -99,6 +102,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     ];
   } finally {
     await stopAll();
-    rmSync(outDir, { recursive: true, force: true });
+    process.off("exit", removeOutput);
+    removeOutput();
   }
 }
