@@ -51,6 +51,12 @@ type StoreApi = typeof StoreModule;
 
 export const name = "ingest";
 export const description = "push ingestion end to end: safe mode, distinct pushes, commit before reply, 50 connections (req/s, p99; × bare node:http)";
+/**
+ * The peers section measures the same rows (through this module's serviceRow, with the kill and
+ * the audit) in the full run; this one stays as the quicker tool with the server's CPU columns
+ * and the profiler, run by name.
+ */
+export const onlyWhenNamed = true;
 
 export const SECRETS: PushSecrets = {
   token: "benchIngestToken2026",
