@@ -199,10 +199,12 @@ export async function runLoad(
   let before: ServerCounters;
   let after: ServerCounters;
   try {
-    const ready = await cannon.waitFor<{ type: "ready"; pooled: number; generateMs: number }>("ready", 60_000);
+    // Building the pool and a run's buffers takes seconds when the cores are free, and several
+    // times that when other work shares them: bounded, but generously.
+    const ready = await cannon.waitFor<{ type: "ready"; pooled: number; generateMs: number }>("ready", 180_000);
     ctx.log(`ingest: ${label}: ${ready.pooled.toLocaleString("en-US")} pushes signed and encrypted in ${(ready.generateMs / 1000).toFixed(1)} s; load starts`);
     await cannon.waitFor("warmed", job.warmupSec * 1000 + 30_000);
-    await cannon.waitFor("measuring", 30_000);
+    await cannon.waitFor("measuring", 120_000);
     before = await sample();
     result = await cannon.waitFor<IngestCannonResult>("result", job.durationSec * 1000 + 30_000);
     after = await sample();
