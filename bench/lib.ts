@@ -21,6 +21,8 @@ export interface BenchContext {
 export interface BenchSection {
   name: string;
   description?: string;
+  /** Runs only when named (`npm run bench -- ingest`), not in the full run: a diagnostic tool whose rows another section has. */
+  onlyWhenNamed?: boolean;
   run(ctx: BenchContext): Promise<BenchRow[]> | BenchRow[];
 }
 

@@ -41,7 +41,7 @@ async function loadSection(fileName: string): Promise<BenchSection> {
     throw new Error(`bench/sections/${fileName}.ts must export \`name\` (a string) and \`run(ctx)\``);
   }
   if (mod.name !== fileName) throw new Error(`bench/sections/${fileName}.ts exports name "${mod.name}"; it must match the file name`);
-  return { name: mod.name, description: mod.description, run: mod.run.bind(mod) } as BenchSection;
+  return { name: mod.name, description: mod.description, onlyWhenNamed: mod.onlyWhenNamed === true, run: mod.run.bind(mod) } as BenchSection;
 }
 
 function usage(available: readonly string[]): string {
@@ -77,6 +77,10 @@ async function main(argv: readonly string[]): Promise<number> {
     const t0 = performance.now();
     try {
       const section = await loadSection(fileName);
+      if (section.onlyWhenNamed && wanted.length === 0) {
+        console.log(`## ${section.name}: not in the full run (\`npm run bench -- ${section.name}\` runs it)\n`);
+        continue;
+      }
       console.log(`## ${section.name}${section.description ? ` — ${section.description}` : ""}`);
       const rows = await section.run(ctx);
       const durationMs = performance.now() - t0;
@@ -98,6 +102,19 @@ async function main(argv: readonly string[]): Promise<number> {
   await writeFile(join(RESULTS_DIR, `${stamp}.json`), json);
   console.log(`results: bench/results/latest.json, bench/results/${stamp}.json`);
   return results.every((r) => r.ok) ? 0 : 1;
+}
+
+// Ctrl-C or a kill: exit through process.exit, whose "exit" hook (bench/load/child.ts) SIGKILLs
+// every child still running by its PID, instead of dying with them possibly still up.
+for (const [signal, code] of [
+  ["SIGINT", 130],
+  ["SIGTERM", 143],
+  ["SIGHUP", 129],
+] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}, stopping every child process\n`);
+    process.exit(code);
+  });
 }
 
 // Exit naturally rather than with process.exit: a section that leaves a handle open (an

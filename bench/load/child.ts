@@ -37,6 +37,18 @@ export interface StartChildOptions {
 }
 
 const live = new Set<Child>();
+/** PIDs of the children not yet seen to exit: the "exit" hook kills them, as it cannot wait for stop(). */
+const livePids = new Map<Child, ChildProcess>();
+let exitHookInstalled = false;
+
+/** However the bench ends (a section's uncaught error, Ctrl-C through bench/run.ts, process.exit), no child outlives it. */
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.once("exit", () => {
+    for (const proc of livePids.values()) if (!exited(proc)) proc.kill("SIGKILL");
+  });
+}
 
 function isMessage(value: unknown): value is IpcMessage {
   return typeof value === "object" && value !== null && typeof (value as { type?: unknown }).type === "string";
@@ -166,6 +178,9 @@ export function startChild(script: string, config: unknown, label: string, cwd: 
     },
   };
   live.add(child);
+  livePids.set(child, proc);
+  proc.once("exit", () => livePids.delete(child));
+  installExitHook();
   return child;
 }
 

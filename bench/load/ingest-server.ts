@@ -33,6 +33,11 @@ export interface IngestServerConfig {
   appSecret: string;
   token: string;
   encodingAESKey: string;
+  /**
+   * The channel another instance on the same database already created: this instance then
+   * creates none and reports this one (the two-instance row). Absent: it creates the channel.
+   */
+  channel?: IngestChannel;
 }
 
 export interface IngestChannel {
@@ -118,10 +123,13 @@ try {
     configModule.requireConfig(serviceConfig, SERVICE_REQUIRES, "by the bench");
     // No request logging, as `wxqr serve` without --log: per-request lines are not what is measured.
     running = await startService(serviceConfig, deps, { logger: false });
-    const created = await running.service.channels.create({ name: "bench: metro line 2 poster" });
-    if (created.qrcode.sceneId === null || created.qrcode.ticket === null)
-      throw new Error(`the channel's code has no scene id or ticket: ${JSON.stringify(created.qrcode)}`);
-    channel = { id: created.id, qrcodeId: created.qrcode.id, sceneId: created.qrcode.sceneId, ticket: created.qrcode.ticket };
+    if (config.channel) channel = config.channel;
+    else {
+      const created = await running.service.channels.create({ name: "bench: metro line 2 poster" });
+      if (created.qrcode.sceneId === null || created.qrcode.ticket === null)
+        throw new Error(`the channel's code has no scene id or ticket: ${JSON.stringify(created.qrcode)}`);
+      channel = { id: created.id, qrcodeId: created.qrcode.id, sceneId: created.qrcode.sceneId, ticket: created.qrcode.ticket };
+    }
   } finally {
     await emulator.close(); // pushes never reach the platform
   }
