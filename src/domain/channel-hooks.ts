@@ -1,12 +1,11 @@
 /** A channel's part in a push: its day counters (written at the batch's end) and its welcome reply. */
-import * as channels from "../store/channels.ts";
 import type { OwnerHooks } from "./push-hooks.ts";
 
 export const channelHooks: OwnerHooks = {
-  async onScan(sql, ctx, { message, code, isNewFollower, day }) {
-    const channel = code.ownerId ? await channels.getChannel(sql, ctx.accountId, code.ownerId) : undefined;
+  async onScan(_sql, ctx, { message, code, isNewFollower, day }) {
+    const channel = code.ownerId ? await ctx.rows.channel(code.ownerId) : undefined;
     if (!channel) return;
-    const firstToday = await channels.addChannelScanner(sql, ctx.accountId, channel.id, day, message.openId);
+    const firstToday = await ctx.rows.addChannelScanner({ channelId: channel.id, day, openId: message.openId });
     ctx.counters.addChannelDay(channel.id, day, {
       scans: 1,
       uniqueScanners: firstToday ? 1 : 0,

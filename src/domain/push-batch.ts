@@ -1,18 +1,24 @@
 /**
  * The group commit's batch of pushes as one transaction that another instance, given the same
- * pushes at the same time, waits for but never deadlocks with (issue #8): every batch takes what
- * it shares with others in the same order —
+ * pushes at the same time, waits for but never deadlocks with (issue #8), and whose round trips
+ * do not grow with its size (issue #11). Every batch takes what it shares with others in the
+ * same order —
  * 1. the locks of all its followers, in one statement, in ascending key order;
- * 2. each push in arrival order (`recordPush`), on the rows of its follower (held since 1),
- *    noting its additions to counters many pushes share instead of writing them;
- * 3. those additions, for the pushes that succeeded, summed per row, in ascending row order.
+ * 2. the rows its pushes will read, a statement per table (`createBatchRows`);
+ * 3. each push in arrival order (`recordPush`), deciding in memory on those rows, noting its
+ *    additions to counters many pushes share instead of writing them;
+ * 4. the rows the pushes added, a statement per table;
+ * 5. the counter additions, summed per row, in ascending row order.
+ * When a push fails, the batch is run again with each push on its own (steps 2–4 for it alone,
+ * in its savepoint: `Database.batch`), so that the others still commit.
  * @module
  */
 import type { Logger } from "../deps.ts";
 import type { PushMessage } from "../push/events.ts";
-import type { BatchWork } from "../store/database.ts";
+import type { BatchWork, Sql } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import type { PushSettings } from "./push-hooks.ts";
+import { createBatchRows, type BatchRows } from "./push-rows.ts";
 import { recordPush, type PushOutcome } from "./record-push.ts";
 import { createPendingCounters, writePendingCounters, type PendingCounters } from "./shared-counters.ts";
 
@@ -33,12 +39,20 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
         settings.accountId,
         messages.map((m) => m.openId),
       ),
+    async all(sql, messages) {
+      const rows = createBatchRows(sql, settings);
+      await rows.load(messages);
+      const recorded: RecordedPush[] = [];
+      for (const message of messages) recorded.push(await record(sql, rows, message));
+      await rows.write();
+      return recorded;
+    },
     async item(sql, message) {
-      const counters = createPendingCounters();
-      // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
-      const afterCommit: Array<() => void> = [];
-      const ctx = { ...settings, counters, afterCommit: (fn: () => void) => void afterCommit.push(fn) };
-      return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
+      const rows = createBatchRows(sql, settings);
+      await rows.load([message]);
+      const recorded = await record(sql, rows, message);
+      await rows.write();
+      return recorded;
     },
     end: (sql, recorded) =>
       writePendingCounters(
@@ -47,6 +61,26 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
         recorded.map((r) => r.counters),
       ),
   };
+
+  async function record(sql: Sql, rows: BatchRows, message: PushMessage): Promise<RecordedPush> {
+    const counters = createPendingCounters();
+    // A push run again (the batch retried item by item) starts with none: only the run that commits counts.
+    const afterCommit: Array<() => void> = [];
+    const { outboxRow } = settings;
+    const ctx = {
+      ...settings,
+      rows,
+      counters,
+      afterCommit: (fn: () => void) => void afterCommit.push(fn),
+      emit: outboxRow
+        ? (event: Parameters<typeof outboxRow>[0]) => {
+            const row = outboxRow(event);
+            if (row) rows.addOutbox(row);
+          }
+        : () => {},
+    };
+    return { outcome: await recordPush(sql, ctx, message, receivedAt), counters, afterCommit };
+  }
 }
 
 /** Runs a committed push's after-commit work; one that throws is logged and stops none of the others. */

@@ -1,14 +1,18 @@
 /**
- * How the owners of codes (channels now; referrals and scan sessions next) and other consumers
- * take part in a push's transaction. `recordPush` does what every push needs (log, dedupe,
- * follower) and then calls the hooks of the code's owner kind; each hook runs on the same `Sql`,
- * so its effects commit with the push or not at all.
+ * How the owners of codes (channels, referrals, scan sessions) and other consumers take part in
+ * a push's transaction. `recordPush` does what every push needs (log, dedupe, follower) and then
+ * calls the hooks of the code's owner kind. A hook changes the batch's rows in memory
+ * (`ctx.rows`, written by the batch at its end) or, for rows the batch does not hold (scan
+ * sessions), runs statements on the same `Sql`; either way its effects commit with the push or
+ * not at all.
  * @module
  */
 import type { OtherMessage, ScanMessage } from "../push/events.ts";
 import type { OwnerKind, QrCodeRow } from "../store/codes.ts";
 import type { Sql } from "../store/database.ts";
 import type { FollowerRow } from "../store/followers.ts";
+import type { OutboxInsert } from "../store/outbox.ts";
+import type { PushRows } from "./push-rows.ts";
 import type { SharedCounters } from "./shared-counters.ts";
 
 export interface PushContext {
@@ -19,8 +23,12 @@ export interface PushContext {
   owners: Partial<Record<OwnerKind, OwnerHooks>>;
   /** Messages and events that are not scans or follows (e.g. a text reply confirming a login). */
   onOther?: (sql: Sql, ctx: PushContext, message: OtherMessage, at: number) => Promise<HookReply | void>;
-  /** Writes an attributed event for forwarding (the outbox), in the push's transaction. */
-  emit: (sql: Sql, event: AttributedEvent) => Promise<void>;
+  /** The outbox row that forwards an attributed event (`createOutboxForwarding`); without it, events are not forwarded. */
+  outboxRow?: (event: AttributedEvent) => OutboxInsert | undefined;
+  /** Forwards an attributed event: an outbox row, written with the push's batch. */
+  emit(event: AttributedEvent): void;
+  /** The batch's rows as this push sees them (the earlier pushes of its batch included). */
+  rows: PushRows;
   /**
    * Runs after the commit of each push that added a row to the scan log (through `afterCommit`):
    * the live feed's wake-up.
@@ -38,7 +46,7 @@ export interface PushContext {
 }
 
 /** What a push's context is made of besides its own counters and after-commit work: the same for every push. */
-export type PushSettings = Omit<PushContext, "counters" | "afterCommit">;
+export type PushSettings = Omit<PushContext, "counters" | "afterCommit" | "emit" | "rows">;
 
 export interface HookReply {
   replyText?: string;
@@ -82,6 +90,3 @@ export interface AttributedEvent {
   key: string;
   data: Record<string, unknown>;
 }
-
-/** For deployments that forward nothing. */
-export const emitNothing: PushContext["emit"] = async () => {};

@@ -3,16 +3,15 @@
  * has never seen subscribes through it — never to the code's owner, only once per invitee (the
  * `referrals` primary key), so a later re-subscribe through another code changes nothing.
  */
-import * as referrals from "../store/referrals.ts";
 import type { OwnerHooks } from "./push-hooks.ts";
 
 export const referralHooks: OwnerHooks = {
-  async onScan(sql, ctx, { message, code, isNewFollower, at }) {
+  async onScan(_sql, ctx, { message, code, isNewFollower, at }) {
     const inviter = code.ownerId;
     if (!isNewFollower || !inviter || inviter === message.openId) return;
-    const recorded = await referrals.insertReferral(sql, { accountId: ctx.accountId, invitee: message.openId, inviter, qrcodeId: code.id, createdAt: at });
+    const recorded = await ctx.rows.addReferral({ accountId: ctx.accountId, invitee: message.openId, inviter, qrcodeId: code.id, createdAt: at });
     if (!recorded) return;
-    await ctx.emit(sql, {
+    ctx.emit({
       kind: "referral",
       openId: message.openId,
       at,

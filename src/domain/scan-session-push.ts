@@ -34,7 +34,7 @@ export function createScanSessionPushHooks(options: { siteName: string }, deps: 
       if (at >= session.expiresAt || at < Math.floor(session.createdAt / 1000) * 1000) return;
       const now = clock.now();
       if (!(await store.markScanned(sql, ctx.accountId, session.id, { openId: message.openId, isNewFollower, at, now }))) return;
-      await ctx.emit(sql, {
+      ctx.emit({
         kind: "session_scanned",
         openId: message.openId,
         at,

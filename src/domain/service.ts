@@ -20,7 +20,7 @@ import { checkTimeZone } from "./days.ts";
 import { createGroupCommitter } from "./group-commit.ts";
 import { channelHooks } from "./channel-hooks.ts";
 import { pushBatch, runAfterCommit } from "./push-batch.ts";
-import { emitNothing, type PushSettings } from "./push-hooks.ts";
+import type { PushSettings } from "./push-hooks.ts";
 import { createLiveFeed, type LiveFeed, type LiveFeedOptions } from "./live-feed.ts";
 import { createOverviewReader, type Overview } from "./overview.ts";
 import type { PushOutcome } from "./record-push.ts";
@@ -119,7 +119,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     timeZone,
     owners: { channel: channelHooks, follower: referralHooks, session: scanSessions.hooks },
     onOther: scanSessions.onOther,
-    emit: options.webhook ? createOutboxEmitter({ accountId, clock }) : emitNothing,
+    ...(options.webhook ? { outboxRow: createOutboxEmitter({ accountId, clock }) } : {}),
     onLogged: liveFeed.wake,
   };
   if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);

@@ -36,7 +36,7 @@ export function createPendingCounters(): PendingCounters {
   };
 }
 
-/** Writes the additions of several pushes: one upsert per (channel, day), in ascending order. */
+/** Writes the additions of several pushes: one statement, a row per (channel, day), in ascending order. */
 export async function writePendingCounters(sql: Sql, accountId: string, pending: Iterable<PendingCounters>): Promise<void> {
   const sums = new Map<string, ChannelDayDelta>();
   for (const p of pending) {
@@ -51,7 +51,7 @@ export async function writePendingCounters(sql: Sql, accountId: string, pending:
     }
   }
   const rows = [...sums.values()].sort((a, b) => compare(a.channelId, b.channelId) || compare(a.day, b.day));
-  for (const r of rows) await channels.addChannelDay(sql, accountId, r.channelId, r.day, r.counts);
+  if (rows.length > 0) await channels.addChannelDays(sql, accountId, rows);
 }
 
 // Code-unit order: the same in every process, whatever its locale.

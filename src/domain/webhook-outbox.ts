@@ -1,11 +1,11 @@
 /**
- * The write side of the business webhook: `PushContext.emit` as an insert into the outbox, in the
- * push's own transaction, so an event is forwarded if and only if its effect committed.
+ * The write side of the business webhook: `PushContext.emit` as a row of the outbox, written in
+ * the push's own transaction, so an event is forwarded if and only if its effect committed.
  * @module
  */
 import { createHash } from "node:crypto";
 import type { Clock } from "../deps.ts";
-import { insertOutbox } from "../store/outbox.ts";
+import type { OutboxInsert } from "../store/outbox.ts";
 import type { AttributedEvent, AttributedEventKind, PushContext } from "./push-hooks.ts";
 
 /** What the webhook receives as the JSON body of each request. */
@@ -33,11 +33,11 @@ export function webhookBody(accountId: string, event: AttributedEvent): { id: st
   return { id, body: JSON.stringify(payload) };
 }
 
-/** `PushContext.emit` for a service that forwards events: one outbox row per event. */
-export function createOutboxEmitter(options: { accountId: string; clock: Clock }): PushContext["emit"] {
+/** `PushContext.outboxRow` for a service that forwards events: one outbox row per event. */
+export function createOutboxEmitter(options: { accountId: string; clock: Clock }): NonNullable<PushContext["outboxRow"]> {
   const { accountId, clock } = options;
-  return async (sql, event) => {
+  return (event): OutboxInsert => {
     const { id, body } = webhookBody(accountId, event);
-    await insertOutbox(sql, { accountId, eventId: id, kind: event.kind, openId: event.openId, payload: body, occurredAt: event.at, createdAt: clock.now() });
+    return { accountId, eventId: id, kind: event.kind, openId: event.openId, payload: body, occurredAt: event.at, createdAt: clock.now() };
   };
 }

@@ -1,5 +1,5 @@
 /** Channels and their per-day counters, updated in the push's own transaction. */
-import type { Sql, SqlParam } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, type Sql, type SqlParam } from "./database.ts";
 
 export interface ChannelRow {
   id: string;
@@ -60,6 +60,19 @@ export async function deleteUnfinishedChannel(sql: Sql, accountId: string, id: s
 export async function getChannel(sql: Sql, accountId: string, id: string): Promise<ChannelRow | undefined> {
   const r = await sql.get<DbChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.account_id = ? AND c.id = ?`, [accountId, id]);
   return r && toChannel(r);
+}
+
+/** The channels among `ids` that exist, by id. */
+export async function getChannels(sql: Sql, accountId: string, ids: readonly string[]): Promise<Map<string, ChannelRow>> {
+  const found = new Map<string, ChannelRow>();
+  for (const run of inStatements([...new Set(ids)], 1)) {
+    const rows = await sql.all<DbChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.account_id = ? AND c.id IN (${placeholderList(run.length)})`, [
+      accountId,
+      ...run,
+    ]);
+    for (const r of rows) found.set(r.id, toChannel(r));
+  }
+  return found;
 }
 
 /** Whether a channel other than `exceptId` is called `name`. */
@@ -203,17 +216,26 @@ export interface DayCounts {
 export const ZERO_COUNTS: Readonly<DayCounts> = Object.freeze({ scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 });
 
 export async function addChannelDay(sql: Sql, accountId: string, channelId: string, day: string, d: Partial<DayCounts>): Promise<void> {
-  const v = { ...ZERO_COUNTS, ...d };
-  await sql.run(
-    `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (channel_id, day) DO UPDATE SET scans = channel_days.scans + excluded.scans,
-       unique_scanners = channel_days.unique_scanners + excluded.unique_scanners,
-       new_followers = channel_days.new_followers + excluded.new_followers,
-       returning_followers = channel_days.returning_followers + excluded.returning_followers,
-       unfollows = channel_days.unfollows + excluded.unfollows`,
-    [accountId, channelId, day, v.scans, v.uniqueScanners, v.newFollowers, v.returningFollowers, v.unfollows],
-  );
+  await addChannelDays(sql, accountId, [{ channelId, day, counts: { ...ZERO_COUNTS, ...d } }]);
+}
+
+/**
+ * Adds to the counters of several (channel, day) rows, in the given order; one row may appear
+ * once only (PostgreSQL updates a row once per statement).
+ */
+export async function addChannelDays(sql: Sql, accountId: string, rows: ReadonlyArray<{ channelId: string; day: string; counts: DayCounts }>): Promise<void> {
+  for (const run of inStatements(rows, 8)) {
+    await sql.run(
+      `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows)
+       VALUES ${placeholderRows(run.length, 8)}
+       ON CONFLICT (channel_id, day) DO UPDATE SET scans = channel_days.scans + excluded.scans,
+         unique_scanners = channel_days.unique_scanners + excluded.unique_scanners,
+         new_followers = channel_days.new_followers + excluded.new_followers,
+         returning_followers = channel_days.returning_followers + excluded.returning_followers,
+         unfollows = channel_days.unfollows + excluded.unfollows`,
+      run.flatMap(({ channelId, day, counts: v }) => [accountId, channelId, day, v.scans, v.uniqueScanners, v.newFollowers, v.returningFollowers, v.unfollows]),
+    );
+  }
 }
 
 /** True when this is the follower's first scan of the channel that day. */
@@ -223,6 +245,38 @@ export async function addChannelScanner(sql: Sql, accountId: string, channelId: 
     [accountId, channelId, day, openId],
   );
   return changed === 1;
+}
+
+export interface ChannelScannerKey {
+  channelId: string;
+  day: string;
+  openId: string;
+}
+
+/** `channelId|day|openId`: how `knownChannelScanners` names a scanner row. */
+export const channelScannerKey = (k: ChannelScannerKey): string => `${k.channelId}\u0000${k.day}\u0000${k.openId}`;
+
+/** Which of these (channel, day, openId) rows exist, as `channelScannerKey`s. */
+export async function knownChannelScanners(sql: Sql, keys: readonly ChannelScannerKey[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const run of inStatements(keys, 3)) {
+    const rows = await sql.all<{ channel_id: string; day: string; open_id: string }>(
+      `SELECT channel_id, day, open_id FROM channel_scanners WHERE (channel_id, day, open_id) IN (VALUES ${placeholderRows(run.length, 3)})`,
+      run.flatMap((k) => [k.channelId, k.day, k.openId]),
+    );
+    for (const r of rows) found.add(channelScannerKey({ channelId: r.channel_id, day: r.day, openId: r.open_id }));
+  }
+  return found;
+}
+
+/** Inserts scanner rows that are not there yet. */
+export async function addChannelScanners(sql: Sql, accountId: string, keys: readonly ChannelScannerKey[]): Promise<void> {
+  for (const run of inStatements(keys, 4)) {
+    await sql.run(
+      `INSERT INTO channel_scanners (account_id, channel_id, day, open_id) VALUES ${placeholderRows(run.length, 4)} ON CONFLICT (channel_id, day, open_id) DO NOTHING`,
+      run.flatMap((k) => [accountId, k.channelId, k.day, k.openId]),
+    );
+  }
 }
 
 export async function channelDays(sql: Sql, channelId: string, fromDay: string, toDay: string): Promise<Array<DayCounts & { date: string }>> {

@@ -4,7 +4,7 @@
  * value, reclaims one whose temporary code has expired, or changes nothing.
  * @module
  */
-import type { Sql } from "./database.ts";
+import { inStatements, placeholderList, type Sql } from "./database.ts";
 
 export type CodeType = "temporary" | "permanent";
 export type OwnerKind = "channel" | "follower" | "session";
@@ -217,6 +217,35 @@ export async function findQrCodeByScene(sql: Sql, accountId: string, key: string
     [accountId, key],
   );
   return r && toQrCode(r);
+}
+
+/** The codes holding these tickets, by ticket. */
+export async function findQrCodesByTickets(sql: Sql, accountId: string, tickets: readonly string[]): Promise<Map<string, QrCodeRow>> {
+  const found = new Map<string, QrCodeRow>();
+  for (const run of inStatements([...new Set(tickets)], 1)) {
+    const rows = await sql.all<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket IN (${placeholderList(run.length)}) AND account_id = ?`, [
+      ...run,
+      accountId,
+    ]);
+    for (const r of rows) found.set(r.ticket!, toQrCode(r));
+  }
+  return found;
+}
+
+/** The codes currently holding these scene keys (`sceneKey`), by scene key. */
+export async function findQrCodesByScenes(sql: Sql, accountId: string, keys: readonly string[]): Promise<Map<string, QrCodeRow>> {
+  const found = new Map<string, QrCodeRow>();
+  for (const run of inStatements([...new Set(keys)], 1)) {
+    const rows = await sql.all<DbQrCodeRow & { scene_key: string }>(
+      `SELECT a.scene_key, ${QR_COLUMNS.split(", ")
+        .map((c) => `q.${c}`)
+        .join(", ")} FROM scene_allocations a JOIN qrcodes q ON q.id = a.qrcode_id
+       WHERE a.account_id = ? AND a.scene_key IN (${placeholderList(run.length)})`,
+      [accountId, ...run],
+    );
+    for (const r of rows) found.set(r.scene_key, toQrCode(r));
+  }
+  return found;
 }
 
 export async function findQrCodeByOwner(sql: Sql, accountId: string, ownerKind: OwnerKind, ownerId: string): Promise<QrCodeRow | undefined> {

@@ -27,6 +27,13 @@ export type ItemResult<R> = { ok: true; value: R } | { ok: false; error: unknown
 export interface BatchWork<I, R> {
   /** Runs first, with every item: e.g. takes the locks all the items will need, in one order. */
   begin?(sql: Sql, items: readonly I[]): Promise<void>;
+  /**
+   * Does every item's work at once (set-wise: a few statements for the whole batch), values in
+   * the items' order; it throws when any item fails, and the batch is then run again with `item`
+   * for each. Without it, `item` runs for each item in turn.
+   */
+  all?(sql: Sql, items: readonly I[]): Promise<R[]>;
+  /** One item's work, on its own: the path that isolates a failing item (in its savepoint). */
   item(sql: Sql, item: I): Promise<R>;
   /**
    * Runs last, with the values of the items that succeeded (a failed item's value never reaches
@@ -63,8 +70,7 @@ export async function batchOptimistically<I, R>(
   try {
     return await transaction(async (sql) => {
       await work.begin?.(sql, items);
-      const values: R[] = [];
-      for (const item of items) values.push(await work.item(sql, item));
+      const values = work.all ? await work.all(sql, items) : await eachInTurn(sql, items, work);
       await work.end?.(sql, values);
       return values.map((value): ItemResult<R> => ({ ok: true, value }));
     });
@@ -80,6 +86,12 @@ export async function batchOptimistically<I, R>(
       return results;
     });
   }
+}
+
+async function eachInTurn<I, R>(sql: Sql, items: readonly I[], work: BatchWork<I, R>): Promise<R[]> {
+  const values: R[] = [];
+  for (const item of items) values.push(await work.item(sql, item));
+  return values;
 }
 
 /** Runs each item of a batch in a savepoint, on an already open transaction. */
@@ -98,6 +110,28 @@ export async function runInSavepoints<I, R>(sql: Sql, items: readonly I[], fn: (
     }
   }
   return results;
+}
+
+// Bound parameters per statement: below SQLite's 32,766 and PostgreSQL's 65,535.
+const MAX_PARAMS = 30_000;
+
+/** Splits rows of `columns` parameters each into runs that one statement can take. */
+export function inStatements<T>(rows: readonly T[], columns: number): T[][] {
+  const size = Math.max(1, Math.floor(MAX_PARAMS / columns));
+  const runs: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) runs.push(rows.slice(i, i + size));
+  return runs;
+}
+
+/** `(?, ?), (?, ?)`: the placeholders of `rows` rows of `columns` values, for a multi-row VALUES or IN. */
+export function placeholderRows(rows: number, columns: number): string {
+  const row = `(${Array.from({ length: columns }, () => "?").join(", ")})`;
+  return Array.from({ length: rows }, () => row).join(", ");
+}
+
+/** `?, ?, ?`: the placeholders of a list, for `IN (…)`. */
+export function placeholderList(n: number): string {
+  return Array.from({ length: n }, () => "?").join(", ");
 }
 
 /** `sqlite:./wxqr.db` → sqlite; `postgres://…` → postgres. */

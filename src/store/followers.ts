@@ -1,5 +1,5 @@
 /** Followers (per account and openId) and the append-only push log. */
-import type { Sql } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, type Sql, type SqlParam } from "./database.ts";
 
 export interface FollowerRow {
   accountId: string;
@@ -44,33 +44,54 @@ export async function lockFollowers(sql: Sql, accountId: string, openIds: readon
   );
 }
 
+const FOLLOWER_COLUMNS = "account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at";
+
+const toFollower = (r: DbFollowerRow): FollowerRow => ({
+  accountId: r.account_id,
+  openId: r.open_id,
+  subscribed: Number(r.subscribed) === 1,
+  sourceQrcodeId: r.source_qrcode_id,
+  firstSeenAt: Number(r.first_seen_at),
+  lastSeenAt: Number(r.last_seen_at),
+  subscribedAt: nullableNumber(r.subscribed_at),
+  unsubscribedAt: nullableNumber(r.unsubscribed_at),
+});
+
 export async function getFollower(sql: Sql, accountId: string, openId: string): Promise<FollowerRow | undefined> {
-  const r = await sql.get<DbFollowerRow>(
-    "SELECT account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at FROM followers WHERE account_id = ? AND open_id = ?",
-    [accountId, openId],
-  );
-  return (
-    r && {
-      accountId: r.account_id,
-      openId: r.open_id,
-      subscribed: Number(r.subscribed) === 1,
-      sourceQrcodeId: r.source_qrcode_id,
-      firstSeenAt: Number(r.first_seen_at),
-      lastSeenAt: Number(r.last_seen_at),
-      subscribedAt: nullableNumber(r.subscribed_at),
-      unsubscribedAt: nullableNumber(r.unsubscribed_at),
-    }
-  );
+  const r = await sql.get<DbFollowerRow>(`SELECT ${FOLLOWER_COLUMNS} FROM followers WHERE account_id = ? AND open_id = ?`, [accountId, openId]);
+  return r && toFollower(r);
+}
+
+/** The followers among `openIds` that wxqr has a row for, by openId. */
+export async function getFollowers(sql: Sql, accountId: string, openIds: readonly string[]): Promise<Map<string, FollowerRow>> {
+  const found = new Map<string, FollowerRow>();
+  for (const ids of inStatements([...new Set(openIds)], 1)) {
+    const rows = await sql.all<DbFollowerRow>(
+      `SELECT ${FOLLOWER_COLUMNS} FROM followers WHERE account_id = ? AND open_id IN (${placeholderList(ids.length)})`,
+      [accountId, ...ids],
+    );
+    for (const r of rows) found.set(r.open_id, toFollower(r));
+  }
+  return found;
 }
 
 export async function saveFollower(sql: Sql, f: FollowerRow): Promise<void> {
-  await sql.run(
-    `INSERT INTO followers (account_id, open_id, subscribed, source_qrcode_id, first_seen_at, last_seen_at, subscribed_at, unsubscribed_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-     ON CONFLICT (account_id, open_id) DO UPDATE SET subscribed = excluded.subscribed, source_qrcode_id = excluded.source_qrcode_id,
-       last_seen_at = excluded.last_seen_at, subscribed_at = excluded.subscribed_at, unsubscribed_at = excluded.unsubscribed_at`,
-    [f.accountId, f.openId, f.subscribed ? 1 : 0, f.sourceQrcodeId, f.firstSeenAt, f.lastSeenAt, f.subscribedAt, f.unsubscribedAt],
-  );
+  await saveFollowers(sql, [f]);
+}
+
+/**
+ * Inserts or updates followers, one row per openId. An existing row keeps its `first_seen_at`
+ * (and `imported`): only the state a push changes is updated.
+ */
+export async function saveFollowers(sql: Sql, rows: readonly FollowerRow[]): Promise<void> {
+  for (const run of inStatements(rows, 8)) {
+    await sql.run(
+      `INSERT INTO followers (${FOLLOWER_COLUMNS}) VALUES ${placeholderRows(run.length, 8)}
+       ON CONFLICT (account_id, open_id) DO UPDATE SET subscribed = excluded.subscribed, source_qrcode_id = excluded.source_qrcode_id,
+         last_seen_at = excluded.last_seen_at, subscribed_at = excluded.subscribed_at, unsubscribed_at = excluded.unsubscribed_at`,
+      run.flatMap((f) => [f.accountId, f.openId, f.subscribed ? 1 : 0, f.sourceQrcodeId, f.firstSeenAt, f.lastSeenAt, f.subscribedAt, f.unsubscribedAt]),
+    );
+  }
 }
 
 export interface PushLogRow {
@@ -92,25 +113,48 @@ export interface PushLogRow {
 
 /** Appends a push; false when its dedupe key is already there (a redelivery: do nothing else). */
 export async function appendPushLog(sql: Sql, p: PushLogRow): Promise<boolean> {
-  const changed = await sql.run(
-    `INSERT INTO push_log (account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, dedupe_key) DO NOTHING`,
-    [
-      p.accountId,
-      p.dedupeKey,
-      p.kind,
-      p.openId,
-      p.event,
-      p.eventKey,
-      p.ticket,
-      p.scene,
-      p.qrcodeId,
-      p.isNewFollower === null ? null : p.isNewFollower ? 1 : 0,
-      p.createTimeSec,
-      p.receivedAt,
-    ],
-  );
-  return changed === 1;
+  return (await appendPushLogRows(sql, [p])) === 1;
+}
+
+const pushLogParams = (p: PushLogRow): SqlParam[] => [
+  p.accountId,
+  p.dedupeKey,
+  p.kind,
+  p.openId,
+  p.event,
+  p.eventKey,
+  p.ticket,
+  p.scene,
+  p.qrcodeId,
+  p.isNewFollower === null ? null : p.isNewFollower ? 1 : 0,
+  p.createTimeSec,
+  p.receivedAt,
+];
+
+/** Appends pushes, their `seq` in the given order; those whose dedupe key is already there are left out. Returns how many were added. */
+export async function appendPushLogRows(sql: Sql, rows: readonly PushLogRow[]): Promise<number> {
+  let added = 0;
+  for (const run of inStatements(rows, 12)) {
+    added += await sql.run(
+      `INSERT INTO push_log (account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at)
+       VALUES ${placeholderRows(run.length, 12)} ON CONFLICT (account_id, dedupe_key) DO NOTHING`,
+      run.flatMap(pushLogParams),
+    );
+  }
+  return added;
+}
+
+/** The dedupe keys among `keys` already in the log. */
+export async function loggedDedupeKeys(sql: Sql, accountId: string, keys: readonly string[]): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (const run of inStatements([...new Set(keys)], 1)) {
+    const rows = await sql.all<{ dedupe_key: string }>(
+      `SELECT dedupe_key FROM push_log WHERE account_id = ? AND dedupe_key IN (${placeholderList(run.length)})`,
+      [accountId, ...run],
+    );
+    for (const r of rows) found.add(r.dedupe_key);
+  }
+  return found;
 }
 
 interface DbPushLogRow {

@@ -126,15 +126,28 @@ export function describeDomain(makeFactory: () => DatabaseFactory): void {
         transaction: (fn) => db.transaction(fn),
         read: (fn) => db.read(fn),
         close: () => db.close(),
-        batch: (items, work) =>
-          db.batch(items, {
+        batch: (items, work) => {
+          const bad = (item: unknown): boolean => (item as { openId?: string }).openId === "bad";
+          const all = work.all?.bind(work);
+          return db.batch(items, {
             ...work,
+            // The set-wise run fails as a whole (then each push runs on its own): after all its pushes' hooks.
+            ...(all
+              ? {
+                  async all(sql, batch) {
+                    const values = await all(sql, batch);
+                    if (batch.some(bad)) throw new Error("injected failure");
+                    return values;
+                  },
+                }
+              : {}),
             async item(sql, item) {
               const value = await work.item(sql, item);
-              if ((item as { openId?: string }).openId === "bad") throw new Error("injected failure");
+              if (bad(item)) throw new Error("injected failure");
               return value;
             },
-          }),
+          });
+        },
       });
       const { service, platform: p } = await setup({ wrap: failAfterHooks });
       const channel = await service.channels.create({ name: "one bad push" });

@@ -114,6 +114,7 @@ export function faultyDatabase(inner: Database): Database & { down: boolean } {
       guard(),
       inner.batch(items, {
         ...(work.begin ? { begin: (sql: Sql, all: readonly I[]) => work.begin!(guardedSql(sql), all) } : {}),
+        ...(work.all ? { all: (sql: Sql, all: readonly I[]) => work.all!(guardedSql(sql), all) } : {}),
         item: (sql, item) => work.item(guardedSql(sql), item),
         ...(work.end ? { end: (sql: Sql, values: readonly R[]) => work.end!(guardedSql(sql), values) } : {}),
       })

@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, expect, it } from "vitest";
 import { createManualTimer, createSeededRandom, silentLogger, type ManualTimer } from "../../src/deps.ts";
 import { createWxqrService, LIVE_FEED_DEFAULTS, type WxqrService } from "../../src/domain/index.ts";
 import type { ScanMessage } from "../../src/push/events.ts";
+import { appendPushLog } from "../../src/store/followers.ts";
 import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { SERVICE_APP_ID, startServiceHarness, type Json, type ServiceHarness, type ServiceHarnessOptions } from "../helpers/service.ts";
 
@@ -153,6 +154,17 @@ function describeLiveFeed(makeFactory: () => DatabaseFactory): void {
     return other;
   }
 
+  /** Appends a row to the scan log in a transaction that then rolls back, as a failed batch does. */
+  async function insertRolledBack(h: ServiceHarness): Promise<void> {
+    const rolledBack = new Error("rolled back on purpose");
+    const row = { accountId: SERVICE_APP_ID, dedupeKey: `never|${h.clock.now()}`, kind: "other", openId: "never", event: null, eventKey: null };
+    const insert = h.db.transaction(async (sql) => {
+      expect(await appendPushLog(sql, { ...row, ticket: null, scene: null, qrcodeId: null, isNewFollower: null, createTimeSec: 1, receivedAt: 1 })).toBe(true);
+      throw rolledBack;
+    });
+    await expect(insert).rejects.toBe(rolledBack);
+  }
+
   function scanMessage(h: ServiceHarness, openId: string, ticket: string, key = "elsewhere"): ScanMessage {
     h.clock.advance(1_000);
     const createTime = Math.floor(h.clock.now() / 1000);
@@ -254,10 +266,9 @@ function describeLiveFeed(makeFactory: () => DatabaseFactory): void {
     const { h, timer } = await start();
     const a = await channel(h);
     const other = await otherInstance(h);
-    const before = scanMessage(h, "v1", a.qrcode.ticket, "k1");
-    await other.ingest(before);
-    // A duplicate: PostgreSQL spends a seq on it that never commits (SQLite spends none).
-    expect((await other.ingest(before)).duplicate).toBe(true);
+    await other.ingest(scanMessage(h, "v1", a.qrcode.ticket, "k1"));
+    // A batch that rolled back: PostgreSQL spends its seq for good (SQLite's AUTOINCREMENT takes it back).
+    await insertRolledBack(h);
     await other.ingest(scanMessage(h, "v2", a.qrcode.ticket, "k2"));
     const { events } = (await h.api("GET", "/api/events")).body;
     expect(events.map((e: Json) => e.openId)).toEqual(["v1", "v2"]);
@@ -272,7 +283,9 @@ function describeLiveFeed(makeFactory: () => DatabaseFactory): void {
     await other.ingest(scanMessage(h, "v2", a.qrcode.ticket, "k2-again"));
     const again = scanMessage(h, "v3", a.qrcode.ticket, "k3");
     await other.ingest(again);
+    // A duplicate spends no seq on either engine: the batch finds its key before inserting anything.
     expect((await other.ingest(again)).duplicate).toBe(true);
+    await insertRolledBack(h);
     await other.ingest(scanMessage(h, "v4", a.qrcode.ticket, "k4"));
     timer.advance(LIVE_FEED_DEFAULTS.pollMs);
     expect([(await resumed.next()).data.openId, (await resumed.next()).data.openId]).toEqual(["v2", "v3"]);

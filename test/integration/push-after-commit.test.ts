@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { silentLogger } from "../../src/deps.ts";
 import { pushBatch, runAfterCommit } from "../../src/domain/push-batch.ts";
-import { emitNothing, type PushSettings } from "../../src/domain/push-hooks.ts";
+import type { PushSettings } from "../../src/domain/push-hooks.ts";
 import { toPushMessage, type PushMessage } from "../../src/push/events.ts";
 import * as codes from "../../src/store/codes.ts";
 import type { Database } from "../../src/store/database.ts";
@@ -25,7 +25,7 @@ function textPush(openId: string, content: string, msgId: number): PushMessage {
 
 /** Pushes of no code, each handed to `onOther`, the hook under test. */
 function replyingWith(onOther: NonNullable<PushSettings["onOther"]>): PushSettings {
-  return { accountId: ACCOUNT, timeZone: "Asia/Shanghai", owners: {}, emit: emitNothing, onOther };
+  return { accountId: ACCOUNT, timeZone: "Asia/Shanghai", owners: {}, onOther };
 }
 
 function describeAfterCommit(makeFactory: () => DatabaseFactory): void {

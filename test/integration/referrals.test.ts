@@ -293,7 +293,7 @@ function describeReferrals(makeFactory: () => DatabaseFactory): void {
       accountId: "wxR",
       timeZone: "Asia/Shanghai",
       owners: { follower: referralHooks },
-      emit: async (_sql, e) => void events.push(e),
+      outboxRow: (e) => void events.push(e),
     };
     const ingest = async (message: PushMessage): Promise<void> => {
       const [result] = await db.batch([message], pushBatch(settings, clock.now()));
