@@ -17,6 +17,7 @@ import * as channels from "../store/channels.ts";
 import * as codes from "../store/codes.ts";
 import type { Sql } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
+import { insertFollowUps, type FollowUpInsert } from "../store/follow-ups.ts";
 import { insertOutboxRows, type OutboxInsert } from "../store/outbox.ts";
 import * as referrals from "../store/referrals.ts";
 import { dayInZone } from "./days.ts";
@@ -37,6 +38,8 @@ export interface PushRows {
   /** Records a referral; false when the invitee already has an inviter. */
   addReferral(row: referrals.ReferralRow): Promise<boolean>;
   addOutbox(row: OutboxInsert): void;
+  /** Adds a follow-up message or tagging (a row whose key is there already is left out when written). */
+  addFollowUp(row: FollowUpInsert): void;
 }
 
 export interface BatchRows extends PushRows {
@@ -81,6 +84,7 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
   const newScanners: channels.ChannelScannerKey[] = [];
   const newReferrals: referrals.ReferralRow[] = [];
   const newOutbox: OutboxInsert[] = [];
+  const newFollowUps: FollowUpInsert[] = [];
 
   const knowCode = (c: codes.QrCodeRow): void => void byId.set(c.id, c);
 
@@ -185,8 +189,12 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       newOutbox.push(row);
     },
 
+    addFollowUp(row) {
+      newFollowUps.push(row);
+    },
+
     async write() {
-      // The log and the outbox in arrival order (their `seq`); followers in key order.
+      // The log and the outboxes in arrival order (their `seq`); followers in key order.
       if (newLog.length > 0) await followers.appendPushLogRows(sql, newLog);
       if (changedFollowers.size > 0)
         await followers.saveFollowers(
@@ -196,6 +204,7 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       if (newScanners.length > 0) await channels.addChannelScanners(sql, accountId, newScanners);
       if (newReferrals.length > 0) await referrals.insertReferrals(sql, newReferrals);
       if (newOutbox.length > 0) await insertOutboxRows(sql, newOutbox);
+      if (newFollowUps.length > 0) await insertFollowUps(sql, newFollowUps);
     },
   };
   return rows;
