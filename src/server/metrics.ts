@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), in a registry of the server's own. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { FollowUpService } from "../domain/index.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -13,6 +14,7 @@ export function createMetrics(sources: {
   pendingPushes: () => number;
   webhookBacklog?: () => Promise<number>;
   scanSessionWarmCodes?: () => Promise<number>;
+  followUps?: FollowUpService;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
@@ -66,6 +68,37 @@ export function createMetrics(sources: {
       registers: [registry],
       async collect() {
         this.set(await warmCodes());
+      },
+    });
+  }
+  const followUps = sources.followUps;
+  if (followUps) {
+    new Gauge({
+      name: "wxqr_follow_ups",
+      help: "Follow-up messages and taggings in the outbox, by status (shared by every instance)",
+      labelNames: ["status"],
+      registers: [registry],
+      async collect() {
+        for (const [status, n] of Object.entries(await followUps.counts())) this.set({ status }, n);
+      },
+    });
+    // Counted by this process's dispatcher, as the webhook's backlog is by the database.
+    new Gauge({
+      name: "wxqr_follow_ups_sent_total",
+      help: "Follow-up messages and taggings this process sent, by kind",
+      labelNames: ["kind"],
+      registers: [registry],
+      collect() {
+        for (const [kind, n] of Object.entries(followUps.dispatcher.counters.sent)) this.set({ kind }, n);
+      },
+    });
+    new Gauge({
+      name: "wxqr_follow_up_failures_total",
+      help: "Follow-up attempts this process saw fail, by the platform's errcode (45015 window closed, 45047 count used up; none: no errcode)",
+      labelNames: ["errcode"],
+      registers: [registry],
+      collect() {
+        for (const [errcode, n] of followUps.dispatcher.counters.failures) this.set({ errcode }, n);
       },
     });
   }
