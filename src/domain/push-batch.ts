@@ -4,13 +4,14 @@
  * do not grow with its size (issue #11). Every batch takes what it shares with others in the
  * same order —
  * 1. the locks of all its followers, in one statement, in ascending key order;
- * 2. the rows its pushes will read, a statement per table (`createBatchRows`);
+ * 2. the rows its pushes will read, a statement per table, two in all on PostgreSQL (`createBatchRows`);
  * 3. each push in arrival order (`recordPush`), deciding in memory on those rows, noting its
  *    additions to counters many pushes share instead of writing them;
- * 4. the rows the pushes added, a statement per table;
- * 5. the counter additions, summed per row, in ascending row order.
+ * 4. the rows the pushes added, a statement per table, and the counter additions, summed per
+ *    row, in ascending row order (on PostgreSQL all of it one statement: `runTogether`).
  * When a push fails, the batch is run again with each push on its own (steps 2–4 for it alone,
- * in its savepoint: `Database.batch`), so that the others still commit.
+ * in its savepoint: `Database.batch`), so that the others still commit, and the counter
+ * additions of those that did are written at the end.
  * @module
  */
 import type { Logger } from "../deps.ts";
@@ -20,12 +21,13 @@ import * as followers from "../store/followers.ts";
 import type { PushSettings } from "./push-hooks.ts";
 import { createBatchRows, type BatchRows } from "./push-rows.ts";
 import { recordPush, type PushOutcome } from "./record-push.ts";
-import { createPendingCounters, writePendingCounters, type PendingCounters } from "./shared-counters.ts";
+import { createPendingCounters, pendingCounterUpserts, writePendingCounters, type PendingCounters } from "./shared-counters.ts";
 
 export interface RecordedPush {
   outcome: PushOutcome;
-  /** Written by the batch's last step. */
+  /** Written by the batch's last step, or with the batch's rows when every push succeeded. */
   counters: PendingCounters;
+  countersWritten?: boolean;
   /** What the push's hooks asked to run once it has committed (`PushContext.afterCommit`). */
   afterCommit: Array<() => void>;
 }
@@ -44,7 +46,14 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
       await rows.load(messages);
       const recorded: RecordedPush[] = [];
       for (const message of messages) recorded.push(await record(sql, rows, message));
-      await rows.write();
+      // Every push succeeded (else this throws and the batch is run item by item): the counters go with the rows.
+      await rows.write(
+        pendingCounterUpserts(
+          settings.accountId,
+          recorded.map((r) => r.counters),
+        ),
+      );
+      for (const r of recorded) r.countersWritten = true;
       return recorded;
     },
     async item(sql, message) {
@@ -58,7 +67,7 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
       writePendingCounters(
         sql,
         settings.accountId,
-        recorded.map((r) => r.counters),
+        recorded.filter((r) => !r.countersWritten).map((r) => r.counters),
       ),
   };
 

@@ -15,10 +15,10 @@
 import type { PushMessage, ScanMessage } from "../push/events.ts";
 import * as channels from "../store/channels.ts";
 import * as codes from "../store/codes.ts";
-import type { Sql } from "../store/database.ts";
+import { readTogether, runTogether, type Sql, type Statement } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
-import { insertFollowUps, type FollowUpInsert } from "../store/follow-ups.ts";
-import { insertOutboxRows, type OutboxInsert } from "../store/outbox.ts";
+import { followUpInserts, type FollowUpInsert } from "../store/follow-ups.ts";
+import { outboxInserts, type OutboxInsert } from "../store/outbox.ts";
 import * as referrals from "../store/referrals.ts";
 import { dayInZone } from "./days.ts";
 
@@ -43,10 +43,10 @@ export interface PushRows {
 }
 
 export interface BatchRows extends PushRows {
-  /** Reads, a statement per table, what `messages` will look up. */
+  /** Reads what `messages` will look up: a statement per table, or two for all on PostgreSQL (`readTogether`). */
   load(messages: readonly PushMessage[]): Promise<void>;
-  /** Writes every row added, a statement per table, in one order. */
-  write(): Promise<void>;
+  /** Writes every row added, then `also`: a statement per table, or one for all on PostgreSQL (`runTogether`). */
+  write(also?: readonly Statement[]): Promise<void>;
 }
 
 /** Rows the batch reads: undefined when never read, null when read and absent. */
@@ -90,21 +90,24 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
 
   const rows: BatchRows = {
     async load(messages) {
+      // What the messages name: followers, dedupe keys, tickets (one round trip on PostgreSQL).
       const openIds = [...new Set(messages.map((m) => m.openId))];
-      remember(followerRows, openIds, await followers.getFollowers(sql, accountId, openIds));
       const keys = messages.map((m) => m.dedupeKey);
-      const loggedKeys = await followers.loggedDedupeKeys(sql, accountId, keys);
-      remember(logged, keys, new Map([...loggedKeys].map((k) => [k, true as const])));
-
       const scans = messages.filter((m): m is ScanMessage => m.kind === "scan");
       const tickets = [...new Set(scans.flatMap((m) => (m.ticket ? [m.ticket] : [])))];
-      if (tickets.length > 0) remember(byTicket, tickets, await codes.findQrCodesByTickets(sql, accountId, tickets));
-      const bySceneOnly = scans.filter((m) => !m.ticket || byTicket.get(m.ticket) === null);
-      const sceneKeys = [...new Set(bySceneOnly.map(sceneKeyOf))];
+      const [foundFollowers, loggedKeys, foundByTicket] = await readTogether<[Map<string, followers.FollowerRow>, Set<string>, Map<string, codes.QrCodeRow>]>(
+        sql,
+        [followers.followersRead(accountId, openIds), followers.loggedDedupeKeysRead(accountId, keys), codes.qrCodesByTicketsRead(accountId, tickets)],
+      );
+      remember(followerRows, openIds, foundFollowers);
+      remember(logged, keys, new Map([...loggedKeys].map((k) => [k, true as const])));
+      remember(byTicket, tickets, foundByTicket);
+      // Codes learnt by scene only (rare: a push without a ticket, or one wxqr did not make).
+      const sceneKeys = [...new Set(scans.filter((m) => !m.ticket || byTicket.get(m.ticket) === null).map(sceneKeyOf))];
       if (sceneKeys.length > 0) remember(byScene, sceneKeys, await codes.findQrCodesByScenes(sql, accountId, sceneKeys));
       for (const c of [...byTicket.values(), ...byScene.values()]) if (c) knowCode(c);
 
-      // An unfollow counts against the code that first brought the follower.
+      // An unfollow counts against the code that first brought the follower (usually one of the above).
       const sourceIds = [
         ...new Set(
           messages.flatMap((m) => {
@@ -117,22 +120,18 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
 
       // What the owners of the scanned codes will ask: channels and their scanners, referrals.
       const scanned = scans.map((m) => ({ m, code: (m.ticket ? byTicket.get(m.ticket) : undefined) ?? byScene.get(sceneKeyOf(m)) ?? undefined }));
-      const channelIds = [...new Set(scanned.flatMap(({ code }) => (code?.ownerKind === "channel" && code.ownerId ? [code.ownerId] : [])))];
-      if (channelIds.length > 0) remember(channelRows, channelIds, await channels.getChannels(sql, accountId, channelIds));
-      const scannerKeys = scanned.flatMap(({ m, code }) =>
-        code?.ownerKind === "channel" && code.ownerId && channelRows.get(code.ownerId)
-          ? [{ channelId: code.ownerId, day: dayInZone(m.createTime * 1000, timeZone), openId: m.openId }]
-          : [],
-      );
-      if (scannerKeys.length > 0) {
-        const found = await channels.knownChannelScanners(sql, scannerKeys);
-        for (const k of scannerKeys.map(channels.channelScannerKey)) scanners.set(k, found.has(k) ? true : null);
-      }
+      const ofChannels = scanned.flatMap(({ m, code }) => (code?.ownerKind === "channel" && code.ownerId ? [{ m, channelId: code.ownerId }] : []));
+      const channelIds = [...new Set(ofChannels.map((s) => s.channelId))];
+      const scannerKeys = ofChannels.map(({ m, channelId }) => ({ channelId, day: dayInZone(m.createTime * 1000, timeZone), openId: m.openId }));
       const invitees = [...new Set(scanned.flatMap(({ m, code }) => (code?.ownerKind === "follower" && m.isNewFollower ? [m.openId] : [])))];
-      if (invitees.length > 0) {
-        const found = await referrals.invitedAmong(sql, accountId, invitees);
-        for (const k of invitees) invited.set(k, found.has(k) ? true : null);
-      }
+      const [foundChannels, knownScanners, alreadyInvited] = await readTogether<[Map<string, channels.ChannelRow>, Set<string>, Set<string>]>(sql, [
+        channels.channelsRead(accountId, channelIds),
+        channels.knownChannelScannersRead(scannerKeys),
+        referrals.invitedAmongRead(accountId, invitees),
+      ]);
+      remember(channelRows, channelIds, foundChannels);
+      for (const k of scannerKeys.map(channels.channelScannerKey)) scanners.set(k, knownScanners.has(k) ? true : null);
+      for (const k of invitees) invited.set(k, alreadyInvited.has(k) ? true : null);
     },
 
     follower: (openId) => lookup(followerRows, openId, () => followers.getFollower(sql, accountId, openId)),
@@ -193,18 +192,17 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       newFollowUps.push(row);
     },
 
-    async write() {
+    async write(also = []) {
       // The log and the outboxes in arrival order (their `seq`); followers in key order.
-      if (newLog.length > 0) await followers.appendPushLogRows(sql, newLog);
-      if (changedFollowers.size > 0)
-        await followers.saveFollowers(
-          sql,
-          [...changedFollowers.values()].sort((a, b) => compare(a.openId, b.openId)),
-        );
-      if (newScanners.length > 0) await channels.addChannelScanners(sql, accountId, newScanners);
-      if (newReferrals.length > 0) await referrals.insertReferrals(sql, newReferrals);
-      if (newOutbox.length > 0) await insertOutboxRows(sql, newOutbox);
-      if (newFollowUps.length > 0) await insertFollowUps(sql, newFollowUps);
+      await runTogether(sql, [
+        ...followers.pushLogInserts(newLog),
+        ...followers.followerUpserts([...changedFollowers.values()].sort((a, b) => compare(a.openId, b.openId))),
+        ...channels.channelScannerInserts(accountId, newScanners),
+        ...referrals.referralInserts(newReferrals),
+        ...outboxInserts(newOutbox),
+        ...followUpInserts(newFollowUps),
+        ...also,
+      ]);
     },
   };
   return rows;

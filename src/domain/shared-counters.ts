@@ -7,7 +7,7 @@
  * @module
  */
 import * as channels from "../store/channels.ts";
-import type { Sql } from "../store/database.ts";
+import type { Sql, Statement } from "../store/database.ts";
 
 /** What a push's hooks add to the shared counters. */
 export interface SharedCounters {
@@ -38,6 +38,11 @@ export function createPendingCounters(): PendingCounters {
 
 /** Writes the additions of several pushes: one statement, a row per (channel, day), in ascending order. */
 export async function writePendingCounters(sql: Sql, accountId: string, pending: Iterable<PendingCounters>): Promise<void> {
+  for (const s of pendingCounterUpserts(accountId, pending)) await sql.run(s.text, s.params);
+}
+
+/** `writePendingCounters` as statements, for `runTogether`. */
+export function pendingCounterUpserts(accountId: string, pending: Iterable<PendingCounters>): Statement[] {
   const sums = new Map<string, ChannelDayDelta>();
   for (const p of pending) {
     for (const d of p.channelDays) {
@@ -51,7 +56,7 @@ export async function writePendingCounters(sql: Sql, accountId: string, pending:
     }
   }
   const rows = [...sums.values()].sort((a, b) => compare(a.channelId, b.channelId) || compare(a.day, b.day));
-  if (rows.length > 0) await channels.addChannelDays(sql, accountId, rows);
+  return channels.channelDayUpserts(accountId, rows);
 }
 
 // Code-unit order: the same in every process, whatever its locale.

@@ -1,5 +1,5 @@
 /** Channels and their per-day counters, updated in the push's own transaction. */
-import { inStatements, placeholderList, placeholderRows, type Sql, type SqlParam } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, readOne, type Read, type Sql, type SqlParam, type Statement } from "./database.ts";
 
 export interface ChannelRow {
   id: string;
@@ -79,16 +79,19 @@ export async function getChannel(sql: Sql, accountId: string, id: string): Promi
 }
 
 /** The channels among `ids` that exist, by id. */
-export async function getChannels(sql: Sql, accountId: string, ids: readonly string[]): Promise<Map<string, ChannelRow>> {
-  const found = new Map<string, ChannelRow>();
-  for (const run of inStatements([...new Set(ids)], 1)) {
-    const rows = await sql.all<DbChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.account_id = ? AND c.id IN (${placeholderList(run.length)})`, [
-      accountId,
-      ...run,
-    ]);
-    for (const r of rows) found.set(r.id, toChannel(r));
-  }
-  return found;
+export function getChannels(sql: Sql, accountId: string, ids: readonly string[]): Promise<Map<string, ChannelRow>> {
+  return readOne(sql, channelsRead(accountId, ids));
+}
+
+/** `getChannels` as a `Read`. */
+export function channelsRead(accountId: string, ids: readonly string[]): Read<Map<string, ChannelRow>> {
+  return {
+    statements: inStatements([...new Set(ids)], 1).map((run) => ({
+      text: `SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.account_id = ? AND c.id IN (${placeholderList(run.length)})`,
+      params: [accountId, ...run],
+    })),
+    result: (rows) => new Map((rows as DbChannelRow[]).map((r) => [r.id, toChannel(r)])),
+  };
 }
 
 /** Whether a channel other than `exceptId` is called `name`. */
@@ -248,18 +251,30 @@ export async function addChannelDay(sql: Sql, accountId: string, channelId: stri
  * once only (PostgreSQL updates a row once per statement).
  */
 export async function addChannelDays(sql: Sql, accountId: string, rows: ReadonlyArray<{ channelId: string; day: string; counts: DayCounts }>): Promise<void> {
-  for (const run of inStatements(rows, 8)) {
-    await sql.run(
-      `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows)
+  for (const s of channelDayUpserts(accountId, rows)) await sql.run(s.text, s.params);
+}
+
+/** `addChannelDays` as statements, for `runTogether`. */
+export function channelDayUpserts(accountId: string, rows: ReadonlyArray<{ channelId: string; day: string; counts: DayCounts }>): Statement[] {
+  return inStatements(rows, 8).map((run) => ({
+    text: `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows)
        VALUES ${placeholderRows(run.length, 8)}
        ON CONFLICT (channel_id, day) DO UPDATE SET scans = channel_days.scans + excluded.scans,
          unique_scanners = channel_days.unique_scanners + excluded.unique_scanners,
          new_followers = channel_days.new_followers + excluded.new_followers,
          returning_followers = channel_days.returning_followers + excluded.returning_followers,
          unfollows = channel_days.unfollows + excluded.unfollows`,
-      run.flatMap(({ channelId, day, counts: v }) => [accountId, channelId, day, v.scans, v.uniqueScanners, v.newFollowers, v.returningFollowers, v.unfollows]),
-    );
-  }
+    params: run.flatMap(({ channelId, day, counts: v }) => [
+      accountId,
+      channelId,
+      day,
+      v.scans,
+      v.uniqueScanners,
+      v.newFollowers,
+      v.returningFollowers,
+      v.unfollows,
+    ]),
+  }));
 }
 
 /** True when this is the follower's first scan of the channel that day. */
@@ -281,26 +296,37 @@ export interface ChannelScannerKey {
 export const channelScannerKey = (k: ChannelScannerKey): string => `${k.channelId}\u0000${k.day}\u0000${k.openId}`;
 
 /** Which of these (channel, day, openId) rows exist, as `channelScannerKey`s. */
-export async function knownChannelScanners(sql: Sql, keys: readonly ChannelScannerKey[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const run of inStatements(keys, 3)) {
-    const rows = await sql.all<{ channel_id: string; day: string; open_id: string }>(
-      `SELECT channel_id, day, open_id FROM channel_scanners WHERE (channel_id, day, open_id) IN (VALUES ${placeholderRows(run.length, 3)})`,
-      run.flatMap((k) => [k.channelId, k.day, k.openId]),
-    );
-    for (const r of rows) found.add(channelScannerKey({ channelId: r.channel_id, day: r.day, openId: r.open_id }));
-  }
-  return found;
+export function knownChannelScanners(sql: Sql, keys: readonly ChannelScannerKey[]): Promise<Set<string>> {
+  return readOne(sql, knownChannelScannersRead(keys));
+}
+
+/** `knownChannelScanners` as a `Read`. */
+export function knownChannelScannersRead(keys: readonly ChannelScannerKey[]): Read<Set<string>> {
+  return {
+    statements: inStatements(keys, 3).map((run) => ({
+      text: `SELECT channel_id, day, open_id FROM channel_scanners WHERE (channel_id, day, open_id) IN (VALUES ${placeholderRows(run.length, 3)})`,
+      params: run.flatMap((k) => [k.channelId, k.day, k.openId]),
+    })),
+    result: (rows) =>
+      new Set(
+        (rows as Array<{ channel_id: string; day: string; open_id: string }>).map((r) =>
+          channelScannerKey({ channelId: r.channel_id, day: r.day, openId: r.open_id }),
+        ),
+      ),
+  };
 }
 
 /** Inserts scanner rows that are not there yet. */
 export async function addChannelScanners(sql: Sql, accountId: string, keys: readonly ChannelScannerKey[]): Promise<void> {
-  for (const run of inStatements(keys, 4)) {
-    await sql.run(
-      `INSERT INTO channel_scanners (account_id, channel_id, day, open_id) VALUES ${placeholderRows(run.length, 4)} ON CONFLICT (channel_id, day, open_id) DO NOTHING`,
-      run.flatMap((k) => [accountId, k.channelId, k.day, k.openId]),
-    );
-  }
+  for (const s of channelScannerInserts(accountId, keys)) await sql.run(s.text, s.params);
+}
+
+/** `addChannelScanners` as statements, for `runTogether`. */
+export function channelScannerInserts(accountId: string, keys: readonly ChannelScannerKey[]): Statement[] {
+  return inStatements(keys, 4).map((run) => ({
+    text: `INSERT INTO channel_scanners (account_id, channel_id, day, open_id) VALUES ${placeholderRows(run.length, 4)} ON CONFLICT (channel_id, day, open_id) DO NOTHING`,
+    params: run.flatMap((k) => [accountId, k.channelId, k.day, k.openId]),
+  }));
 }
 
 export async function channelDays(sql: Sql, channelId: string, fromDay: string, toDay: string): Promise<Array<DayCounts & { date: string }>> {

@@ -4,7 +4,7 @@
  * value, reclaims one whose temporary code has expired, or changes nothing.
  * @module
  */
-import { inStatements, placeholderList, type Sql } from "./database.ts";
+import { inStatements, placeholderList, readOne, type Read, type Sql } from "./database.ts";
 
 export type CodeType = "temporary" | "permanent";
 export type OwnerKind = "channel" | "follower" | "session";
@@ -220,16 +220,19 @@ export async function findQrCodeByScene(sql: Sql, accountId: string, key: string
 }
 
 /** The codes holding these tickets, by ticket. */
-export async function findQrCodesByTickets(sql: Sql, accountId: string, tickets: readonly string[]): Promise<Map<string, QrCodeRow>> {
-  const found = new Map<string, QrCodeRow>();
-  for (const run of inStatements([...new Set(tickets)], 1)) {
-    const rows = await sql.all<DbQrCodeRow>(`SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket IN (${placeholderList(run.length)}) AND account_id = ?`, [
-      ...run,
-      accountId,
-    ]);
-    for (const r of rows) found.set(r.ticket!, toQrCode(r));
-  }
-  return found;
+export function findQrCodesByTickets(sql: Sql, accountId: string, tickets: readonly string[]): Promise<Map<string, QrCodeRow>> {
+  return readOne(sql, qrCodesByTicketsRead(accountId, tickets));
+}
+
+/** `findQrCodesByTickets` as a `Read`. */
+export function qrCodesByTicketsRead(accountId: string, tickets: readonly string[]): Read<Map<string, QrCodeRow>> {
+  return {
+    statements: inStatements([...new Set(tickets)], 1).map((run) => ({
+      text: `SELECT ${QR_COLUMNS} FROM qrcodes WHERE ticket IN (${placeholderList(run.length)}) AND account_id = ?`,
+      params: [...run, accountId],
+    })),
+    result: (rows) => new Map((rows as DbQrCodeRow[]).map((r) => [r.ticket!, toQrCode(r)])),
+  };
 }
 
 /** The codes currently holding these scene keys (`sceneKey`), by scene key. */

@@ -134,6 +134,66 @@ export function placeholderList(n: number): string {
   return Array.from({ length: n }, () => "?").join(", ");
 }
 
+/** A statement and its parameters, built to be run now or together with others (`runTogether`). */
+export interface Statement {
+  text: string;
+  params: SqlParam[];
+}
+
+/**
+ * Runs writes that do not depend on one another: on PostgreSQL as one statement (each a
+ * data-modifying `WITH` clause, all run to completion), so one round trip; on SQLite, where a
+ * statement costs no round trip, one after another.
+ */
+export async function runTogether(sql: Sql, statements: readonly Statement[]): Promise<void> {
+  const params = statements.reduce((n, s) => n + s.params.length, 0);
+  if (sql.dialect === "postgres" && statements.length > 1 && params <= MAX_PARAMS) {
+    const clauses = statements.map((s, i) => `w${i} AS (${s.text})`).join(", ");
+    await sql.run(
+      `WITH ${clauses} SELECT 1`,
+      statements.flatMap((s) => s.params),
+    );
+    return;
+  }
+  for (const s of statements) await sql.run(s.text, s.params);
+}
+
+/** A read built to be run alone or with others (`readTogether`): its statements, and what their rows mean. */
+export interface Read<T> {
+  statements: Statement[];
+  result(rows: unknown[]): T;
+}
+
+/**
+ * Runs reads that do not depend on one another: on PostgreSQL as one statement (each read's
+ * rows aggregated as JSON in a column of its own), so one round trip; on SQLite one after
+ * another. Columns come back as JSON gives them (a BIGINT as a number, text as a string).
+ */
+export async function readTogether<T extends readonly unknown[]>(sql: Sql, reads: { readonly [K in keyof T]: Read<T[K]> }): Promise<T> {
+  const statements = reads.flatMap((r) => r.statements);
+  let rows: unknown[][];
+  const params = statements.reduce((n, s) => n + s.params.length, 0);
+  if (sql.dialect === "postgres" && statements.length > 1 && params <= MAX_PARAMS) {
+    const columns = statements.map((s, i) => `(SELECT COALESCE(json_agg(r${i}), '[]'::json) FROM (${s.text}) AS r${i}) AS r${i}`);
+    const row = await sql.get<Record<string, unknown[]>>(
+      `SELECT ${columns.join(", ")}`,
+      statements.flatMap((s) => s.params),
+    );
+    rows = statements.map((_, i) => row?.[`r${i}`] ?? []);
+  } else {
+    rows = [];
+    for (const s of statements) rows.push(await sql.all<unknown>(s.text, s.params));
+  }
+  let next = 0;
+  return reads.map((r) => r.result(rows.slice(next, (next += r.statements.length)).flat())) as unknown as T;
+}
+
+/** Runs one `Read`. */
+export async function readOne<T>(sql: Sql, read: Read<T>): Promise<T> {
+  const [value] = await readTogether<[T]>(sql, [read]);
+  return value;
+}
+
 /** `sqlite:./wxqr.db` → sqlite; `postgres://…` → postgres. */
 export function parseDatabaseUrl(url: string): { dialect: "sqlite"; file: string } | { dialect: "postgres"; connectionString: string } {
   if (url.startsWith("sqlite:")) return { dialect: "sqlite", file: url.slice("sqlite:".length) };

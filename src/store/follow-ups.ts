@@ -6,7 +6,7 @@
  * be grouped per tag into `batchtagging` calls.
  * @module
  */
-import { inStatements, placeholderList, placeholderRows, type Sql } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, type Sql, type Statement } from "./database.ts";
 
 export type FollowUpKind = "poster" | "text" | "image" | "tag";
 export type FollowUpStatus = "pending" | "sent" | "failed";
@@ -87,16 +87,33 @@ const fromDb = (r: DbRow): FollowUpRow => ({
 
 const INSERT_COLUMNS = 13;
 
-/** Adds rows, due at once, their `seq` in the given order; a key already there is left out. Returns how many were added. */
+/** Rows to add, due at once, their `seq` in the given order, as statements (for `runTogether`); a key already there is left out. */
+export function followUpInserts(rows: readonly FollowUpInsert[]): Statement[] {
+  return inStatements(rows, INSERT_COLUMNS).map((run) => ({
+    text: `INSERT INTO follow_ups (account_id, row_key, kind, open_id, channel_id, tag_id, text, image_id, at, deadline_at, created_at, attempts, next_attempt_at)
+       VALUES ${placeholderRows(run.length, INSERT_COLUMNS)} ON CONFLICT (row_key) DO NOTHING`,
+    params: run.flatMap((r) => [
+      r.accountId,
+      r.rowKey,
+      r.kind,
+      r.openId,
+      r.channelId,
+      r.tagId,
+      r.text,
+      r.imageId,
+      r.at,
+      r.deadlineAt,
+      r.createdAt,
+      0,
+      r.createdAt,
+    ]),
+  }));
+}
+
+/** Adds rows, due at once; a key already there is left out. Returns how many were added. */
 export async function insertFollowUps(sql: Sql, rows: readonly FollowUpInsert[]): Promise<number> {
   let added = 0;
-  for (const run of inStatements(rows, INSERT_COLUMNS)) {
-    added += await sql.run(
-      `INSERT INTO follow_ups (account_id, row_key, kind, open_id, channel_id, tag_id, text, image_id, at, deadline_at, created_at, attempts, next_attempt_at)
-       VALUES ${placeholderRows(run.length, INSERT_COLUMNS)} ON CONFLICT (row_key) DO NOTHING`,
-      run.flatMap((r) => [r.accountId, r.rowKey, r.kind, r.openId, r.channelId, r.tagId, r.text, r.imageId, r.at, r.deadlineAt, r.createdAt, 0, r.createdAt]),
-    );
-  }
+  for (const s of followUpInserts(rows)) added += await sql.run(s.text, s.params);
   return added;
 }
 

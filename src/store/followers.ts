@@ -1,5 +1,5 @@
 /** Followers (per account and openId) and the append-only push log. */
-import { inStatements, placeholderList, placeholderRows, type Sql, type SqlParam } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, readOne, type Read, type Sql, type SqlParam, type Statement } from "./database.ts";
 
 export interface FollowerRow {
   accountId: string;
@@ -63,16 +63,19 @@ export async function getFollower(sql: Sql, accountId: string, openId: string): 
 }
 
 /** The followers among `openIds` that wxqr has a row for, by openId. */
-export async function getFollowers(sql: Sql, accountId: string, openIds: readonly string[]): Promise<Map<string, FollowerRow>> {
-  const found = new Map<string, FollowerRow>();
-  for (const ids of inStatements([...new Set(openIds)], 1)) {
-    const rows = await sql.all<DbFollowerRow>(
-      `SELECT ${FOLLOWER_COLUMNS} FROM followers WHERE account_id = ? AND open_id IN (${placeholderList(ids.length)})`,
-      [accountId, ...ids],
-    );
-    for (const r of rows) found.set(r.open_id, toFollower(r));
-  }
-  return found;
+export function getFollowers(sql: Sql, accountId: string, openIds: readonly string[]): Promise<Map<string, FollowerRow>> {
+  return readOne(sql, followersRead(accountId, openIds));
+}
+
+/** `getFollowers` as a `Read`. */
+export function followersRead(accountId: string, openIds: readonly string[]): Read<Map<string, FollowerRow>> {
+  return {
+    statements: inStatements([...new Set(openIds)], 1).map((ids) => ({
+      text: `SELECT ${FOLLOWER_COLUMNS} FROM followers WHERE account_id = ? AND open_id IN (${placeholderList(ids.length)})`,
+      params: [accountId, ...ids],
+    })),
+    result: (rows) => new Map((rows as DbFollowerRow[]).map((r) => [r.open_id, toFollower(r)])),
+  };
 }
 
 export async function saveFollower(sql: Sql, f: FollowerRow): Promise<void> {
@@ -84,14 +87,17 @@ export async function saveFollower(sql: Sql, f: FollowerRow): Promise<void> {
  * (and `imported`): only the state a push changes is updated.
  */
 export async function saveFollowers(sql: Sql, rows: readonly FollowerRow[]): Promise<void> {
-  for (const run of inStatements(rows, 8)) {
-    await sql.run(
-      `INSERT INTO followers (${FOLLOWER_COLUMNS}) VALUES ${placeholderRows(run.length, 8)}
+  for (const s of followerUpserts(rows)) await sql.run(s.text, s.params);
+}
+
+/** `saveFollowers` as statements, for `runTogether`. */
+export function followerUpserts(rows: readonly FollowerRow[]): Statement[] {
+  return inStatements(rows, 8).map((run) => ({
+    text: `INSERT INTO followers (${FOLLOWER_COLUMNS}) VALUES ${placeholderRows(run.length, 8)}
        ON CONFLICT (account_id, open_id) DO UPDATE SET subscribed = excluded.subscribed, source_qrcode_id = excluded.source_qrcode_id,
          last_seen_at = excluded.last_seen_at, subscribed_at = excluded.subscribed_at, unsubscribed_at = excluded.unsubscribed_at`,
-      run.flatMap((f) => [f.accountId, f.openId, f.subscribed ? 1 : 0, f.sourceQrcodeId, f.firstSeenAt, f.lastSeenAt, f.subscribedAt, f.unsubscribedAt]),
-    );
-  }
+    params: run.flatMap((f) => [f.accountId, f.openId, f.subscribed ? 1 : 0, f.sourceQrcodeId, f.firstSeenAt, f.lastSeenAt, f.subscribedAt, f.unsubscribedAt]),
+  }));
 }
 
 export interface PushLogRow {
@@ -134,27 +140,33 @@ const pushLogParams = (p: PushLogRow): SqlParam[] => [
 /** Appends pushes, their `seq` in the given order; those whose dedupe key is already there are left out. Returns how many were added. */
 export async function appendPushLogRows(sql: Sql, rows: readonly PushLogRow[]): Promise<number> {
   let added = 0;
-  for (const run of inStatements(rows, 12)) {
-    added += await sql.run(
-      `INSERT INTO push_log (account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at)
-       VALUES ${placeholderRows(run.length, 12)} ON CONFLICT (account_id, dedupe_key) DO NOTHING`,
-      run.flatMap(pushLogParams),
-    );
-  }
+  for (const s of pushLogInserts(rows)) added += await sql.run(s.text, s.params);
   return added;
 }
 
+/** `appendPushLogRows` as statements, for `runTogether`. */
+export function pushLogInserts(rows: readonly PushLogRow[]): Statement[] {
+  return inStatements(rows, 12).map((run) => ({
+    text: `INSERT INTO push_log (account_id, dedupe_key, kind, open_id, event, event_key, ticket, scene, qrcode_id, is_new_follower, create_time, received_at)
+       VALUES ${placeholderRows(run.length, 12)} ON CONFLICT (account_id, dedupe_key) DO NOTHING`,
+    params: run.flatMap(pushLogParams),
+  }));
+}
+
 /** The dedupe keys among `keys` already in the log. */
-export async function loggedDedupeKeys(sql: Sql, accountId: string, keys: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const run of inStatements([...new Set(keys)], 1)) {
-    const rows = await sql.all<{ dedupe_key: string }>(
-      `SELECT dedupe_key FROM push_log WHERE account_id = ? AND dedupe_key IN (${placeholderList(run.length)})`,
-      [accountId, ...run],
-    );
-    for (const r of rows) found.add(r.dedupe_key);
-  }
-  return found;
+export function loggedDedupeKeys(sql: Sql, accountId: string, keys: readonly string[]): Promise<Set<string>> {
+  return readOne(sql, loggedDedupeKeysRead(accountId, keys));
+}
+
+/** `loggedDedupeKeys` as a `Read`. */
+export function loggedDedupeKeysRead(accountId: string, keys: readonly string[]): Read<Set<string>> {
+  return {
+    statements: inStatements([...new Set(keys)], 1).map((run) => ({
+      text: `SELECT dedupe_key FROM push_log WHERE account_id = ? AND dedupe_key IN (${placeholderList(run.length)})`,
+      params: [accountId, ...run],
+    })),
+    result: (rows) => new Set((rows as Array<{ dedupe_key: string }>).map((r) => r.dedupe_key)),
+  };
 }
 
 interface DbPushLogRow {

@@ -5,7 +5,7 @@
  * deliveries in order per follower.
  * @module
  */
-import { inStatements, placeholderRows, type Sql } from "./database.ts";
+import { inStatements, placeholderRows, type Sql, type Statement } from "./database.ts";
 
 export interface OutboxInsert {
   accountId: string;
@@ -68,13 +68,16 @@ export async function insertOutbox(sql: Sql, e: OutboxInsert): Promise<boolean> 
 
 /** Adds events, due at once, their `seq` in the given order; an id already there is left out. */
 export async function insertOutboxRows(sql: Sql, rows: readonly OutboxInsert[]): Promise<void> {
-  for (const run of inStatements(rows, 9)) {
-    await sql.run(
-      `INSERT INTO outbox (account_id, event_id, kind, open_id, payload, occurred_at, created_at, attempts, next_attempt_at)
+  for (const s of outboxInserts(rows)) await sql.run(s.text, s.params);
+}
+
+/** `insertOutboxRows` as statements, for `runTogether`. */
+export function outboxInserts(rows: readonly OutboxInsert[]): Statement[] {
+  return inStatements(rows, 9).map((run) => ({
+    text: `INSERT INTO outbox (account_id, event_id, kind, open_id, payload, occurred_at, created_at, attempts, next_attempt_at)
        VALUES ${placeholderRows(run.length, 9)} ON CONFLICT (event_id) DO NOTHING`,
-      run.flatMap((e) => [e.accountId, e.eventId, e.kind, e.openId, e.payload, e.occurredAt, e.createdAt, 0, e.createdAt]),
-    );
-  }
+    params: run.flatMap((e) => [e.accountId, e.eventId, e.kind, e.openId, e.payload, e.occurredAt, e.createdAt, 0, e.createdAt]),
+  }));
 }
 
 // The oldest undelivered event of its follower (events of one follower leave in order).

@@ -18,6 +18,8 @@ const types = {
 // Errors that mean "the database is not there", as opposed to a bad query.
 const UNAVAILABLE_CODES = new Set(["ECONNREFUSED", "ECONNRESET", "ETIMEDOUT", "EPIPE", "57P01", "57P02", "57P03", "08000", "08003", "08006", "08001", "08004"]);
 
+const MAX_CACHED_TEXTS = 2_000;
+
 export interface PostgresOptions {
   connectionString: string;
   maxConnections?: number;
@@ -48,6 +50,8 @@ export class PostgresDatabase implements Database {
     if (out === undefined) {
       let n = 0;
       out = sql.replace(/\?/g, () => `$${++n}`);
+      // Multi-row statements have a text per row count (and per mix, together): keep the cache bounded.
+      if (this.texts.size >= MAX_CACHED_TEXTS) this.texts.clear();
       this.texts.set(sql, out);
     }
     return out;

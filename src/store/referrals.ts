@@ -4,7 +4,7 @@
  * platform's list (`followers.imported`, `accounts.followers_imported_at`).
  * @module
  */
-import { inStatements, placeholderList, placeholderRows, type Sql } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, readOne, type Read, type Sql, type Statement } from "./database.ts";
 
 export interface ReferralCodeRow {
   accountId: string;
@@ -93,25 +93,31 @@ export async function insertReferral(sql: Sql, r: ReferralRow): Promise<boolean>
 
 /** Inserts referrals (at most one row per invitee among them); an invitee who already has an inviter keeps it. */
 export async function insertReferrals(sql: Sql, rows: readonly ReferralRow[]): Promise<void> {
-  for (const run of inStatements(rows, 5)) {
-    await sql.run(
-      `INSERT INTO referrals (account_id, invitee, inviter, qrcode_id, created_at) VALUES ${placeholderRows(run.length, 5)} ON CONFLICT (account_id, invitee) DO NOTHING`,
-      run.flatMap((r) => [r.accountId, r.invitee, r.inviter, r.qrcodeId, r.createdAt]),
-    );
-  }
+  for (const s of referralInserts(rows)) await sql.run(s.text, s.params);
+}
+
+/** `insertReferrals` as statements, for `runTogether`. */
+export function referralInserts(rows: readonly ReferralRow[]): Statement[] {
+  return inStatements(rows, 5).map((run) => ({
+    text: `INSERT INTO referrals (account_id, invitee, inviter, qrcode_id, created_at) VALUES ${placeholderRows(run.length, 5)} ON CONFLICT (account_id, invitee) DO NOTHING`,
+    params: run.flatMap((r) => [r.accountId, r.invitee, r.inviter, r.qrcodeId, r.createdAt]),
+  }));
 }
 
 /** The invitees among `openIds` who already have an inviter. */
-export async function invitedAmong(sql: Sql, accountId: string, openIds: readonly string[]): Promise<Set<string>> {
-  const found = new Set<string>();
-  for (const run of inStatements([...new Set(openIds)], 1)) {
-    const rows = await sql.all<{ invitee: string }>(`SELECT invitee FROM referrals WHERE account_id = ? AND invitee IN (${placeholderList(run.length)})`, [
-      accountId,
-      ...run,
-    ]);
-    for (const r of rows) found.add(r.invitee);
-  }
-  return found;
+export function invitedAmong(sql: Sql, accountId: string, openIds: readonly string[]): Promise<Set<string>> {
+  return readOne(sql, invitedAmongRead(accountId, openIds));
+}
+
+/** `invitedAmong` as a `Read`. */
+export function invitedAmongRead(accountId: string, openIds: readonly string[]): Read<Set<string>> {
+  return {
+    statements: inStatements([...new Set(openIds)], 1).map((run) => ({
+      text: `SELECT invitee FROM referrals WHERE account_id = ? AND invitee IN (${placeholderList(run.length)})`,
+      params: [accountId, ...run],
+    })),
+    result: (rows) => new Set((rows as Array<{ invitee: string }>).map((r) => r.invitee)),
+  };
 }
 
 export async function getInviter(sql: Sql, accountId: string, invitee: string): Promise<string | undefined> {

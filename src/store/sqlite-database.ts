@@ -102,6 +102,8 @@ export class SqliteDatabase implements Database {
   }
 }
 
+const MAX_PREPARED = 2_000;
+
 /** A `Sql` over one connection, with its statements prepared once. */
 function sqlOn(db: BetterSqlite3.Database): Sql {
   const statements = new Map<string, Statement>();
@@ -109,6 +111,8 @@ function sqlOn(db: BetterSqlite3.Database): Sql {
     let stmt = statements.get(text);
     if (!stmt) {
       stmt = db.prepare<SqlParam[]>(text);
+      // Multi-row statements have a text per row count: keep the prepared ones bounded.
+      if (statements.size >= MAX_PREPARED) statements.clear();
       statements.set(text, stmt);
     }
     return stmt;
