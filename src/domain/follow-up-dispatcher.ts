@@ -70,12 +70,8 @@ export interface FollowUpRound {
   tagCalls: number;
 }
 
-export interface FollowUpCounters {
-  /** Rows closed as sent, by kind, since this process started. */
-  sent: Record<store.FollowUpKind, number>;
-  /** Attempts that failed, by errcode ("none" for failures without one). */
-  failures: Map<string, number>;
-}
+/** What one attempt came to, for `/metrics`: `rows` rows of `kind` sent, or failed with the platform's `errcode` (null: none). */
+export type FollowUpOutcome = { kind: store.FollowUpKind; rows: number } & ({ sent: true } | { sent: false; errcode: number | null });
 
 export interface FollowUpDispatcher {
   runOnce(): Promise<FollowUpRound>;
@@ -83,7 +79,8 @@ export interface FollowUpDispatcher {
   settle(maxRounds?: number): Promise<FollowUpRound>;
   /** Makes the background loop run a round now. */
   wake(): void;
-  readonly counters: FollowUpCounters;
+  /** Calls `listener` after every attempt; returns its removal. */
+  onOutcome(listener: (outcome: FollowUpOutcome) => void): () => void;
   start(): void;
   stop(): Promise<void>;
 }
@@ -128,7 +125,10 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
   const leaseMs = options.leaseMs ?? 60_000;
   const holder = random.uuid();
   const aborter = new AbortController();
-  const counters: FollowUpCounters = { sent: { poster: 0, text: 0, image: 0, tag: 0 }, failures: new Map() };
+  const listeners = new Set<(outcome: FollowUpOutcome) => void>();
+  const report = (outcome: FollowUpOutcome): void => {
+    for (const listener of listeners) listener(outcome);
+  };
   let loop: Promise<void> | undefined;
   let stopped = false;
   let woken = false;
@@ -171,11 +171,6 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
     return { key, mediaId };
   }
 
-  function countFailure(errcode: number | null, n = 1): void {
-    const label = errcode === null ? "none" : String(errcode);
-    counters.failures.set(label, (counters.failures.get(label) ?? 0) + n);
-  }
-
   async function sendMessage(row: store.FollowUpRow): Promise<boolean> {
     let media: { key: string; mediaId: string } | undefined;
     try {
@@ -185,7 +180,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
         await sendCustomMessage(call, { touser: row.openId, image: { mediaId: media.mediaId } });
       }
       await db.transaction((sql) => store.markFollowUpsSent(sql, [row.seq], holder, clock.now()));
-      counters.sent[row.kind] += 1;
+      report({ kind: row.kind, rows: 1, sent: true });
       return true;
     } catch (err) {
       const failure = failureOf(err);
@@ -198,7 +193,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
       await db.transaction((sql) =>
         store.markFollowUpsFailed(sql, [row.seq], holder, { errcode: failure.errcode, error: failure.error, retryAt: retry ? retryAt : null, at: now }),
       );
-      countFailure(failure.errcode);
+      report({ kind: row.kind, rows: 1, sent: false, errcode: failure.errcode });
       logger.warn({ kind: row.kind, openId: row.openId, errcode: failure.errcode, retry }, `follow-up not sent: ${failure.error}`);
       return false;
     }
@@ -220,7 +215,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
           clock.now(),
         ),
       );
-      counters.sent.tag += rows.length;
+      report({ kind: "tag", rows: rows.length, sent: true });
       return { sent: rows.length, failed: 0, calls: 1 };
     } catch (err) {
       const failure = failureOf(err);
@@ -245,7 +240,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
           { errcode: failure.errcode, error: failure.error, retryAt, at: now },
         ),
       );
-      countFailure(failure.errcode, rows.length);
+      report({ kind: "tag", rows: rows.length, sent: false, errcode: failure.errcode });
       logger.warn({ tagId, followers: rows.length, errcode: failure.errcode, retry: retryAt !== null }, `tagging failed: ${failure.error}`);
       return { sent: 0, failed: rows.length, calls: 1 };
     }
@@ -310,7 +305,10 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
   return {
     runOnce,
     settle,
-    counters,
+    onOutcome(listener) {
+      listeners.add(listener);
+      return () => void listeners.delete(listener);
+    },
     wake() {
       woken = true;
       wakeUp();

@@ -40,6 +40,7 @@ export {
   DEFAULT_FOLLOW_UP_WINDOW_MS,
   type FollowUpDispatcher,
   type FollowUpOptions,
+  type FollowUpOutcome,
   type FollowUpRound,
   type PosterImageSource,
 } from "./follow-up-dispatcher.ts";

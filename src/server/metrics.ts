@@ -82,24 +82,21 @@ export function createMetrics(sources: {
         for (const [status, n] of Object.entries(await followUps.counts())) this.set({ status }, n);
       },
     });
-    // Counted by this process's dispatcher, as the webhook's backlog is by the database.
-    new Gauge({
+    const sent = new Counter({
       name: "wxqr_follow_ups_sent_total",
       help: "Follow-up messages and taggings this process sent, by kind",
       labelNames: ["kind"],
       registers: [registry],
-      collect() {
-        for (const [kind, n] of Object.entries(followUps.dispatcher.counters.sent)) this.set({ kind }, n);
-      },
     });
-    new Gauge({
+    const failures = new Counter({
       name: "wxqr_follow_up_failures_total",
-      help: "Follow-up attempts this process saw fail, by the platform's errcode (45015 window closed, 45047 count used up; none: no errcode)",
+      help: "Follow-up rows whose attempt by this process failed, by the platform's errcode (45015 window closed, 45047 count used up; none: no errcode)",
       labelNames: ["errcode"],
       registers: [registry],
-      collect() {
-        for (const [errcode, n] of followUps.dispatcher.counters.failures) this.set({ errcode }, n);
-      },
+    });
+    followUps.dispatcher.onOutcome((o) => {
+      if (o.sent) sent.inc({ kind: o.kind }, o.rows);
+      else failures.inc({ errcode: o.errcode === null ? "none" : String(o.errcode) }, o.rows);
     });
   }
   return { registry, pushes, pushDuration, codesCreated };

@@ -167,6 +167,8 @@ describeOnBothEngines("follow-ups and channel tags", (makeFactory: () => Databas
     expect((await dispatcher(h).settle()).attempted).toBe(0);
     const metrics = await h.api("GET", "/metrics");
     expect(metrics.body).toContain('wxqr_follow_up_failures_total{errcode="45047"} 1');
+    expect(metrics.body).toContain('wxqr_follow_up_failures_total{errcode="45015"} 1');
+    expect(metrics.body).toContain('wxqr_follow_ups_sent_total{kind="text"} 3');
     expect(metrics.body).toContain('wxqr_follow_ups{status="failed"} 2');
   });
 
