@@ -51,6 +51,12 @@ export interface FollowUpOptions {
   batchSize?: number;
   /** The background loop's pause when nothing is due. Default 1 s. */
   pollMs?: number;
+  /**
+   * After a wake-up, the background loop waits this long before its round: the push's passive
+   * reply leaves just after the commit that woke it, and should reach the user before the
+   * follow-ups (it is the welcome; the poster comes second). Default 100 ms.
+   */
+  wakeDelayMs?: number;
   /** How long a claim keeps other instances off a row. Default 60 s. */
   leaseMs?: number;
 }
@@ -122,6 +128,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
   const steps = { baseDelayMs: options.baseDelayMs ?? 1_000, maxDelayMs: options.maxDelayMs ?? 600_000 };
   const batchSize = options.batchSize ?? 100;
   const pollMs = options.pollMs ?? 1_000;
+  const wakeDelayMs = options.wakeDelayMs ?? 100;
   const leaseMs = options.leaseMs ?? 60_000;
   const holder = random.uuid();
   const aborter = new AbortController();
@@ -297,8 +304,8 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
         logger.error({ err }, "follow-up round failed");
       }
       if (stopped) break;
-      if (woken) continue;
-      await Promise.race([timer.delay(pollMs, aborter.signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
+      if (!woken) await Promise.race([timer.delay(pollMs, aborter.signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
+      if (woken && !stopped) await timer.delay(wakeDelayMs, aborter.signal);
     }
   }
 
