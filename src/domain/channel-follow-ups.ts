@@ -42,6 +42,10 @@ function imageType(bytes: Buffer): "image/png" | "image/jpeg" | undefined {
   return undefined;
 }
 
+/**
+ * @example
+ * checkFollowUp({ text: "送您一张优惠券" }); // { followUpText: "送您一张优惠券", followUpImage: null }
+ */
 export function checkFollowUp(input: unknown): CheckedFollowUp {
   if (input === null) return { followUpText: null, followUpImage: null };
   if (typeof input !== "object" || Array.isArray(input)) throw new ValidationError("followUp", "must be {text}, {imageBase64} or null");
@@ -62,7 +66,11 @@ export function checkFollowUp(input: unknown): CheckedFollowUp {
   return { followUpText: null, followUpImage: id, image: { id, bytes, contentType } };
 }
 
-/** The tag name to store: null for none. */
+/**
+ * The tag name to store: null for none.
+ * @example
+ * checkTagName("广东门店"); // "广东门店" (12 bytes); 11 CJK characters (33 bytes) throw a ValidationError on "tag"
+ */
 export function checkTagName(input: unknown): string | null {
   if (input === null) return null;
   const name = typeof input === "string" ? input.trim() : "";
@@ -89,6 +97,12 @@ export interface ChannelFollowUps {
   rerunTagging(channelId: string): Promise<TagRerun>;
 }
 
+/**
+ * @example
+ * const tags = createChannelFollowUps({ db, accountId, call: client.call, clock, wake: dispatcher.wake });
+ * const tagId = await tags.tagIdFor("广东门店");
+ * await tags.rerunTagging(channelId); // { tagId, followers, queued }
+ */
 export function createChannelFollowUps(deps: {
   db: Database;
   accountId: string;

@@ -103,7 +103,12 @@ export interface FollowUpDispatcherDeps {
   timer: Timer;
 }
 
-/** The campaign's poster with the follower's personal code; the plain code as PNG while no design is saved. */
+/**
+ * The campaign's poster with the follower's personal code; the plain code as PNG while no design is saved.
+ * @example
+ * const posterImage = posterImageSource({ posters, referrals });
+ * const { key, png } = await posterImage("oFollower"); // key names the design version and the code
+ */
 export function posterImageSource(deps: { posters: PosterService; referrals: ReferralService }): PosterImageSource {
   return async (openId) => {
     try {
@@ -123,6 +128,11 @@ function failureOf(err: unknown): { errcode: number | null; error: string; retry
   return { errcode: null, error: err instanceof Error ? err.message : String(err), retryable: true };
 }
 
+/**
+ * @example
+ * const dispatcher = createFollowUpDispatcher({ windowMs: 60_000 }, { db, accountId, call: client.call, posterImage, clock, random, logger, timer });
+ * dispatcher.start(); // or, in a test on a manual clock: await dispatcher.settle();
+ */
 export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowUpDispatcherDeps): FollowUpDispatcher {
   const { db, accountId, call, clock, random, logger, timer } = deps;
   const steps = { baseDelayMs: options.baseDelayMs ?? 1_000, maxDelayMs: options.maxDelayMs ?? 600_000 };

@@ -26,7 +26,11 @@ export interface FollowUpSettings {
 
 const hashKey = (...parts: Array<string | number>): string => createHash("sha256").update(parts.join("\n"), "utf8").digest("base64url").slice(0, 32);
 
-/** A customer-service message following the push `pushKey` (its dedupe key). */
+/**
+ * A customer-service message following the push `pushKey` (its dedupe key).
+ * @example
+ * ctx.rows.addFollowUp(followUpMessageRow(settings, { accountId, pushKey: message.dedupeKey, kind: "text", text, openId, at, now }));
+ */
 export function followUpMessageRow(
   settings: Pick<FollowUpSettings, "windowMs">,
   row: { accountId: string; pushKey: string; kind: Exclude<FollowUpKind, "tag">; openId: string; at: number; now: number } & Partial<
@@ -48,7 +52,11 @@ export function followUpMessageRow(
   };
 }
 
-/** Tags `openId` with `tagId`: one row per (tag, follower), ever. */
+/**
+ * Tags `openId` with `tagId`: one row per (tag, follower), ever.
+ * @example
+ * ctx.rows.addFollowUp(taggingRow({ accountId, tagId: 100, openId, channelId, at, now }));
+ */
 export function taggingRow(row: { accountId: string; tagId: number; openId: string; channelId: string | null; at: number; now: number }): FollowUpInsert {
   return {
     accountId: row.accountId,

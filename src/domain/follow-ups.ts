@@ -36,6 +36,11 @@ export interface FollowUpService {
   rerunTagging(channelId: string): Promise<TagRerun>;
 }
 
+/**
+ * @example
+ * const followUps = createFollowUpService({ db, accountId, dispatcher, channels: channelFollowUps });
+ * const { followUps: failed } = await followUps.list({ status: "failed" });
+ */
 export function createFollowUpService(deps: { db: Database; accountId: string; dispatcher: FollowUpDispatcher; channels: ChannelFollowUps }): FollowUpService {
   const { db, accountId } = deps;
   return {
