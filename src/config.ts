@@ -66,6 +66,12 @@ const VARIABLES = {
   ],
   WXQR_POSTER_MAX_SIDE_PX: ["posterMaxSidePx", z.coerce.number().int("must be a whole number").min(100).max(16_384), 4096, false],
   WXQR_POSTER_CACHE_MB: ["posterCacheMb", z.coerce.number().int("must be a whole number").min(0).max(16_384), 64, false],
+  // Follow-ups (issue #12): how long after a scan or subscribe the platform lets the account send
+  // (1 minute under the current rules, wechat-api.md §10.1); whether a new follower brought by a
+  // personal code is sent their poster; the passive reply to a scan of a personal code.
+  WXQR_FOLLOW_UP_WINDOW_SECONDS: ["followUpWindowSeconds", z.coerce.number().int("must be a whole number").min(1).max(172_800), 60, false],
+  WXQR_REFERRAL_POSTER: ["referralPoster", onOff, true, false],
+  WXQR_REFERRAL_WELCOME: ["referralWelcome", z.string().trim().min(1, "must not be empty").max(600, "must be at most 600 characters"), undefined, false],
   WXQR_EMULATOR_URL: ["emulatorUrl", baseUrl, "http://127.0.0.1:3001", false],
   // Stack traces on CLI errors, for bug reports (read by the CLI before any configuration loads).
   WXQR_DEBUG: ["debug", onOff, false, false],

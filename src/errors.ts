@@ -37,6 +37,7 @@ export const ERROR_CODES = [
   "SCAN_SESSION_QUOTA_EXHAUSTED",
   "CSRF_REFUSED",
   "BATCH_DIRECTORY_CONFLICT",
+  "TAG_LIMIT_REACHED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -323,5 +324,21 @@ export class BatchDirectoryError extends QrError {
   constructor(outDir: string, message: string) {
     super("BATCH_DIRECTORY_CONFLICT", message);
     this.outDir = outDir;
+  }
+}
+
+/**
+ * WeChat refused to create a channel's tag: the account has 100 tags already (45056), the
+ * platform's limit. Reusing an existing tag's name, or deleting unused tags in the console, fixes it.
+ */
+export class TagLimitError extends QrError {
+  readonly field = "tag";
+  readonly errcode = 45056;
+  constructor(name: string, options: QrErrorOptions = {}) {
+    super(
+      "TAG_LIMIT_REACHED",
+      `tag: WeChat refused to create ${JSON.stringify(name)}: the account has 100 tags, the platform's limit (45056); reuse an existing tag's name or delete unused tags in the console`,
+      options,
+    );
   }
 }

@@ -72,6 +72,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
         referralPermanentReserve: settings.referralReserve,
         scanSessions: { siteName: settings.siteName, warmCodes: settings.scanSessionWarmCodes },
         posters: { maxBytes: settings.posterMaxBytes, maxSidePx: settings.posterMaxSidePx, cacheBytes: settings.posterCacheMb * 1_048_576 },
+        followUps: { windowMs: settings.followUpWindowSeconds * 1_000, referralPoster: settings.referralPoster, referralWelcome: settings.referralWelcome },
         ...(settings.webhookUrl && settings.webhookSecret ? { webhook: { url: settings.webhookUrl, secret: settings.webhookSecret } } : {}),
       },
       deps,
@@ -97,6 +98,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
     const address = server.app.server.address();
     const port = typeof address === "object" && address ? address.port : settings.port;
     service.webhook?.start();
+    service.followUps?.dispatcher.start();
     // Reservations a crash left without their ticket would hold scenes and quota forever.
     const reconciling = new AbortController();
     const reconciler = runCodeReconciler(
@@ -108,6 +110,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
         reconciling.abort();
         await reconciler;
         await service.webhook?.stop();
+        await service.followUps?.dispatcher.stop();
       } finally {
         await closeServer(server, service, db);
       }

@@ -8,6 +8,7 @@ import { NameConflictError, NotFoundError, QrError, ValidationError } from "../e
 import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
+import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
 import { newId } from "./ids.ts";
@@ -53,6 +54,10 @@ export interface ChannelChanges {
   /** null or "" clears it. */
   welcome?: string | null;
   archived?: boolean;
+  /** A customer-service message after every scan through the channel; null clears it. */
+  followUp?: FollowUpInput;
+  /** The tag given to whoever scans through the channel (at most 30 UTF-8 bytes); null clears it. */
+  tag?: string | null;
 }
 
 export interface ChannelStats extends channels.DayCounts {
@@ -62,7 +67,7 @@ export interface ChannelStats extends channels.DayCounts {
 }
 
 export interface ChannelService {
-  create(input: { name: string; welcome?: string }): Promise<ChannelView>;
+  create(input: { name: string; welcome?: string; followUp?: FollowUpInput; tag?: string | null }): Promise<ChannelView>;
   get(id: string): Promise<ChannelView>;
   /** A page of channels, searched, filtered and sorted, with their counters. */
   list(options?: ChannelListOptions): Promise<ChannelPage>;
@@ -118,8 +123,36 @@ export function createChannelService(deps: {
   timeZone: string;
   clock: Clock;
   random: Random;
+  /** Follow-ups and tags (issue #12); without it, a channel takes neither. */
+  followUps?: ChannelFollowUps;
 }): ChannelService {
   const { db, accountId } = deps;
+
+  /** The follow-up and tag columns for `input`, the tag created at WeChat first (a network call, outside any transaction). */
+  async function extras(input: Pick<ChannelChanges, "followUp" | "tag">): Promise<{ changes: channels.ChannelChanges; image?: CheckedFollowUp["image"] }> {
+    const changes: channels.ChannelChanges = {};
+    let image: CheckedFollowUp["image"];
+    if (input.followUp !== undefined || input.tag !== undefined) {
+      if (!deps.followUps) throw new ValidationError(input.tag !== undefined ? "tag" : "followUp", "this service runs without the WeChat API");
+    }
+    if (input.followUp !== undefined) {
+      const checked = checkFollowUp(input.followUp);
+      changes.followUpText = checked.followUpText;
+      changes.followUpImage = checked.followUpImage;
+      image = checked.image;
+    }
+    if (input.tag !== undefined) {
+      const tagName = checkTagName(input.tag);
+      changes.tagName = tagName;
+      changes.tagId = tagName === null ? null : await deps.followUps!.tagIdFor(tagName);
+    }
+    return image ? { changes, image } : { changes };
+  }
+
+  async function saveExtras(sql: Sql, id: string, extra: Awaited<ReturnType<typeof extras>>): Promise<void> {
+    if (extra.image) await channels.saveFollowUpImage(sql, accountId, extra.image.id, extra.image.bytes, extra.image.contentType);
+    if (Object.keys(extra.changes).length > 0) await channels.updateChannel(sql, accountId, id, extra.changes);
+  }
 
   async function page(query: Omit<channels.ChannelListQuery, "today">): Promise<ChannelPage> {
     const today = dayInZone(deps.clock.now(), deps.timeZone);
@@ -173,13 +206,20 @@ export function createChannelService(deps: {
     async create(input) {
       const name = checkName(input.name);
       const welcome = checkWelcome(input.welcome);
+      // Checked before anything is created; the tag is created only once the name is known to be free.
+      if (input.followUp !== undefined) checkFollowUp(input.followUp);
+      if (input.tag !== undefined) checkTagName(input.tag);
       const id = newId("ch", deps.random);
       const row = { id, accountId, name, welcome, qrcodeId: null, archived: false, createdAt: deps.clock.now() };
       if (!(await db.transaction((sql) => channels.insertChannel(sql, row)))) throw new NameConflictError("name", name);
       try {
+        const extra = await extras(input);
         const qrcode = await deps.codes.create({ type: "permanent", label: channelLabel(name), owner: { kind: "channel", id } });
-        await db.transaction((sql) => channels.setChannelQrCode(sql, id, qrcode.id));
-        return { ...row, qrcodeId: qrcode.id, qrcode, today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
+        await db.transaction(async (sql) => {
+          await saveExtras(sql, id, extra);
+          await channels.setChannelQrCode(sql, id, qrcode.id);
+        });
+        return { ...row, ...extra.changes, qrcodeId: qrcode.id, qrcode, today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
       } catch (err) {
         // Unless a reconciliation gave it the code meanwhile: then the channel exists after all.
         await db.transaction((sql) => channels.deleteUnfinishedChannel(sql, accountId, id));
@@ -211,6 +251,10 @@ export function createChannelService(deps: {
         if (typeof input.archived !== "boolean") throw new ValidationError("archived", "must be true or false");
         changes.archived = input.archived;
       }
+      if (input.followUp !== undefined) checkFollowUp(input.followUp);
+      if (input.tag !== undefined) checkTagName(input.tag);
+      if (!(await db.read((sql) => channels.getChannel(sql, accountId, id)))?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+      const extra = await extras(input);
       const { name } = changes;
       const nameTaken = (sql: Sql): Promise<boolean> => channels.channelNameTaken(sql, accountId, name!, id);
       let found: boolean;
@@ -222,6 +266,7 @@ export function createChannelService(deps: {
             if (await nameTaken(sql)) throw new NameConflictError("name", name);
             await codesStore.setQrCodeLabel(sql, accountId, before.qrcodeId, channelLabel(name));
           }
+          await saveExtras(sql, id, extra);
           return channels.updateChannel(sql, accountId, id, changes);
         });
       } catch (err) {

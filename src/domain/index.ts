@@ -34,3 +34,15 @@ export type { FollowerService, FollowerView, FollowerImportResult, NewMeans } fr
 export type { ScanSessionService, ScanSessionOptions, ScanSessionView, ScanSessionStatus, ScanSessionPurpose, CreatedScanSession } from "./scan-sessions.ts";
 export { renderPoster, inspectBackground, checkLayout, POSTER_FONT_FAMILY, type PosterDesign, type PosterLayout, type PosterText } from "./poster-image.ts";
 export type { PosterService, PosterInfo, PosterInput, PosterOptions, PosterTarget, RenderedPoster } from "./posters.ts";
+export {
+  createFollowUpDispatcher,
+  posterImageSource,
+  DEFAULT_FOLLOW_UP_WINDOW_MS,
+  type FollowUpDispatcher,
+  type FollowUpOptions,
+  type FollowUpOutcome,
+  type FollowUpRound,
+  type PosterImageSource,
+} from "./follow-up-dispatcher.ts";
+export { FOLLOW_UP_PAGE_MAX, type FollowUpService, type FollowUpPage, type FollowUpRow, type FollowUpKind, type FollowUpStatus } from "./follow-ups.ts";
+export { FOLLOW_UP_TEXT_MAX, FOLLOW_UP_IMAGE_MAX_BYTES, TAG_NAME_MAX_BYTES, type FollowUpInput, type TagRerun } from "./channel-follow-ups.ts";

@@ -79,6 +79,7 @@ export function pushBatch(settings: PushSettings, receivedAt: number): BatchWork
     const ctx = {
       ...settings,
       rows,
+      now: receivedAt,
       counters,
       afterCommit: (fn: () => void) => void afterCommit.push(fn),
       emit: outboxRow

@@ -12,6 +12,7 @@ import type { OwnerKind, QrCodeRow } from "../store/codes.ts";
 import type { Sql } from "../store/database.ts";
 import type { FollowerRow } from "../store/followers.ts";
 import type { OutboxInsert } from "../store/outbox.ts";
+import type { FollowUpSettings } from "./follow-up-rows.ts";
 import type { PushRows } from "./push-rows.ts";
 import type { SharedCounters } from "./shared-counters.ts";
 
@@ -25,6 +26,10 @@ export interface PushContext {
   onOther?: (sql: Sql, ctx: PushContext, message: OtherMessage, at: number) => Promise<HookReply | void>;
   /** The outbox row that forwards an attributed event (`createOutboxForwarding`); without it, events are not forwarded. */
   outboxRow?: (event: AttributedEvent) => OutboxInsert | undefined;
+  /** Follow-up messages and channel tags (issue #12); without them, a push writes no follow-up rows. */
+  followUps?: FollowUpSettings;
+  /** Epoch ms: when the batch was received (the `created_at` of the rows it writes). */
+  now: number;
   /** Forwards an attributed event: an outbox row, written with the push's batch. */
   emit(event: AttributedEvent): void;
   /** The batch's rows as this push sees them (the earlier pushes of its batch included). */
@@ -46,7 +51,7 @@ export interface PushContext {
 }
 
 /** What a push's context is made of besides its own counters and after-commit work: the same for every push. */
-export type PushSettings = Omit<PushContext, "counters" | "afterCommit" | "emit" | "rows">;
+export type PushSettings = Omit<PushContext, "counters" | "afterCommit" | "emit" | "rows" | "now">;
 
 export interface HookReply {
   replyText?: string;

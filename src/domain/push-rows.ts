@@ -17,6 +17,7 @@ import * as channels from "../store/channels.ts";
 import * as codes from "../store/codes.ts";
 import { readTogether, runTogether, type Sql, type Statement } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
+import { followUpInserts, type FollowUpInsert } from "../store/follow-ups.ts";
 import { outboxInserts, type OutboxInsert } from "../store/outbox.ts";
 import * as referrals from "../store/referrals.ts";
 import { dayInZone } from "./days.ts";
@@ -37,6 +38,8 @@ export interface PushRows {
   /** Records a referral; false when the invitee already has an inviter. */
   addReferral(row: referrals.ReferralRow): Promise<boolean>;
   addOutbox(row: OutboxInsert): void;
+  /** Adds a follow-up message or tagging (a row whose key is there already is left out when written). */
+  addFollowUp(row: FollowUpInsert): void;
 }
 
 export interface BatchRows extends PushRows {
@@ -81,6 +84,7 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
   const newScanners: channels.ChannelScannerKey[] = [];
   const newReferrals: referrals.ReferralRow[] = [];
   const newOutbox: OutboxInsert[] = [];
+  const newFollowUps: FollowUpInsert[] = [];
 
   const knowCode = (c: codes.QrCodeRow): void => void byId.set(c.id, c);
 
@@ -184,14 +188,19 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       newOutbox.push(row);
     },
 
+    addFollowUp(row) {
+      newFollowUps.push(row);
+    },
+
     async write(also = []) {
-      // The log and the outbox in arrival order (their `seq`); followers in key order.
+      // The log and the outboxes in arrival order (their `seq`); followers in key order.
       await runTogether(sql, [
         ...followers.pushLogInserts(newLog),
         ...followers.followerUpserts([...changedFollowers.values()].sort((a, b) => compare(a.openId, b.openId))),
         ...channels.channelScannerInserts(accountId, newScanners),
         ...referrals.referralInserts(newReferrals),
         ...outboxInserts(newOutbox),
+        ...followUpInserts(newFollowUps),
         ...also,
       ]);
     },

@@ -10,7 +10,16 @@ import * as codesStore from "../store/codes.ts";
 import type { Database } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
+import { createChannelFollowUps } from "./channel-follow-ups.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
+import {
+  createFollowUpDispatcher,
+  DEFAULT_FOLLOW_UP_WINDOW_MS,
+  posterImageSource,
+  type FollowUpDispatcher,
+  type FollowUpOptions,
+} from "./follow-up-dispatcher.ts";
+import { createFollowUpService, type FollowUpService } from "./follow-ups.ts";
 import { createFollowerService, type FollowerService, type WeChatCall } from "./followers.ts";
 import { referralHooks } from "./referral-hooks.ts";
 import { createPosterService, type PosterOptions, type PosterService } from "./posters.ts";
@@ -50,6 +59,8 @@ export interface WxqrServiceOptions {
   liveFeed?: LiveFeedOptions;
   /** Poster backgrounds' limits and the rendered posters' cache. */
   posters?: PosterOptions;
+  /** Follow-up messages and channel tags (issue #12); they need `wechat`. */
+  followUps?: FollowUpOptions;
 }
 
 /** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
@@ -75,6 +86,8 @@ export interface WxqrService {
   readonly followers: FollowerService;
   /** Poster designs and the posters rendered from them. */
   readonly posters: PosterService;
+  /** Follow-up messages and taggings, when the service has the WeChat API (`start()` the dispatcher to send in the background). */
+  readonly followUps?: FollowUpService;
   readonly scanSessions: ScanSessionService;
   /** Records one push; resolves after the commit that holds it. A duplicate resolves `{ duplicate: true }`. */
   ingest(message: PushMessage): Promise<PushOutcome>;
@@ -99,7 +112,11 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
   const timeZone = checkTimeZone(options.timeZone ?? DEFAULT_TIME_ZONE);
   await db.transaction((sql) => codesStore.ensureAccount(sql, { id: accountId, timeZone }, clock.now()));
   const codes = createCodeService({ db, qrcodes: options.qrcodes, accountId, permanentQuota: options.permanentQuota ?? 100_000, clock, random });
-  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random });
+  const call = options.wechat?.call;
+  let dispatcher: FollowUpDispatcher | undefined;
+  const wake = (): void => dispatcher?.wake();
+  const channelFollowUps = call ? createChannelFollowUps({ db, accountId, call, clock, wake }) : undefined;
+  const channels = createChannelService({ db, codes, accountId, timeZone, clock, random, ...(channelFollowUps ? { followUps: channelFollowUps } : {}) });
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
   const referralService = createReferralService({
     db,
@@ -112,6 +129,12 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     random,
   });
   const posters = createPosterService(options.posters ?? {}, { db, accountId, referrals: referralService, channels, clock, random });
+  const followUpOptions = options.followUps ?? {};
+  if (call) {
+    const posterImage = posterImageSource({ posters, referrals: referralService });
+    dispatcher = createFollowUpDispatcher(followUpOptions, { db, accountId, call, posterImage, clock, random, logger, timer });
+  }
+  const followUps = dispatcher && channelFollowUps ? createFollowUpService({ db, accountId, dispatcher, channels: channelFollowUps }) : undefined;
   const scanSessions = createScanSessionService(options.scanSessions ?? {}, { db, codes, accountId, clock, random, logger, timer });
   const liveFeed = createLiveFeed(options.liveFeed ?? {}, { db, accountId, clock, logger, timer });
   const pushSettings: PushSettings = {
@@ -121,6 +144,16 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     onOther: scanSessions.onOther,
     ...(options.webhook ? { outboxRow: createOutboxEmitter({ accountId, clock }) } : {}),
     onLogged: liveFeed.wake,
+    ...(dispatcher
+      ? {
+          followUps: {
+            windowMs: followUpOptions.windowMs ?? DEFAULT_FOLLOW_UP_WINDOW_MS,
+            referralPoster: followUpOptions.referralPoster ?? true,
+            referralWelcome: followUpOptions.referralWelcome,
+            wake,
+          },
+        }
+      : {}),
   };
   if (options.webhook && !deps.fetch) throw new ConfigError([{ key: "fetch", message: "is required with webhook" }]);
   const webhook =
@@ -150,6 +183,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     referrals: referralService,
     followers: followerService,
     posters,
+    ...(followUps ? { followUps } : {}),
     scanSessions,
     ingest: (message) => committer.submit(message),
     async events(after, limit) {

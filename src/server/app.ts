@@ -30,6 +30,7 @@ import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./ro
 import { registerReferralRoutes } from "./routes/referrals.ts";
 import { registerPosterRoutes } from "./routes/posters.ts";
 import { registerWebhookRoutes } from "./routes/webhook.ts";
+import { registerFollowUpRoutes } from "./routes/follow-ups.ts";
 import { registerSessionRoutes } from "./routes/session.ts";
 import { DEFAULT_DASHBOARD_DIR, registerDashboard } from "./static-pages.ts";
 import { registerOverviewRoutes } from "./routes/overview.ts";
@@ -96,6 +97,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     tokenRefreshes: options.tokenRefreshes ?? (() => 0),
     pendingPushes: () => service.pendingPushes,
     ...(webhook ? { webhookBacklog: () => webhook.backlog() } : {}),
+    ...(service.followUps ? { followUps: service.followUps } : {}),
     scanSessionWarmCodes: () => service.scanSessions.warmStock(),
   });
 
@@ -193,6 +195,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     registerReferralRoutes(api, { service });
     registerPosterRoutes(api, { service });
     registerWebhookRoutes(api, { service });
+    registerFollowUpRoutes(api, { service });
     registerOverviewRoutes(api, { service });
     registerEventStreamRoute(api, { service, slots: streamSlots });
   });

@@ -1,5 +1,6 @@
 /** Prometheus metrics (prom-client), in a registry of the server's own. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+import type { FollowUpService } from "../domain/index.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -13,6 +14,7 @@ export function createMetrics(sources: {
   pendingPushes: () => number;
   webhookBacklog?: () => Promise<number>;
   scanSessionWarmCodes?: () => Promise<number>;
+  followUps?: FollowUpService;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
@@ -67,6 +69,34 @@ export function createMetrics(sources: {
       async collect() {
         this.set(await warmCodes());
       },
+    });
+  }
+  const followUps = sources.followUps;
+  if (followUps) {
+    new Gauge({
+      name: "wxqr_follow_ups",
+      help: "Follow-up messages and taggings in the outbox, by status (shared by every instance)",
+      labelNames: ["status"],
+      registers: [registry],
+      async collect() {
+        for (const [status, n] of Object.entries(await followUps.counts())) this.set({ status }, n);
+      },
+    });
+    const sent = new Counter({
+      name: "wxqr_follow_ups_sent_total",
+      help: "Follow-up messages and taggings this process sent, by kind",
+      labelNames: ["kind"],
+      registers: [registry],
+    });
+    const failures = new Counter({
+      name: "wxqr_follow_up_failures_total",
+      help: "Follow-up rows whose attempt by this process failed, by the platform's errcode (45015 window closed, 45047 count used up; none: no errcode)",
+      labelNames: ["errcode"],
+      registers: [registry],
+    });
+    followUps.dispatcher.onOutcome((o) => {
+      if (o.sent) sent.inc({ kind: o.kind }, o.rows);
+      else failures.inc({ errcode: o.errcode === null ? "none" : String(o.errcode) }, o.rows);
     });
   }
   return { registry, pushes, pushDuration, codesCreated };

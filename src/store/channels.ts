@@ -10,6 +10,13 @@ export interface ChannelRow {
   /** Left out of the default list; its code still works and its pushes still count. */
   archived: boolean;
   createdAt: number;
+  /** Sent as a customer-service message after every scan through the channel (issue #12). */
+  followUpText?: string | null;
+  /** The id of an image in `channel_follow_up_images`, sent the same way. */
+  followUpImage?: string | null;
+  /** The tag given to whoever scans through the channel; its WeChat id once created. */
+  tagName?: string | null;
+  tagId?: number | null;
 }
 
 interface DbChannelRow {
@@ -20,9 +27,14 @@ interface DbChannelRow {
   qrcode_id: string | null;
   archived: number;
   created_at: number;
+  follow_up_text: string | null;
+  follow_up_image: string | null;
+  tag_name: string | null;
+  tag_id: number | string | null;
 }
 
-const CHANNEL_COLUMNS = "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at";
+const CHANNEL_COLUMNS =
+  "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id";
 
 const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
@@ -32,6 +44,10 @@ const toChannel = (r: DbChannelRow): ChannelRow => ({
   qrcodeId: r.qrcode_id,
   archived: Number(r.archived) === 1,
   createdAt: Number(r.created_at),
+  followUpText: r.follow_up_text,
+  followUpImage: r.follow_up_image,
+  tagName: r.tag_name,
+  tagId: r.tag_id === null ? null : Number(r.tag_id),
 });
 
 /** False when the account already has a channel of that name. */
@@ -87,6 +103,10 @@ export interface ChannelChanges {
   name?: string;
   welcome?: string | null;
   archived?: boolean;
+  followUpText?: string | null;
+  followUpImage?: string | null;
+  tagName?: string | null;
+  tagId?: number | null;
 }
 
 /** Applies the given changes; false when the account has no such channel. */
@@ -95,6 +115,10 @@ export async function updateChannel(sql: Sql, accountId: string, id: string, cha
   if (changes.name !== undefined) values.push(["name", changes.name]);
   if (changes.welcome !== undefined) values.push(["welcome", changes.welcome]);
   if (changes.archived !== undefined) values.push(["archived", changes.archived ? 1 : 0]);
+  if (changes.followUpText !== undefined) values.push(["follow_up_text", changes.followUpText]);
+  if (changes.followUpImage !== undefined) values.push(["follow_up_image", changes.followUpImage]);
+  if (changes.tagName !== undefined) values.push(["tag_name", changes.tagName]);
+  if (changes.tagId !== undefined) values.push(["tag_id", changes.tagId]);
   // No change still says whether the channel exists.
   const sets = values.length === 0 ? "id = id" : values.map(([column]) => `${column} = ?`).join(", ");
   return (await sql.run(`UPDATE channels SET ${sets} WHERE account_id = ? AND id = ?`, [...values.map(([, v]) => v), accountId, id])) === 1;
@@ -358,4 +382,36 @@ export async function accountTotals(sql: Sql, accountId: string, toDay: string, 
     returningFollowers: Number(days?.[`r${i}_returning_followers`] ?? 0),
     unfollows: Number(days?.[`r${i}_unfollows`] ?? 0),
   }));
+}
+
+/** The tag id a channel of this account already holds for `name` (tags are account-wide). */
+export async function tagIdNamed(sql: Sql, accountId: string, name: string): Promise<number | undefined> {
+  const r = await sql.get<{ tag_id: number | string }>("SELECT tag_id FROM channels WHERE account_id = ? AND tag_name = ? AND tag_id IS NOT NULL LIMIT 1", [
+    accountId,
+    name,
+  ]);
+  return r ? Number(r.tag_id) : undefined;
+}
+
+/** Everyone who ever scanned or subscribed through a channel (its scanners over all days). */
+export async function channelFollowerIds(sql: Sql, channelId: string): Promise<string[]> {
+  const rows = await sql.all<{ open_id: string }>("SELECT DISTINCT open_id FROM channel_scanners WHERE channel_id = ? ORDER BY open_id", [channelId]);
+  return rows.map((r) => r.open_id);
+}
+
+export async function saveFollowUpImage(sql: Sql, accountId: string, id: string, bytes: Uint8Array, contentType: string): Promise<void> {
+  await sql.run("INSERT INTO channel_follow_up_images (account_id, id, bytes, content_type) VALUES (?, ?, ?, ?) ON CONFLICT (account_id, id) DO NOTHING", [
+    accountId,
+    id,
+    bytes,
+    contentType,
+  ]);
+}
+
+export async function getFollowUpImage(sql: Sql, accountId: string, id: string): Promise<{ bytes: Buffer; contentType: string } | undefined> {
+  const r = await sql.get<{ bytes: Uint8Array; content_type: string }>(
+    "SELECT bytes, content_type FROM channel_follow_up_images WHERE account_id = ? AND id = ?",
+    [accountId, id],
+  );
+  return r && { bytes: Buffer.from(r.bytes), contentType: r.content_type };
 }

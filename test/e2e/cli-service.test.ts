@@ -13,6 +13,7 @@ import { oneLine, runCli, startCli, type LongRunning } from "../helpers/cli.ts";
 
 const APP_ID = "wxe2e0000000000003";
 const WELCOME = "Welcome to poster A!";
+const FOLLOW_UP = "Here is your coupon.";
 
 let dir: string;
 let devDb: string;
@@ -46,7 +47,11 @@ describe("wxqr dev", () => {
     // On loopback, dev opens /docs and /metrics: only this machine's user reaches them.
     expect((await fetch(`${serviceUrl}/docs`)).status).toBe(200);
     expect((await fetch(`${serviceUrl}/metrics`)).status).toBe(200);
-    const created = await fetch(`${serviceUrl}/api/channels`, { method: "POST", headers: auth, body: JSON.stringify({ name: "poster A", welcome: WELCOME }) });
+    const created = await fetch(`${serviceUrl}/api/channels`, {
+      method: "POST",
+      headers: auth,
+      body: JSON.stringify({ name: "poster A", welcome: WELCOME, followUp: { text: FOLLOW_UP } }),
+    });
     expect(created.status).toBe(201);
     const channel = (await created.json()) as { id: string; qrcode: { ticket: string } };
 
@@ -56,6 +61,16 @@ describe("wxqr dev", () => {
     expect(scanned.stdout).toContain("pushed subscribe for u1");
     expect(scanned.stdout).toMatch(/delivery: +delivered to .*\/wechat \(safe mode\) after 1 attempt: #1 HTTP 200/);
     expect(scanned.stdout).toMatch(new RegExp(`user saw: +"${WELCOME}"`));
+    // The follow-up dispatcher runs in the background: the user's chat gets the channel's follow-up after the welcome.
+    let chat: Array<{ via: string; text?: string }> = [];
+    for (let i = 0; i < 100 && chat.length < 2; i++) {
+      chat = ((await (await fetch(`${emulatorUrl}/emulator/users/u1/messages`)).json()) as { messages: typeof chat }).messages;
+      if (chat.length < 2) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(chat.map((m) => [m.via, m.text])).toEqual([
+      ["passive_reply", WELCOME],
+      ["customer_service", FOLLOW_UP],
+    ]);
 
     const again = await runCli(["scan", "--openid", "u1", "--ticket", channel.qrcode.ticket, "--emulator", emulatorUrl!, "--json"]);
     expect(again.code).toBe(0);

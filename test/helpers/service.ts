@@ -6,7 +6,14 @@
  * never stale and nothing waits on real time.
  */
 import { createManualClock, createSeededRandom, silentLogger, systemTimer, type ManualClock, type Timer } from "../../src/deps.ts";
-import { createWxqrService, type PosterOptions, type ScanSessionOptions, type WebhookOptions, type WxqrService } from "../../src/domain/index.ts";
+import {
+  createWxqrService,
+  type FollowUpOptions,
+  type PosterOptions,
+  type ScanSessionOptions,
+  type WebhookOptions,
+  type WxqrService,
+} from "../../src/domain/index.ts";
 import { createEmulator, type DeliveryRecord, type Emulator, type EmulatorOptions } from "../../src/emulator/index.ts";
 import { createPushReceiver } from "../../src/push/index.ts";
 import { buildServer, closeServer, type Server, type ServerOptions } from "../../src/server/app.ts";
@@ -62,6 +69,8 @@ export interface ServiceHarnessOptions {
   webhook?: WebhookOptions;
   /** Poster background limits and the rendered posters' cache. */
   posters?: PosterOptions;
+  /** Follow-ups and tags (the dispatcher is not started: tests run its rounds). */
+  followUps?: FollowUpOptions;
 }
 
 export interface ServiceHarness {
@@ -133,6 +142,7 @@ export async function startServiceHarness(options: ServiceHarnessOptions): Promi
         ...(options.scanSessions !== undefined ? { scanSessions: options.scanSessions } : {}),
         ...(options.webhook !== undefined ? { webhook: options.webhook } : {}),
         ...(options.posters !== undefined ? { posters: options.posters } : {}),
+        ...(options.followUps !== undefined ? { followUps: options.followUps } : {}),
       },
       { ...deps, timer: options.timer ?? systemTimer },
     );

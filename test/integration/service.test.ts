@@ -182,6 +182,8 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       archived: false,
       today: { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
       total: { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
+      followUp: null,
+      tag: null,
     });
 
     const pushed = await channelTraffic(h, channel.qrcode.ticket);

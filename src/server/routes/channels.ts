@@ -8,7 +8,10 @@ import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-ex
 import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
-import { channelSchema, dayCountsProperties, errorResponses, idParams, imageSizeProperties } from "./schemas.ts";
+import { channelSchema, dayCountsProperties, errorResponses, followUpInputSchema, idParams, imageSizeProperties, tagInputSchema } from "./schemas.ts";
+
+/** A follow-up image of 2 MB arrives as ~2.8 MB of base64. */
+const CHANNEL_BODY_LIMIT_BYTES = 3 * 1_048_576;
 
 function channelJson(c: ChannelView): Record<string, unknown> {
   return {
@@ -20,6 +23,8 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     archived: c.archived,
     today: c.today,
     total: c.total,
+    followUp: c.followUpText ? { text: c.followUpText } : c.followUpImage ? { imageId: c.followUpImage } : null,
+    tag: c.tagName ? { name: c.tagName, id: c.tagId ?? null } : null,
   };
 }
 
@@ -34,11 +39,17 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
   app.post(
     "/api/channels",
     {
+      bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
         summary: "Create a channel with its own permanent code",
         body: {
           type: "object",
-          properties: { name: { type: "string", minLength: 1, maxLength: 100 }, welcome: { type: "string", maxLength: 600 } },
+          properties: {
+            name: { type: "string", minLength: 1, maxLength: 100 },
+            welcome: { type: "string", maxLength: 600 },
+            followUp: followUpInputSchema,
+            tag: tagInputSchema,
+          },
           required: ["name"],
           additionalProperties: false,
         },
@@ -127,8 +138,9 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
   app.patch(
     "/api/channels/:id",
     {
+      bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
-        summary: "Rename a channel, change or clear its welcome reply, archive or restore it",
+        summary: "Rename a channel, change or clear its welcome reply, follow-up or tag, archive or restore it",
         params: idParams,
         body: {
           type: "object",
@@ -136,6 +148,8 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             name: { type: "string", minLength: 1, maxLength: 100, description: "Unique; no control characters" },
             welcome: { type: ["string", "null"], maxLength: 600, description: "null or an empty string clears it" },
             archived: { type: "boolean", description: "An archived channel's code still works and counts; it leaves the default list" },
+            followUp: followUpInputSchema,
+            tag: tagInputSchema,
           },
           additionalProperties: false,
         },

@@ -46,8 +46,18 @@ export const channelSchema = {
     archived: { type: "boolean", description: "Left out of the default list; the code still works and its scans still count" },
     today: { ...countsSchema, description: "Today, in the account's time zone" },
     total: { ...countsSchema, description: "Since the channel began (unique scanners: each follower once)" },
+    followUp: {
+      type: ["object", "null"],
+      description: "The customer-service message sent after every scan through the channel",
+      properties: { text: { type: "string" }, imageId: { type: "string", description: "Names the image by its content" } },
+    },
+    tag: {
+      type: ["object", "null"],
+      description: "The tag given to whoever scans through the channel",
+      properties: { name: { type: "string" }, id: { type: ["integer", "null"], description: "WeChat's tag id" } },
+    },
   },
-  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total"],
+  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag"],
 } as const;
 
 /** A rendered code's size and quiet zone, in pixels and modules. */
@@ -68,4 +78,20 @@ export const errorResponses = {
   429: errorSchema,
   502: errorSchema,
   503: errorSchema,
+} as const;
+
+/** A channel's follow-up in a request: a text or an image, or null to clear it. */
+export const followUpInputSchema = {
+  type: ["object", "null"],
+  description: "A customer-service message after every scan through the channel: {text} or {imageBase64} (PNG or JPEG, at most 2 MB); null clears it",
+  properties: {
+    text: { type: "string", minLength: 1, maxLength: 600 },
+    imageBase64: { type: "string", minLength: 1, maxLength: 2_796_204 },
+  },
+  additionalProperties: false,
+} as const;
+
+export const tagInputSchema = {
+  type: ["string", "null"],
+  description: "A tag for whoever scans through the channel, at most 30 UTF-8 bytes (10 Chinese characters); created at WeChat once; null clears it",
 } as const;
