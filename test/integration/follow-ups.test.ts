@@ -281,10 +281,13 @@ describeOnBothEngines("follow-ups and channel tags", (makeFactory: () => Databas
     dispatcher(h).start();
     try {
       await scan(h, "oLive", channel.qrcode.ticket);
+      // The send follows the wake-up's short pause (100 ms) on the system timer; a busy machine may
+      // take longer, so this waits for the effect, bounded well inside the poll of an hour.
       let sent: Json[] = [];
-      for (let i = 0; i < 100 && sent.length === 0; i++) {
+      const deadline = performance.now() + 10_000;
+      while (sent.length === 0 && performance.now() < deadline) {
         sent = (await messagesOf(h, "oLive")).filter((m) => m.via === "customer_service");
-        if (sent.length === 0) await new Promise((resolve) => setImmediate(resolve));
+        if (sent.length === 0) await new Promise((resolve) => setTimeout(resolve, 5));
       }
       expect(sent.map((m) => m.text)).toEqual(["马上到"]);
     } finally {
