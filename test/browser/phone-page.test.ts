@@ -3,7 +3,8 @@
  * playwright-core): built from web/phone with Vite into a temporary folder, served by a real
  * emulator on loopback that pushes to a real push receiver. A person's paths through it: create a
  * user, scan by click, url and photo, write to the account, unfollow, a failed push, the language
- * switch; and axe-core at phone and desktop width.
+ * switch, customer-service messages (text and image) after the passive welcome; and axe-core at
+ * phone and desktop width.
  */
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -13,11 +14,14 @@ import axe from "axe-core";
 import { chromium, type Browser, type Page } from "playwright-core";
 import { build } from "vite";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createSeededRandom } from "../../src/deps.ts";
 import { USER_NOTICE } from "../../src/emulator/index.ts";
+import { decodeQrImage } from "../../src/qr/decode.ts";
 import { renderPng } from "../../src/qr/index.ts";
+import { createWeChatClient } from "../../src/wechat/index.ts";
 import { USER_NOTICE as PAGE_USER_NOTICE } from "../../web/phone/chat.ts";
-import { APP_ID, START_MS, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
-import { announceBrowser } from "../helpers/browser.ts";
+import { APP_ID, APP_SECRET, START_MS, startEmulator, type Harness } from "../helpers/emulator-harness.ts";
+import { announceBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
 import { startReceiver, type TestReceiver } from "../helpers/push-receiver.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -25,6 +29,7 @@ const PHONE_SOURCES = fileURLToPath(new URL("../../web/phone/", import.meta.url)
 const PUSH_TOKEN = "phoneT0ken";
 const WELCOME = "欢迎关注！回复 1 领取优惠券";
 const CONFIRMED = "已确认";
+const FOLLOW_UP = "这是你的专属海报，分享给好友吧";
 
 const haveBrowser = announceBrowser("phone page browser tests");
 
@@ -148,6 +153,44 @@ describe.skipIf(!haveBrowser)("emulator phone page in Chromium", () => {
     await page.getByRole("button", { name: /scene poster-a/ }).waitFor();
     await page.getByLabel("Language").selectOption("zh");
     await page.getByRole("heading", { name: "二维码" }).waitFor();
+    await page.context().close();
+  });
+
+  it("shows the passive welcome, then the account's customer-service text, then its image inline, in the order the user received them", async () => {
+    const page = await openPage(390, { bypassCSP: true });
+    const openId = await newUser(page, "海报用户");
+    await page.getByRole("button", { name: /场景 poster-a/ }).click();
+    await chat(page).getByText(WELCOME).waitFor();
+
+    // What the service's follow-up dispatcher sends, through the same typed client, to the same emulator.
+    const client = createWeChatClient(
+      { appId: APP_ID, appSecret: APP_SECRET, apiBase: h.base, mpBase: h.base },
+      { clock: h.clock, random: createSeededRandom(12) },
+    );
+    const { mediaId } = await client.uploadMedia("image", renderPng(poster.url, { size: 430 }), "poster.png", "image/png");
+    await client.sendCustomMessage({ touser: openId, text: FOLLOW_UP });
+    await client.sendCustomMessage({ touser: openId, image: { mediaId } });
+
+    // The page polls: the image shows without a reload.
+    const image = chat(page).getByRole("img", { name: "公众号发来的图片" });
+    await image.waitFor();
+    // Strings, not functions: this file is type-checked without the DOM library.
+    await expect.poll(() => page.evaluate<number>(`document.querySelector("#chat img").naturalWidth`)).toBeGreaterThan(0);
+    const lines = await page.evaluate<string[]>(
+      `Array.from(document.getElementById("chat").children, (node) => node.querySelector("img") ? "img:" + node.querySelector("img").alt : (node.querySelector(".bubble") ?? node).textContent)`,
+    );
+    // The scan's own line, then what the account sent.
+    expect(lines).toHaveLength(4);
+    expect(lines.slice(1)).toEqual([WELCOME, FOLLOW_UP, "img:公众号发来的图片"]);
+    await chat(page).getByText("公众号 · 客服消息").first().waitFor();
+
+    const src = await image.getAttribute("src");
+    const bytes = new Uint8Array(await (await fetch(new URL(src ?? "", `${h.base}/`))).arrayBuffer());
+    expect(decodeQrImage(bytes)).toBe(poster.url);
+
+    expect(await page.evaluate<number>("document.documentElement.scrollWidth")).toBeLessThanOrEqual(390);
+    expect(await seriousAxeViolations(page)).toEqual([]);
+    await screenshot(page, "phone-chat-zh-390");
     await page.context().close();
   });
 

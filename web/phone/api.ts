@@ -1,5 +1,5 @@
 /** The emulator's control endpoints the phone page uses, on the page's own origin. */
-import type { Delivery } from "./chat.ts";
+import type { Delivery, Received } from "./chat.ts";
 
 export interface User {
   openId: string;
@@ -52,6 +52,8 @@ export const api = {
   codes: async () => (await call<{ qrcodes: Code[] }>("GET", "/emulator/qrcodes")).qrcodes,
   deliveries: async (openId: string) =>
     (await call<{ deliveries: Delivery[] }>("GET", `/emulator/deliveries?limit=200&openId=${encodeURIComponent(openId)}`)).deliveries,
+  /** Everything the account sent the user, in the order it reached them. */
+  received: async (openId: string) => (await call<{ messages: Received[] }>("GET", `/emulator/users/${encodeURIComponent(openId)}/messages`)).messages,
   scan: (openId: string, source: { ticket: string } | { url: string } | { image: string }) => call("POST", "/emulator/scan", { openId, ...source }),
   follow: (openId: string) => call("POST", "/emulator/subscribe", { openId }),
   unfollow: (openId: string) => call("POST", "/emulator/unsubscribe", { openId }),

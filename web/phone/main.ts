@@ -1,12 +1,13 @@
 /**
  * The emulator's phone page: pick or create a WeChat user, scan one of the emulator's codes (by
  * clicking it, pasting its url or uploading a photo), follow or unfollow, write to the account,
- * and read the chat as the user saw it. Everything goes through the emulator's `/emulator/*`
- * controls on this origin; user-supplied text only ever lands in `textContent`.
+ * and read the chat as the user saw it (passive replies and customer-service messages, images
+ * inline). Everything goes through the emulator's `/emulator/*` controls on this origin;
+ * user-supplied text only ever lands in `textContent`.
  */
 import { api, EmulatorRefusal, sceneOf, type Code, type User } from "./api.ts";
-import { chatItems, type ChatItem, type Delivery } from "./chat.ts";
-import { translate, type Lang, type MessageKey } from "./i18n.ts";
+import { chatItems, type ChatItem, type Delivery, type Received } from "./chat.ts";
+import { translate, zh, type Lang, type MessageKey } from "./i18n.ts";
 
 const REFRESH_MS = 2_000; // codes created in the dashboard show up within this
 const CODES_SHOWN = 30;
@@ -29,6 +30,7 @@ const view = {
   users: [] as User[],
   codes: [] as Code[],
   deliveries: [] as Delivery[],
+  received: [] as Received[],
   openId: localStorage.getItem(USER_KEY) ?? "",
   lang: initialLang(),
   busy: false,
@@ -156,6 +158,24 @@ function renderCodes(): void {
   ui.codesNote.textContent = view.codes.length === 0 ? t("noCodes") : matching.length > CODES_SHOWN ? t("more", { count: matching.length - CODES_SHOWN }) : "";
 }
 
+const senderLabel = (via: Received["via"]): HTMLElement =>
+  el("span", "who", via === "customer_service" ? `${t("account")} · ${t("viaCustomerService")}` : t("account"));
+
+function mediaLabel(msgType: string): string {
+  const key = `media_${msgType}`;
+  return key in zh ? t(key as MessageKey) : t("mediaOther", { type: msgType });
+}
+
+function imageBubble(src: string): HTMLElement {
+  const image = el("img", "");
+  image.alt = t("imageAlt");
+  image.src = src;
+  // The image's height is known only once it loads: keep the newest message in view.
+  image.addEventListener("load", () => (ui.chat.scrollTop = ui.chat.scrollHeight));
+  image.addEventListener("error", () => image.replaceWith(t("imageGone")));
+  return el("div", "bubble picture", image);
+}
+
 function chatNode(item: ChatItem, timeFormat: Intl.DateTimeFormat): HTMLElement {
   const time = el("time", "", timeFormat.format(item.time));
   time.dateTime = new Date(item.time).toISOString();
@@ -163,7 +183,14 @@ function chatNode(item: ChatItem, timeFormat: Intl.DateTimeFormat): HTMLElement 
     case "sent":
       return el("div", "msg sent", el("p", "bubble", item.text), time);
     case "reply":
-      return el("div", "msg reply", el("span", "who", t("account")), el("p", "bubble", item.text), time);
+      return el("div", "msg reply", senderLabel(item.via), el("p", "bubble", item.text), time);
+    case "image":
+      return el("div", "msg reply", senderLabel(item.via), imageBubble(item.src), time);
+    case "media": {
+      const label = mediaLabel(item.msgType);
+      const text = item.title === undefined ? t("mediaPlaceholder", { type: label }) : `[${label}] ${item.title}`;
+      return el("div", "msg reply", senderLabel(item.via), el("p", "bubble placeholder", text), time);
+    }
     case "notice":
       return el("p", "notice", item.text);
     case "status":
@@ -174,10 +201,11 @@ function chatNode(item: ChatItem, timeFormat: Intl.DateTimeFormat): HTMLElement 
 }
 
 function renderChat(force = false): void {
-  const signature = JSON.stringify([view.lang, view.openId, view.deliveries.map((d) => [d.id, d.outcome, d.userSaw])]);
+  // The received log only grows: its ids say what changed.
+  const signature = JSON.stringify([view.lang, view.openId, view.deliveries.map((d) => [d.id, d.outcome, d.userSaw]), view.received.map((m) => m.id)]);
   if (!force && signature === view.chatSignature) return;
   view.chatSignature = signature;
-  const items = chatItems(view.deliveries);
+  const items = chatItems(view.deliveries, view.received);
   const timeFormat = new Intl.DateTimeFormat(view.lang === "zh" ? "zh-CN" : "en", { hour: "2-digit", minute: "2-digit", second: "2-digit" });
   ui.chat.replaceChildren(...(items.length === 0 ? [el("p", "empty", t("chatEmpty"))] : items.map((item) => chatNode(item, timeFormat))));
   ui.chat.scrollTop = ui.chat.scrollHeight;
@@ -213,7 +241,8 @@ async function refresh(): Promise<void> {
     view.loaded = true;
     renderUsers();
     renderCodes();
-    view.deliveries = view.openId === "" ? [] : await api.deliveries(view.openId);
+    const openId = view.openId;
+    [view.deliveries, view.received] = openId === "" ? [[], []] : await Promise.all([api.deliveries(openId), api.received(openId)]);
     renderChat();
     if (ui.status.dataset.kind === "error" && ui.status.textContent === t("unreachable")) setStatus("");
   } catch (err) {
@@ -275,6 +304,7 @@ ui.user.addEventListener("change", () => {
   view.openId = ui.user.value;
   localStorage.setItem(USER_KEY, view.openId);
   view.deliveries = [];
+  view.received = [];
   setStatus("");
   renderUsers();
   renderCodes();
