@@ -33,6 +33,7 @@ import { sendCustomMessage } from "../wechat/custom-message.ts";
 import { uploadMedia } from "../wechat/media.ts";
 import { batchTag, BATCH_TAGGING_OPENIDS_MAX } from "../wechat/tags.ts";
 import type { WeChatCall } from "./followers.ts";
+import { createOutboxLoop } from "./outbox-loop.ts";
 import type { PosterService } from "./posters.ts";
 import type { ReferralService } from "./referrals.ts";
 
@@ -141,15 +142,10 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
   const wakeDelayMs = options.wakeDelayMs ?? 100;
   const leaseMs = options.leaseMs ?? 60_000;
   const holder = random.uuid();
-  const aborter = new AbortController();
   const listeners = new Set<(outcome: FollowUpOutcome) => void>();
   const report = (outcome: FollowUpOutcome): void => {
     for (const listener of listeners) listener(outcome);
   };
-  let loop: Promise<void> | undefined;
-  let stopped = false;
-  let woken = false;
-  let wakeUp: () => void = () => {};
 
   // Followers sent one image in the same round share its upload (another instance may upload it too: harmless).
   const uploading = new Map<string, Promise<string>>();
@@ -304,20 +300,7 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
     return total;
   }
 
-  async function background(): Promise<void> {
-    while (!stopped) {
-      woken = false;
-      try {
-        // Something was attempted: the next message of the same follower may be due at once.
-        if ((await runOnce()).attempted > 0) continue;
-      } catch (err) {
-        logger.error({ err }, "follow-up round failed");
-      }
-      if (stopped) break;
-      if (!woken) await Promise.race([timer.delay(pollMs, aborter.signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
-      if (woken && !stopped) await timer.delay(wakeDelayMs, aborter.signal);
-    }
-  }
+  const loop = createOutboxLoop({ name: "follow-up", pollMs, wakeDelayMs }, { timer, logger, round: runOnce });
 
   return {
     runOnce,
@@ -326,19 +309,8 @@ export function createFollowUpDispatcher(options: FollowUpOptions, deps: FollowU
       listeners.add(listener);
       return () => void listeners.delete(listener);
     },
-    wake() {
-      woken = true;
-      wakeUp();
-    },
-    start() {
-      if (stopped) throw new Error("follow-up dispatcher was stopped");
-      loop ??= background();
-    },
-    async stop() {
-      stopped = true;
-      aborter.abort();
-      wakeUp();
-      await loop;
-    },
+    wake: loop.wake,
+    start: loop.start,
+    stop: loop.stop,
   };
 }

@@ -22,6 +22,7 @@ import type { Clock, Fetch, Logger, Random, Timer } from "../deps.ts";
 import { describeRequestFailure } from "../request-failure.ts";
 import type { Database } from "../store/database.ts";
 import * as outbox from "../store/outbox.ts";
+import { createOutboxLoop } from "./outbox-loop.ts";
 import { signWebhook, WEBHOOK_IDEMPOTENCY_HEADER, WEBHOOK_SIGNATURE_HEADER } from "./webhook-signature.ts";
 
 export interface WebhookOptions {
@@ -94,10 +95,6 @@ export function createWebhookDispatcher(
   const pollMs = options.pollMs ?? 1_000;
   const leaseMs = options.leaseMs ?? 60_000;
   const holder = random.uuid();
-  const aborter = new AbortController();
-  let loop: Promise<void> | undefined;
-  let stopped = false;
-  let wakeUp: () => void = () => {};
 
   async function attempt(row: outbox.OutboxRow): Promise<boolean> {
     let error: string;
@@ -115,7 +112,7 @@ export function createWebhookDispatcher(
         // (and fetch would turn the POST into a body-less GET on 301/302). It counts as a failure.
         redirect: "manual",
         // A network deadline, not a sleep.
-        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), aborter.signal]),
+        signal: AbortSignal.any([AbortSignal.timeout(timeoutMs), loop.signal]),
       });
       await res.arrayBuffer().catch(() => undefined);
       if (res.status >= 200 && res.status < 300) {
@@ -169,32 +166,13 @@ export function createWebhookDispatcher(
     };
   }
 
-  async function background(): Promise<void> {
-    while (!stopped) {
-      try {
-        // Something was sent: the next event of the same follower may be due at once.
-        if ((await runOnce()).attempted > 0) continue;
-      } catch (err) {
-        logger.error({ err }, "webhook round failed");
-      }
-      if (stopped) break;
-      await Promise.race([timer.delay(pollMs, aborter.signal), new Promise<void>((resolve) => (wakeUp = resolve))]);
-    }
-  }
+  const loop = createOutboxLoop({ name: "webhook", pollMs }, { timer, logger, round: runOnce });
 
   return {
     runOnce,
     status,
     backlog: async () => (await db.read((sql) => outbox.outboxSummary(sql, accountId))).backlog,
-    start() {
-      if (stopped) throw new Error("webhook dispatcher was stopped");
-      loop ??= background();
-    },
-    async stop() {
-      stopped = true;
-      aborter.abort();
-      wakeUp();
-      await loop;
-    },
+    start: loop.start,
+    stop: loop.stop,
   };
 }
