@@ -6,6 +6,7 @@
  */
 import QRCode from "qrcode";
 import { ValidationError } from "../errors.ts";
+import { applyBestMask } from "./best-mask.ts";
 
 export type ErrorCorrectionLevel = "L" | "M" | "Q" | "H";
 
@@ -34,9 +35,12 @@ export const MAX_SIZE_PX = 4096;
  */
 export function encodeQr(text: string, errorCorrectionLevel: ErrorCorrectionLevel = "M"): QrMatrix {
   if (text.length === 0) throw new ValidationError("text", "cannot encode an empty string");
-  const qr = QRCode.create(text, { errorCorrectionLevel });
-  const data = qr.modules.data as unknown as ArrayLike<number>;
-  return { size: qr.modules.size, modules: Uint8Array.from(data) };
+  // Mask 0 skips the package's own mask search, the slowest part of a render; applyBestMask then
+  // makes the same choice faster, so the matrix is the one the package gives (best-mask.test.ts).
+  const qr = QRCode.create(text, { errorCorrectionLevel, maskPattern: 0 });
+  const modules = Uint8Array.from(qr.modules.data as unknown as ArrayLike<number>);
+  applyBestMask(modules, qr.modules.reservedBit, qr.modules.size, errorCorrectionLevel, 0);
+  return { size: qr.modules.size, modules };
 }
 
 export function checkGeometry(sizePx: number, margin: number): void {

@@ -13,6 +13,7 @@ import { finished } from "node:stream/promises";
 import type { Command } from "commander";
 import { writeFileAtomic } from "../../atomic-file.ts";
 import { loadConfig, requireConfig } from "../../config.ts";
+import { createKeepAliveFetch } from "../../keep-alive-fetch.ts";
 import { AccessTokenInvalidError, CredentialsError, PermissionError, QrError, RateLimitError, ValidationError, WeChatApiError } from "../../errors.ts";
 import { resolveRenderOptions } from "../../qr/png.ts";
 import { createRenderPool, type RenderPool } from "../../qr/render-pool.ts";
@@ -111,7 +112,12 @@ export function registerQrBatchCommand(qr: Command, ctx: CliContext): void {
       // A complete batch needs no API call, so it can be zipped without the credentials.
       if (journal.recorded < job.plan.count) {
         requireConfig(config, ["appId", "appSecret"], "to call the WeChat API");
-        const client = createWeChatClient({ appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase }, ctx.deps);
+        // One qrcode/create per code: undici's fetch alone cost more CPU than rendering the code.
+        const http = createKeepAliveFetch({ fallback: ctx.deps.fetch });
+        const client = createWeChatClient(
+          { appId: config.appId, appSecret: config.appSecret, apiBase: config.apiBase, mpBase: config.mpBase },
+          { ...ctx.deps, fetch: http.fetch },
+        );
         api = client.qrcodes;
       }
       await prepareJournal(job.outDir, job.parameters, journal);
