@@ -14,6 +14,7 @@ import { v5 } from "./schema/v5-session-codes.ts";
 import { v6 } from "./schema/v6-admin-sessions.ts";
 import { v7 } from "./schema/v7-channel-archive.ts";
 import { v8 } from "./schema/v8-posters.ts";
+import { v10 } from "./schema/v10-latest-scans.ts";
 
 export interface Migration {
   version: number;
@@ -33,6 +34,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v6,
   v7,
   v8,
+  v10,
   // next versions: one line each, in order
 ];
 
