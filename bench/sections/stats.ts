@@ -30,6 +30,7 @@
  *                                          size's rate, would take longer (default 300).
  * @module
  */
+import { closeSync, fsyncSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as StartServiceModule from "../../src/cli/start-service.ts";
@@ -402,11 +403,39 @@ async function load(ctx: BenchContext, m: Modules, engine: Engine, shape: Shape)
 }
 
 /**
+ * Writes the load's pages to disk before the timed requests, so that the kernel's writeback
+ * (SQLite: the load had no journal and no sync) or PostgreSQL's checkpointer (its checkpoint
+ * spreads the writes over minutes) does not run during them, on the same two cores and disk. Not
+ * part of `load s`: a PostgreSQL CHECKPOINT also writes whatever else the server holds dirty.
+ */
+async function settle(ctx: BenchContext, engine: Engine, label: string): Promise<void> {
+  const s0 = performance.now();
+  if (engine.kind === "sqlite") {
+    const fd = openSync(engine.url.slice("sqlite:".length), "r+");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } else {
+    const client = new pg.Client({ connectionString: engine.url });
+    await client.connect();
+    try {
+      // A superuser's (or pg_checkpoint's) right; without it the checkpointer does it in its time.
+      await client.query("CHECKPOINT").catch((error: unknown) => ctx.log(`stats: ${label}: CHECKPOINT failed: ${String(error)}`));
+    } finally {
+      await client.end();
+    }
+  }
+  const ms = performance.now() - s0;
+  if (ms > 1_000) ctx.log(`stats: ${label}: ${(ms / 1000).toFixed(1)} s to write the load to disk (not in load s)`);
+}
+
+/**
  * Leaves PostgreSQL's tables as a store that grew over months would have them: vacuumed
  * (visibility map set, statistics gathered). Otherwise autovacuum, woken by ten million fresh
  * rows, works through them during the timed requests, on the same two cores: at 10 M, the p50 of
- * a 0.07 ms query doubled and its p99 tripled while it ran. (No CHECKPOINT: it is server-wide, and
- * with the default 128 MB of shared buffers little is left dirty after the load.)
+ * a 0.07 ms query doubled and its p99 tripled while it ran.
  */
 async function vacuumPostgres(ctx: BenchContext, label: string, url: string): Promise<void> {
   const client = new pg.Client({ connectionString: url });
@@ -521,6 +550,7 @@ async function measureSize(ctx: BenchContext, m: Modules, engine: Engine, events
     const t0 = performance.now();
     await load(ctx, m, engine, shape);
     const loadSec = (performance.now() - t0) / 1000;
+    await settle(ctx, engine, `${engine.kind} ${events.toLocaleString("en-US")}`);
     db = m.store.openDatabase(engine.url);
     const c0 = performance.now();
     const scannerRows = await check(db, shape);
