@@ -1,7 +1,7 @@
 /**
- * A channel's part in a push: its day counters (written at the batch's end), its welcome reply,
- * and the follow-ups it asks for (issue #12): its follow-up message and its tag, as rows of the
- * follow-up outbox written with the push.
+ * A channel's part in a push: its day counters and the per-day counts of latest scans (written at
+ * the batch's end), its welcome reply, and the follow-ups it asks for (issue #12): its follow-up
+ * message and its tag, as rows of the follow-up outbox written with the push.
  */
 import { followUpMessageRow, taggingRow } from "./follow-up-rows.ts";
 import type { OwnerHooks } from "./push-hooks.ts";
@@ -10,7 +10,11 @@ export const channelHooks: OwnerHooks = {
   async onScan(_sql, ctx, { message, code, isNewFollower, at, day }) {
     const channel = code.ownerId ? await ctx.rows.channel(code.ownerId) : undefined;
     if (!channel) return;
-    const firstToday = await ctx.rows.addChannelScanner({ channelId: channel.id, day, openId: message.openId });
+    const scanner = { channelId: channel.id, day, openId: message.openId };
+    const firstToday = await ctx.rows.addChannelScanner(scanner);
+    const moved = await ctx.rows.advanceLastScans(scanner);
+    if (moved.channel) ctx.counters.moveChannelLastScan(channel.id, moved.channel.from, day);
+    if (moved.account) ctx.counters.moveAccountLastScan(moved.account.from, day);
     ctx.counters.addChannelDay(channel.id, day, {
       scans: 1,
       uniqueScanners: firstToday ? 1 : 0,

@@ -7,7 +7,8 @@
  *
  * What is read stays true while the batch runs, because every row read is one of the batch's own
  * followers, whose locks the batch took first (`followers.lockFollowers`): the follower, their
- * dedupe keys (each names its follower), their scanner rows and their referral as invitee. Codes
+ * dedupe keys (each names its follower), their scanner rows, their latest scan days and their
+ * referral as invitee. Codes
  * and channels are shared, but a push only reads them. A lookup the first read did not cover
  * (e.g. a code first named by an earlier push of the batch) is read on its own: correct, only slower.
  * @module
@@ -15,9 +16,10 @@
 import type { PushMessage, ScanMessage } from "../push/events.ts";
 import * as channels from "../store/channels.ts";
 import * as codes from "../store/codes.ts";
-import { readTogether, runTogether, type Sql, type Statement } from "../store/database.ts";
+import { readOne, readTogether, runTogether, type Sql, type Statement } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import { followUpInserts, type FollowUpInsert } from "../store/follow-ups.ts";
+import * as lastScans from "../store/last-scans.ts";
 import { outboxInserts, type OutboxInsert } from "../store/outbox.ts";
 import * as referrals from "../store/referrals.ts";
 import { dayInZone } from "./days.ts";
@@ -35,6 +37,12 @@ export interface PushRows {
   channel(id: string): Promise<channels.ChannelRow | undefined>;
   /** Adds the follower to a channel's scanners of a day; true when they were not among them. */
   addChannelScanner(key: channels.ChannelScannerKey): Promise<boolean>;
+  /**
+   * Moves the follower's latest scan day of the channel, and of any channel, to the scan's day
+   * when it is later. Says, for each that moved, the day it moved from (null: their first scan);
+   * a late push (a day not after the latest) moves neither.
+   */
+  advanceLastScans(key: channels.ChannelScannerKey): Promise<{ channel?: LastScanMove; account?: LastScanMove }>;
   /** Records a referral; false when the invitee already has an inviter. */
   addReferral(row: referrals.ReferralRow): Promise<boolean>;
   addOutbox(row: OutboxInsert): void;
@@ -47,6 +55,10 @@ export interface BatchRows extends PushRows {
   load(messages: readonly PushMessage[]): Promise<void>;
   /** Writes every row added, then `also`: a statement per table, or one for all on PostgreSQL (`runTogether`). */
   write(also?: readonly Statement[]): Promise<void>;
+}
+
+export interface LastScanMove {
+  from: string | null;
 }
 
 /** Rows the batch reads: undefined when never read, null when read and absent. */
@@ -78,11 +90,15 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
   const channelRows: Known<channels.ChannelRow> = new Map();
   const scanners: Known<true> = new Map();
   const invited: Known<true> = new Map();
+  const channelLast: Known<string> = new Map();
+  const accountLast: Known<string> = new Map();
 
   const newLog: followers.PushLogRow[] = [];
   const changedFollowers = new Map<string, followers.FollowerRow>();
   const newScanners: channels.ChannelScannerKey[] = [];
   const newReferrals: referrals.ReferralRow[] = [];
+  const movedChannelLast = new Map<string, lastScans.ChannelLastScan>();
+  const movedAccountLast = new Map<string, string>();
   const newOutbox: OutboxInsert[] = [];
   const newFollowUps: FollowUpInsert[] = [];
 
@@ -124,13 +140,21 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       const channelIds = [...new Set(ofChannels.map((s) => s.channelId))];
       const scannerKeys = ofChannels.map(({ m, channelId }) => ({ channelId, day: dayInZone(m.createTime * 1000, timeZone), openId: m.openId }));
       const invitees = [...new Set(scanned.flatMap(({ m, code }) => (code?.ownerKind === "follower" && m.isNewFollower ? [m.openId] : [])))];
-      const [foundChannels, knownScanners, alreadyInvited] = await readTogether<[Map<string, channels.ChannelRow>, Set<string>, Set<string>]>(sql, [
+      const pairs = uniqueBy(scannerKeys, lastScans.channelFollowerKey);
+      const scannerIds = [...new Set(scannerKeys.map((k) => k.openId))];
+      const [foundChannels, knownScanners, alreadyInvited, foundChannelLast, foundAccountLast] = await readTogether<
+        [Map<string, channels.ChannelRow>, Set<string>, Set<string>, Map<string, string>, Map<string, string>]
+      >(sql, [
         channels.channelsRead(accountId, channelIds),
         channels.knownChannelScannersRead(scannerKeys),
         referrals.invitedAmongRead(accountId, invitees),
+        lastScans.channelLastScansRead(pairs),
+        lastScans.accountLastScansRead(accountId, scannerIds),
       ]);
       remember(channelRows, channelIds, foundChannels);
       for (const k of scannerKeys.map(channels.channelScannerKey)) scanners.set(k, knownScanners.has(k) ? true : null);
+      remember(channelLast, pairs.map(lastScans.channelFollowerKey), foundChannelLast);
+      remember(accountLast, scannerIds, foundAccountLast);
       for (const k of invitees) invited.set(k, alreadyInvited.has(k) ? true : null);
     },
 
@@ -174,6 +198,26 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
       return true;
     },
 
+    async advanceLastScans(key) {
+      const pair = lastScans.channelFollowerKey(key);
+      const ofChannel = await lookup(channelLast, pair, async () => (await readOne(sql, lastScans.channelLastScansRead([key]))).get(pair));
+      const ofAccount = await lookup(accountLast, key.openId, async () =>
+        (await readOne(sql, lastScans.accountLastScansRead(accountId, [key.openId]))).get(key.openId),
+      );
+      const moved: { channel?: LastScanMove; account?: LastScanMove } = {};
+      if (ofChannel === undefined || key.day > ofChannel) {
+        moved.channel = { from: ofChannel ?? null };
+        channelLast.set(pair, key.day);
+        movedChannelLast.set(pair, key);
+      }
+      if (ofAccount === undefined || key.day > ofAccount) {
+        moved.account = { from: ofAccount ?? null };
+        accountLast.set(key.openId, key.day);
+        movedAccountLast.set(key.openId, key.day);
+      }
+      return moved;
+    },
+
     async addReferral(row) {
       const there = await lookup(invited, row.invitee, async () =>
         (await referrals.invitedAmong(sql, accountId, [row.invitee])).size > 0 ? (true as const) : undefined,
@@ -198,6 +242,14 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
         ...followers.pushLogInserts(newLog),
         ...followers.followerUpserts([...changedFollowers.values()].sort((a, b) => compare(a.openId, b.openId))),
         ...channels.channelScannerInserts(accountId, newScanners),
+        ...lastScans.channelLastScanUpserts(
+          accountId,
+          [...movedChannelLast.values()].sort((a, b) => compare(a.channelId, b.channelId) || compare(a.openId, b.openId)),
+        ),
+        ...lastScans.accountLastScanUpserts(
+          accountId,
+          [...movedAccountLast].sort(([a], [b]) => compare(a, b)).map(([openId, day]) => ({ openId, day })),
+        ),
         ...referrals.referralInserts(newReferrals),
         ...outboxInserts(newOutbox),
         ...followUpInserts(newFollowUps),
@@ -206,6 +258,10 @@ export function createBatchRows(sql: Sql, options: { accountId: string; timeZone
     },
   };
   return rows;
+}
+
+function uniqueBy<T>(items: readonly T[], key: (item: T) => string): T[] {
+  return [...new Map(items.map((item) => [key(item), item])).values()];
 }
 
 // Code-unit order: the same in every process, whatever its locale.

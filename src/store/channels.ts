@@ -154,7 +154,8 @@ type CountColumn = (typeof COUNT_COLUMNS)[number];
  * A page of the account's channels (with a code: an unfinished creation is not listed) and how
  * many match. A fixed number of queries whatever the number of channels: the page with today's
  * counters (one row per channel, joined by key), then for the page's channels only one grouped
- * sum of their days and one grouped count of their distinct scanners of all time.
+ * sum of their days, which also gives their distinct scanners of all time (every follower who
+ * ever scanned a channel has their latest scan of it on one of its days: `last_scanners`).
  */
 export async function listChannelPage(sql: Sql, accountId: string, q: ChannelListQuery): Promise<{ items: ChannelListItem[]; total: number }> {
   const byCodePoint = sql.dialect === "postgres" ? ' COLLATE "C"' : "";
@@ -195,16 +196,15 @@ export async function listChannelPage(sql: Sql, accountId: string, q: ChannelLis
   if (rows.length > 0) {
     const ids = rows.map((r) => r.id);
     const idList = ids.map(() => "?").join(", ");
-    const sums = await sql.all<{ channel_id: string } & Record<CountColumn, number | null>>(
-      `SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")} FROM channel_days WHERE channel_id IN (${idList}) GROUP BY channel_id`,
+    const sums = await sql.all<{ channel_id: string; last_scanners: number | null } & Record<CountColumn, number | null>>(
+      `SELECT channel_id, ${COUNT_COLUMNS.map((k) => `SUM(${k}) AS ${k}`).join(", ")}, SUM(last_scanners) AS last_scanners
+       FROM channel_days WHERE channel_id IN (${idList}) GROUP BY channel_id`,
       ids,
     );
-    for (const r of sums) totals.set(r.channel_id, r);
-    const counts = await sql.all<{ channel_id: string; n: number }>(
-      `SELECT channel_id, COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id IN (${idList}) GROUP BY channel_id`,
-      ids,
-    );
-    for (const r of counts) uniques.set(r.channel_id, Number(r.n));
+    for (const r of sums) {
+      totals.set(r.channel_id, r);
+      uniques.set(r.channel_id, Number(r.last_scanners ?? 0));
+    }
   }
   const items = rows.map((r) => {
     const a = totals.get(r.id);
@@ -246,25 +246,35 @@ export async function addChannelDay(sql: Sql, accountId: string, channelId: stri
   await addChannelDays(sql, accountId, [{ channelId, day, counts: { ...ZERO_COUNTS, ...d } }]);
 }
 
+/** What to add to one (channel, day) row. */
+export interface ChannelDayAddition {
+  channelId: string;
+  day: string;
+  counts: DayCounts;
+  /** To the followers whose latest scan of the channel is that day (`last-scans.ts`); default 0. */
+  lastScanners?: number;
+}
+
 /**
  * Adds to the counters of several (channel, day) rows, in the given order; one row may appear
  * once only (PostgreSQL updates a row once per statement).
  */
-export async function addChannelDays(sql: Sql, accountId: string, rows: ReadonlyArray<{ channelId: string; day: string; counts: DayCounts }>): Promise<void> {
+export async function addChannelDays(sql: Sql, accountId: string, rows: readonly ChannelDayAddition[]): Promise<void> {
   for (const s of channelDayUpserts(accountId, rows)) await sql.run(s.text, s.params);
 }
 
 /** `addChannelDays` as statements, for `runTogether`. */
-export function channelDayUpserts(accountId: string, rows: ReadonlyArray<{ channelId: string; day: string; counts: DayCounts }>): Statement[] {
-  return inStatements(rows, 8).map((run) => ({
-    text: `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows)
-       VALUES ${placeholderRows(run.length, 8)}
+export function channelDayUpserts(accountId: string, rows: readonly ChannelDayAddition[]): Statement[] {
+  return inStatements(rows, 9).map((run) => ({
+    text: `INSERT INTO channel_days (account_id, channel_id, day, scans, unique_scanners, new_followers, returning_followers, unfollows, last_scanners)
+       VALUES ${placeholderRows(run.length, 9)}
        ON CONFLICT (channel_id, day) DO UPDATE SET scans = channel_days.scans + excluded.scans,
          unique_scanners = channel_days.unique_scanners + excluded.unique_scanners,
          new_followers = channel_days.new_followers + excluded.new_followers,
          returning_followers = channel_days.returning_followers + excluded.returning_followers,
-         unfollows = channel_days.unfollows + excluded.unfollows`,
-    params: run.flatMap(({ channelId, day, counts: v }) => [
+         unfollows = channel_days.unfollows + excluded.unfollows,
+         last_scanners = channel_days.last_scanners + excluded.last_scanners`,
+    params: run.flatMap(({ channelId, day, counts: v, lastScanners }) => [
       accountId,
       channelId,
       day,
@@ -273,6 +283,7 @@ export function channelDayUpserts(accountId: string, rows: ReadonlyArray<{ chann
       v.newFollowers,
       v.returningFollowers,
       v.unfollows,
+      lastScanners ?? 0,
     ]),
   }));
 }
@@ -345,8 +356,20 @@ export async function channelDays(sql: Sql, channelId: string, fromDay: string, 
   }));
 }
 
-/** Distinct followers who scanned the channel within the range (the per-day rows cannot be summed for this). */
+/**
+ * Distinct followers who scanned the channel within the range. When no follower's latest scan of
+ * it is after `toDay` (a range ending today), they are those whose latest scan is on or after
+ * `fromDay`: a sum over the channel's day rows from `fromDay` on, however many scans the range
+ * holds. Otherwise (a range ending before the latest scans) a count of distinct scanner rows,
+ * which grows with the range's scans (issue #11).
+ */
 export async function channelUniqueScanners(sql: Sql, channelId: string, fromDay: string, toDay: string): Promise<number> {
+  const sums = await sql.get<{ n: number | null; later: number | null }>(
+    `SELECT SUM(last_scanners) AS n, SUM(CASE WHEN day > ? AND last_scanners > 0 THEN 1 ELSE 0 END) AS later
+     FROM channel_days WHERE channel_id = ? AND day >= ?`,
+    [toDay, channelId, fromDay],
+  );
+  if (Number(sums?.later ?? 0) === 0) return Number(sums?.n ?? 0);
   const r = await sql.get<{ n: number }>("SELECT COUNT(DISTINCT open_id) AS n FROM channel_scanners WHERE channel_id = ? AND day >= ? AND day <= ?", [
     channelId,
     fromDay,
@@ -358,7 +381,9 @@ export async function channelUniqueScanners(sql: Sql, channelId: string, fromDay
 /**
  * The account's counters summed over all its channels (archived ones included), for ranges that
  * all end on `toDay` and start on each of `fromDays`, in one pass over the longest range (the
- * day indexes of v7 keep it to those days). `uniqueScanners` counts each follower once per range.
+ * day indexes of v7 keep it to those days). `uniqueScanners` counts each follower once per range:
+ * a sum of the account's per-day counts of latest scans (`account_days`) when no follower's
+ * latest scan is after `toDay`, else a count of distinct scanner rows (see `channelUniqueScanners`).
  */
 export async function accountTotals(sql: Sql, accountId: string, toDay: string, fromDays: readonly string[]): Promise<DayCounts[]> {
   if (fromDays.length === 0) return [];
@@ -370,11 +395,18 @@ export async function accountTotals(sql: Sql, accountId: string, toDay: string, 
     earliest,
     toDay,
   ]);
-  const distinct = fromDays.map((_, i) => `COUNT(DISTINCT CASE WHEN day >= ? THEN open_id END) AS r${i}`);
-  const scanners = await sql.get<Record<string, number | null>>(
-    `SELECT ${distinct.join(", ")} FROM channel_scanners WHERE account_id = ? AND day >= ? AND day <= ?`,
-    [...fromDays, accountId, earliest, toDay],
+  const latest = fromDays.map((_, i) => `SUM(CASE WHEN day >= ? THEN last_scanners ELSE 0 END) AS r${i}`);
+  let scanners = await sql.get<Record<string, number | null>>(
+    `SELECT ${latest.join(", ")}, SUM(CASE WHEN day > ? AND last_scanners > 0 THEN 1 ELSE 0 END) AS later FROM account_days WHERE account_id = ? AND day >= ?`,
+    [...fromDays, toDay, accountId, earliest],
   );
+  if (Number(scanners?.later ?? 0) > 0) {
+    const distinct = fromDays.map((_, i) => `COUNT(DISTINCT CASE WHEN day >= ? THEN open_id END) AS r${i}`);
+    scanners = await sql.get<Record<string, number | null>>(
+      `SELECT ${distinct.join(", ")} FROM channel_scanners WHERE account_id = ? AND day >= ? AND day <= ?`,
+      [...fromDays, accountId, earliest, toDay],
+    );
+  }
   return fromDays.map((_, i) => ({
     scans: Number(days?.[`r${i}_scans`] ?? 0),
     uniqueScanners: Number(scanners?.[`r${i}`] ?? 0),

@@ -15,6 +15,7 @@ import { v6 } from "./schema/v6-admin-sessions.ts";
 import { v7 } from "./schema/v7-channel-archive.ts";
 import { v8 } from "./schema/v8-posters.ts";
 import { v9 } from "./schema/v9-follow-ups.ts";
+import { v10 } from "./schema/v10-latest-scans.ts";
 
 export interface Migration {
   version: number;
@@ -35,6 +36,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v7,
   v8,
   v9,
+  v10,
   // next versions: one line each, in order
 ];
 

@@ -17,9 +17,10 @@ import { APP_ID, startPlatform, type Platform } from "../helpers/platform.ts";
 import { followPush, scanPush } from "../helpers/pushes.ts";
 
 // SQLite, where a statement is no round trip: followers, dedupe keys, codes, channels, scanners,
-// referrals; log, followers, scanners, referrals, outbox, counters. PostgreSQL: the lock, two
-// reads (readTogether), one write (runTogether).
-const MAX_STATEMENTS_PER_BATCH = { sqlite: 12, postgres: 4 } as const;
+// referrals, latest scans per channel and per account; log, followers, scanners, latest scans per
+// channel and per account, referrals, outbox, channel day counters, account day counters.
+// PostgreSQL: the lock, two reads (readTogether), one write (runTogether).
+const MAX_STATEMENTS_PER_BATCH = { sqlite: 17, postgres: 4 } as const;
 
 interface BatchCount {
   pushes: number;
