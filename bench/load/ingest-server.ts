@@ -7,7 +7,7 @@
  * in-process emulator of the platform (so the channel's permanent code, scene and ticket are
  * made exactly as in production), then closes the emulator: ingesting pushes never calls the
  * platform. For SQLite it first checks, on a connection opened the way `startService` opens
- * its own (`openDatabase(url)`), that the file is in WAL mode with `synchronous=FULL`.
+ * its own (`openDatabase(url)`), that the file is in WAL mode with `synchronous=NORMAL` (the service adds its own WAL fdatasync before each answer) or `FULL`.
  *
  * Sends `{ type: "listening", port, channel, sqlite? }`; answers `{ type: "stats" }` with the
  * push outcomes the service's own metrics counted and the CPU time used; closes gracefully on

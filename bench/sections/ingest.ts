@@ -1,6 +1,6 @@
 /**
  * Push ingestion end to end (issue #4): the whole service — safe-mode receiver, domain, group
- * commit, SQLite (WAL, `synchronous=FULL`: fsync before the reply) or PostgreSQL — under 50
+ * commit, SQLite (WAL, `synchronous=NORMAL` and the service's own WAL fdatasync before the reply) or PostgreSQL — under 50
  * connections of distinct pushes from thousands of followers, next to a bare `node:http` server
  * answering "success" in the same run.
  *
