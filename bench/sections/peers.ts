@@ -314,7 +314,9 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     rows.push(tableRow(`co-wechat ${PEER_PACKAGES["co-wechat"]} on Koa ${PEER_PACKAGES.koa}`, coRuns, bare, "no storage; handler answers the empty string"));
 
     const sqliteRuns = await repeat("wxqr serve, SQLite", () => serviceRun(ctx, impl, api, store, async () => sqliteEngine(), "wxqr serve, SQLite", bare));
-    rows.push(tableRow("wxqr serve, SQLite", sqliteRuns, bare, "WAL, synchronous=NORMAL + fdatasync of the WAL before the reply; killed and audited after each run"));
+    rows.push(
+      tableRow("wxqr serve, SQLite", sqliteRuns, bare, "WAL, synchronous=NORMAL + fdatasync of the WAL before the reply; killed and audited after each run"),
+    );
     if (postgresUrl) {
       const pgRuns = await repeat("wxqr serve, PostgreSQL", () =>
         serviceRun(ctx, impl, api, store, () => postgresEngine(postgresUrl), "wxqr serve, PostgreSQL", bare),
