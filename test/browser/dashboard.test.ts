@@ -19,39 +19,16 @@ import type { Browser, BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { announceBrowser, launchBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
-import { startCli, type LongRunning } from "../helpers/cli.ts";
+import { signIn as signInAs, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
 
 const WELCOME = "欢迎光临！扫码关注有礼";
 const TIMEOUT_MS = 120_000;
 
-interface Dev {
-  process: LongRunning;
-  dashboard: string;
-  phone: string;
-  token: string;
-}
-
 let dir: string;
-let dev: Dev;
+let dev: DevForBrowser;
 let browser: Browser;
 
-async function startDev(): Promise<Dev> {
-  const started = await startCli(
-    ["dev", "--port", "0", "--emulator-port", "0", "--db", join(dir, "dev.db")],
-    /admin token: (\S+)[\s\S]*phone: +(http:\/\/\S+?)\//,
-    {},
-  );
-  const dashboard = /dashboard: +(http:\/\/\S+?)\/\s/.exec(started.output)?.[1];
-  if (!dashboard) throw new Error(`no dashboard URL in:\n${started.output}`);
-  return { process: started, dashboard, phone: started.match[2]!, token: started.match[1]! };
-}
-
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${dev.dashboard}/`);
-  await page.getByLabel("管理令牌").fill(dev.token);
-  await page.getByRole("button", { name: "登录", exact: true }).click();
-  await expect.poll(() => page.getByRole("navigation").count(), { timeout: 10_000 }).toBeGreaterThan(0);
-}
+const signIn = (page: Page): Promise<void> => signInAs(page, dev);
 
 async function newContext(options: { width?: number } = {}): Promise<BrowserContext> {
   // bypassCSP only lets the test inject axe-core; the pages' own policy is tested over HTTP (dashboard-pages.test.ts).
@@ -73,13 +50,13 @@ async function scanOnPhone(phone: Page, openId: string, url: string): Promise<vo
 describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chromium, against wxqr dev", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "wxqr-dashboard-browser-"));
-    dev = await startDev();
+    dev = await startDevForBrowser(dir);
     browser = await launchBrowser();
   }, TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close();
-    if (dev && dev.process.child.exitCode === null) await dev.process.stop("SIGINT");
+    await stopDevForBrowser(dev);
     await rm(dir, { recursive: true, force: true });
   });
 

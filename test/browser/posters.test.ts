@@ -13,21 +13,16 @@ import sharp from "sharp";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { announceBrowser, launchBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
-import { startCli, type LongRunning } from "../helpers/cli.ts";
+import { signIn as signInAs, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
 
 const TIMEOUT_MS = 120_000;
 const QR = { x: 300, y: 500, size: 240 };
 
 let dir: string;
-let dev: { process: LongRunning; dashboard: string; token: string };
+let dev: DevForBrowser;
 let browser: Browser;
 
-async function signIn(page: Page): Promise<void> {
-  await page.goto(`${dev.dashboard}/`);
-  await page.getByLabel("管理令牌").fill(dev.token);
-  await page.getByRole("button", { name: "登录", exact: true }).click();
-  await expect.poll(() => page.getByRole("navigation").count(), { timeout: 10_000 }).toBeGreaterThan(0);
-}
+const signIn = (page: Page): Promise<void> => signInAs(page, dev);
 
 async function codeIn(png: Buffer): Promise<string> {
   return decodeQrImage(await sharp(png).extract({ left: QR.x, top: QR.y, width: QR.size, height: QR.size }).png().toBuffer());
@@ -36,16 +31,13 @@ async function codeIn(png: Buffer): Promise<string> {
 describe.runIf(announceBrowser("posters browser tests"))("the Posters page in Chromium, against wxqr dev", () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), "wxqr-posters-browser-"));
-    const started = await startCli(["dev", "--port", "0", "--emulator-port", "0", "--db", join(dir, "dev.db")], /admin token: (\S+)/, {});
-    const dashboard = /dashboard: +(http:\/\/\S+?)\/\s/.exec(started.output)?.[1];
-    if (!dashboard) throw new Error(`no dashboard URL in:\n${started.output}`);
-    dev = { process: started, dashboard, token: started.match[1]! };
+    dev = await startDevForBrowser(dir);
     browser = await launchBrowser();
   }, TIMEOUT_MS);
 
   afterAll(async () => {
     await browser?.close();
-    if (dev && dev.process.child.exitCode === null) await dev.process.stop("SIGINT");
+    await stopDevForBrowser(dev);
     await rm(dir, { recursive: true, force: true });
   });
 
