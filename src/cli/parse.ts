@@ -52,6 +52,8 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   "push.encodingAESKey": "--aes-key",
   "push.mode": "--mode",
   "push.timeoutMs": "--push-timeout-ms",
+  groupId: "--group",
+  welcome: "--welcome",
 };
 
 export function flagFor(field: string): string {

@@ -1,6 +1,7 @@
 /** The `wxqr` command line: builds the commander program and runs it against a context. */
 import { Command, CommanderError } from "commander";
 import type { CliContext } from "./context.ts";
+import { registerChannelCommands } from "./commands/channels.ts";
 import { registerDevCommand } from "./commands/dev.ts";
 import { registerEmulatorCommand } from "./commands/emulator.ts";
 import { registerFollowerCommands } from "./commands/followers.ts";
@@ -16,6 +17,7 @@ export function buildProgram(ctx: CliContext): Command {
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.stdout.write(s), writeErr: (s) => ctx.stderr.write(s) });
+  registerChannelCommands(program, ctx);
   registerDevCommand(program, ctx);
   registerEmulatorCommand(program, ctx);
   registerFollowerCommands(program, ctx);

@@ -8,6 +8,7 @@ import { NameConflictError, NotFoundError, QrError, ValidationError } from "../e
 import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
+import { checkGroupId } from "./channel-groups.ts";
 import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
@@ -41,6 +42,8 @@ export interface ChannelListOptions {
   offset?: number | undefined;
   /** Default false: archived channels are listed only when asked for (true) or with all the others ("all"). */
   archived?: boolean | "all" | undefined;
+  /** Only the channels of this group (an unknown one is refused, naming `groupId`); null: only ungrouped ones. */
+  groupId?: string | null | undefined;
 }
 
 export interface ChannelPage {
@@ -58,6 +61,8 @@ export interface ChannelChanges {
   followUp?: FollowUpInput;
   /** The tag given to whoever scans through the channel (at most 30 UTF-8 bytes); null clears it. */
   tag?: string | null;
+  /** Its group; null ungroups it. */
+  groupId?: string | null;
 }
 
 export interface ChannelStats extends channels.DayCounts {
@@ -67,7 +72,7 @@ export interface ChannelStats extends channels.DayCounts {
 }
 
 export interface ChannelService {
-  create(input: { name: string; welcome?: string; followUp?: FollowUpInput; tag?: string | null }): Promise<ChannelView>;
+  create(input: { name: string; welcome?: string; followUp?: FollowUpInput; tag?: string | null; groupId?: string | null }): Promise<ChannelView>;
   get(id: string): Promise<ChannelView>;
   /** A page of channels, searched, filtered and sorted, with their counters. */
   list(options?: ChannelListOptions): Promise<ChannelPage>;
@@ -210,8 +215,12 @@ export function createChannelService(deps: {
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
       const id = newId("ch", deps.random);
-      const row = { id, accountId, name, welcome, qrcodeId: null, archived: false, createdAt: deps.clock.now() };
-      if (!(await db.transaction((sql) => channels.insertChannel(sql, row)))) throw new NameConflictError("name", name);
+      const row = { id, accountId, name, welcome, qrcodeId: null, archived: false, createdAt: deps.clock.now(), groupId: input.groupId ?? null };
+      const inserted = await db.transaction(async (sql) => {
+        await checkGroupId(sql, accountId, row.groupId);
+        return channels.insertChannel(sql, row);
+      });
+      if (!inserted) throw new NameConflictError("name", name);
       try {
         const extra = await extras(input);
         const qrcode = await deps.codes.create({ type: "permanent", label: channelLabel(name), owner: { kind: "channel", id } });
@@ -234,9 +243,11 @@ export function createChannelService(deps: {
       if (order !== "asc" && order !== "desc") throw new ValidationError("order", 'must be "asc" or "desc"');
       const archived = options.archived ?? false;
       if (archived !== true && archived !== false && archived !== "all") throw new ValidationError("archived", 'must be true, false or "all"');
+      if (options.groupId) await db.read((sql) => checkGroupId(sql, accountId, options.groupId));
       return page({
         search: options.search?.trim() || undefined,
         archived,
+        groupId: options.groupId,
         sort,
         order,
         limit: wholeNumber("limit", options.limit ?? CHANNEL_PAGE_DEFAULT, 1, CHANNEL_PAGE_MAX),
@@ -251,6 +262,7 @@ export function createChannelService(deps: {
         if (typeof input.archived !== "boolean") throw new ValidationError("archived", "must be true or false");
         changes.archived = input.archived;
       }
+      if (input.groupId !== undefined) changes.groupId = input.groupId;
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
       if (!(await db.read((sql) => channels.getChannel(sql, accountId, id)))?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
@@ -262,6 +274,7 @@ export function createChannelService(deps: {
         found = await db.transaction(async (sql) => {
           const before = await channels.getChannel(sql, accountId, id);
           if (!before?.qrcodeId) return false;
+          await checkGroupId(sql, accountId, changes.groupId);
           if (name !== undefined && name !== before.name) {
             if (await nameTaken(sql)) throw new NameConflictError("name", name);
             await codesStore.setQrCodeLabel(sql, accountId, before.qrcodeId, channelLabel(name));

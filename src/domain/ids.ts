@@ -3,7 +3,7 @@ import type { Random } from "../deps.ts";
 
 const ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"; // Crockford base32, lower case
 
-export function newId(prefix: "qr" | "ch" | "ss" | "sw", random: Random): string {
+export function newId(prefix: "qr" | "ch" | "cg" | "ss" | "sw", random: Random): string {
   const bytes = random.bytes(10);
   let out = "";
   let bits = 0;

@@ -13,8 +13,9 @@ export {
   type ChannelWithCode,
   type DayCounts,
 } from "./channels.ts";
+export type { ChannelGroupListItem, ChannelGroupRow, ChannelGroupService } from "./channel-groups.ts";
 export type { PushOutcome } from "./record-push.ts";
-export type { Overview, Totals } from "./overview.ts";
+export type { GroupTotals, Overview, Totals } from "./overview.ts";
 export type { PushLogRow } from "../store/followers.ts";
 export { LIVE_FEED_DEFAULTS, type LiveFeed, type LiveFeedItem, type LiveFeedOptions } from "./live-feed.ts";
 export { createGroupCommitter, type GroupCommitter } from "./group-commit.ts";

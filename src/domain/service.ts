@@ -11,6 +11,7 @@ import type { Database } from "../store/database.ts";
 import * as followers from "../store/followers.ts";
 import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelFollowUps } from "./channel-follow-ups.ts";
+import { createChannelGroupService, type ChannelGroupService } from "./channel-groups.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
 import {
   createFollowUpDispatcher,
@@ -80,6 +81,8 @@ export interface WxqrService {
   readonly accountId: string;
   readonly codes: CodeService;
   readonly channels: ChannelService;
+  /** Groups of channels, by campaign or region (issue #13). */
+  readonly channelGroups: ChannelGroupService;
   /** The business webhook's dispatcher, when one is configured (`start()` it to deliver in the background). */
   readonly webhook?: WebhookDispatcher;
   readonly referrals: ReferralService;
@@ -117,6 +120,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
   const wake = (): void => dispatcher?.wake();
   const channelFollowUps = call ? createChannelFollowUps({ db, accountId, call, clock, wake }) : undefined;
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random, ...(channelFollowUps ? { followUps: channelFollowUps } : {}) });
+  const channelGroups = createChannelGroupService({ db, accountId, clock, random });
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
   const referralService = createReferralService({
     db,
@@ -179,6 +183,7 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     accountId,
     codes,
     channels,
+    channelGroups,
     ...(webhook ? { webhook } : {}),
     referrals: referralService,
     followers: followerService,

@@ -23,6 +23,7 @@ import { httpErrorFor } from "./http-errors.ts";
 import { createMetrics, type Metrics } from "./metrics.ts";
 import { createPushFront, type PushFront } from "./push-front.ts";
 import { registerPushRoute } from "../push/adapters/fastify.ts";
+import { registerChannelGroupRoutes } from "./routes/channel-groups.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
@@ -190,6 +191,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     api.addHook("onRequest", gate.require(SIGN_IN_HINT));
     registerQrcodeRoutes(api, { service, metrics });
     registerChannelRoutes(api, { service, metrics, clock: deps.clock });
+    registerChannelGroupRoutes(api, { service });
     registerEventRoutes(api, { service });
     registerScanSessionRoutes(api, { service });
     registerReferralRoutes(api, { service });

@@ -29,7 +29,7 @@ export const CHANNELS_CSV_HEADER = [
 ];
 
 export interface ChannelExportOptions {
-  filters: Pick<ChannelListOptions, "search" | "archived">;
+  filters: Pick<ChannelListOptions, "search" | "archived" | "groupId">;
   format: "png" | "svg";
   size: number;
   margin: number;

@@ -17,6 +17,8 @@ export interface ChannelRow {
   /** The tag given to whoever scans through the channel; its WeChat id once created. */
   tagName?: string | null;
   tagId?: number | null;
+  /** Its group (issue #13); null or absent: ungrouped. */
+  groupId?: string | null;
 }
 
 interface DbChannelRow {
@@ -31,10 +33,11 @@ interface DbChannelRow {
   follow_up_image: string | null;
   tag_name: string | null;
   tag_id: number | string | null;
+  group_id: string | null;
 }
 
 const CHANNEL_COLUMNS =
-  "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id";
+  "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id, c.group_id";
 
 const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
@@ -48,13 +51,14 @@ const toChannel = (r: DbChannelRow): ChannelRow => ({
   followUpImage: r.follow_up_image,
   tagName: r.tag_name,
   tagId: r.tag_id === null ? null : Number(r.tag_id),
+  groupId: r.group_id,
 });
 
 /** False when the account already has a channel of that name. */
 export async function insertChannel(sql: Sql, c: ChannelRow): Promise<boolean> {
   const changed = await sql.run(
-    "INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING",
-    [c.id, c.accountId, c.name, c.welcome, c.qrcodeId, c.archived ? 1 : 0, c.createdAt],
+    "INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING",
+    [c.id, c.accountId, c.name, c.welcome, c.qrcodeId, c.archived ? 1 : 0, c.createdAt, c.groupId ?? null],
   );
   return changed === 1;
 }
@@ -107,6 +111,7 @@ export interface ChannelChanges {
   followUpImage?: string | null;
   tagName?: string | null;
   tagId?: number | null;
+  groupId?: string | null;
 }
 
 /** Applies the given changes; false when the account has no such channel. */
@@ -119,6 +124,7 @@ export async function updateChannel(sql: Sql, accountId: string, id: string, cha
   if (changes.followUpImage !== undefined) values.push(["follow_up_image", changes.followUpImage]);
   if (changes.tagName !== undefined) values.push(["tag_name", changes.tagName]);
   if (changes.tagId !== undefined) values.push(["tag_id", changes.tagId]);
+  if (changes.groupId !== undefined) values.push(["group_id", changes.groupId]);
   // No change still says whether the channel exists.
   const sets = values.length === 0 ? "id = id" : values.map(([column]) => `${column} = ?`).join(", ");
   return (await sql.run(`UPDATE channels SET ${sets} WHERE account_id = ? AND id = ?`, [...values.map(([, v]) => v), accountId, id])) === 1;
@@ -132,6 +138,8 @@ export interface ChannelListQuery {
   /** Part of the name; letters A–Z match either case (the same on both engines). */
   search?: string | undefined;
   archived: boolean | "all";
+  /** Only the channels of this group; null: only ungrouped ones. */
+  groupId?: string | null | undefined;
   sort: ChannelSort;
   order: "asc" | "desc";
   limit: number;
@@ -169,6 +177,8 @@ export async function listChannelPage(sql: Sql, accountId: string, q: ChannelLis
   add("c.qrcode_id IS NOT NULL");
   if (q.id !== undefined) add("c.id = ?", q.id);
   if (q.archived !== "all") add("c.archived = ?", q.archived ? 1 : 0);
+  if (q.groupId === null) add("c.group_id IS NULL");
+  else if (q.groupId !== undefined) add("c.group_id = ?", q.groupId);
   // lower() folds A–Z only on SQLite, and under the "C" collation only A–Z on PostgreSQL too.
   if (q.search) add(`lower(c.name${byCodePoint}) LIKE ? ESCAPE '\\'`, `%${likeEscaped(asciiLower(q.search))}%`);
   const filter = where.join(" AND ");

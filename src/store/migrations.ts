@@ -16,6 +16,7 @@ import { v7 } from "./schema/v7-channel-archive.ts";
 import { v8 } from "./schema/v8-posters.ts";
 import { v9 } from "./schema/v9-follow-ups.ts";
 import { v10 } from "./schema/v10-latest-scans.ts";
+import { v11 } from "./schema/v11-channel-groups.ts";
 
 export interface Migration {
   version: number;
@@ -37,6 +38,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v8,
   v9,
   v10,
+  v11,
   // next versions: one line each, in order
 ];
 

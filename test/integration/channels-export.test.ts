@@ -158,7 +158,7 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect(doc.status).toBe(200);
     const operation = doc.body.paths["/api/channels/export.zip"].get;
     expect(Object.keys(operation.responses["200"].content)).toEqual(["application/zip"]);
-    expect(operation.parameters.map((p: Json) => p.name).sort()).toEqual(["archived", "format", "margin", "search", "size"]);
+    expect(operation.parameters.map((p: Json) => p.name).sort()).toEqual(["archived", "format", "groupId", "margin", "search", "size"]);
   });
 }
 

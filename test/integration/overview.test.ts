@@ -37,7 +37,13 @@ function describeOverview(makeFactory: () => DatabaseFactory): void {
     const b = await create(h, "poster B");
     expect((await h.api("PATCH", `/api/channels/${b.id}`, { archived: true })).status).toBe(200);
     const zero = { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0, netGrowth: 0 };
-    expect(await overview(h)).toEqual({ today: zero, last7: zero, last30: zero, quota: { permanent: { used: 2, limit: 100_000, remaining: 99_998 } } });
+    expect(await overview(h)).toEqual({
+      today: zero,
+      last7: zero,
+      last30: zero,
+      quota: { permanent: { used: 2, limit: 100_000, remaining: 99_998 } },
+      groups: [],
+    });
 
     // Day 0 (2026-11-25), 30 days before "today": in no range.
     await scan(h, "u1", a);
@@ -67,6 +73,7 @@ function describeOverview(makeFactory: () => DatabaseFactory): void {
       last7: { scans: 6, uniqueScanners: 4, newFollowers: 3, returningFollowers: 3, unfollows: 1, netGrowth: 5 },
       last30: { scans: 7, uniqueScanners: 5, newFollowers: 4, returningFollowers: 3, unfollows: 1, netGrowth: 6 },
       quota: { permanent: { used: 2, limit: 100_000, remaining: 99_998 } },
+      groups: [],
     });
     // The same figures the channels give, summed: today's per channel add up to the account's.
     const { channels } = (await h.api("GET", "/api/channels?archived=all")).body;

@@ -25,12 +25,25 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     total: c.total,
     followUp: c.followUpText ? { text: c.followUpText } : c.followUpImage ? { imageId: c.followUpImage } : null,
     tag: c.tagName ? { name: c.tagName, id: c.tagId ?? null } : null,
+    groupId: c.groupId ?? null,
   };
 }
 
 const CSV_HEADER = ["date", "scans", "unique_scanners", "new_followers", "returning_followers", "unfollows"];
 
 const ARCHIVED_FILTER = { false: false, true: true, all: "all" } as const;
+
+const groupIdFilter = {
+  type: "string",
+  minLength: 1,
+  maxLength: 64,
+  description: 'Only the channels of this group; "none": only ungrouped ones. An unknown group is refused',
+} as const;
+
+/** `none` asks for the ungrouped channels. */
+const groupFilter = (groupId: string | undefined): string | null | undefined => (groupId === "none" ? null : groupId);
+
+const groupIdInput = { type: ["string", "null"], minLength: 1, maxLength: 64, description: "Its channel group; null: ungrouped" } as const;
 
 export function registerChannelRoutes(untyped: FastifyInstance, deps: { service: WxqrService; metrics: Metrics; clock: Clock }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();
@@ -49,6 +62,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             welcome: { type: "string", maxLength: 600 },
             followUp: followUpInputSchema,
             tag: tagInputSchema,
+            groupId: groupIdInput,
           },
           required: ["name"],
           additionalProperties: false,
@@ -77,6 +91,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             limit: { type: "integer", minimum: 1, maximum: CHANNEL_PAGE_MAX, default: CHANNEL_PAGE_DEFAULT },
             offset: { type: "integer", minimum: 0, default: 0 },
             archived: { type: "string", enum: ["false", "true", "all"], default: "false" },
+            groupId: groupIdFilter,
           },
           additionalProperties: false,
         },
@@ -92,7 +107,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     },
     async (request) => {
       const q = request.query;
-      const page = await service.channels.list({ ...q, archived: ARCHIVED_FILTER[q.archived] });
+      const page = await service.channels.list({ ...q, archived: ARCHIVED_FILTER[q.archived], groupId: groupFilter(q.groupId) });
       return { channels: page.channels.map(channelJson), total: page.total };
     },
   );
@@ -109,6 +124,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
           properties: {
             search: { type: "string", maxLength: 100, description: "Part of the name; letters A–Z match either case" },
             archived: { type: "string", enum: ["false", "true", "all"], default: "false" },
+            groupId: groupIdFilter,
             format: { type: "string", enum: ["png", "svg"], default: "png" },
             ...imageSizeProperties,
           },
@@ -121,7 +137,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     async (request, reply) => {
       const q = request.query;
       const zip = await exportChannels(service, {
-        filters: { search: q.search, archived: ARCHIVED_FILTER[q.archived] },
+        filters: { search: q.search, archived: ARCHIVED_FILTER[q.archived], groupId: groupFilter(q.groupId) },
         format: q.format,
         size: q.size,
         margin: q.margin,
@@ -140,7 +156,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     {
       bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
-        summary: "Rename a channel, change or clear its welcome reply, follow-up or tag, archive or restore it",
+        summary: "Rename a channel, change or clear its welcome reply, follow-up or tag, move it to a group or out of one, archive or restore it",
         params: idParams,
         body: {
           type: "object",
@@ -150,6 +166,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             archived: { type: "boolean", description: "An archived channel's code still works and counts; it leaves the default list" },
             followUp: followUpInputSchema,
             tag: tagInputSchema,
+            groupId: groupIdInput,
           },
           additionalProperties: false,
         },

@@ -9,6 +9,19 @@ const totalsSchema = {
   required: ["scans", "uniqueScanners", "newFollowers", "returningFollowers", "unfollows", "netGrowth"],
 } as const;
 
+const groupTotalsSchema = {
+  type: "object",
+  description: "Sums over the group's channels; no unique scanners, which do not add up across channels",
+  properties: {
+    scans: { type: "integer" },
+    newFollowers: { type: "integer" },
+    returningFollowers: { type: "integer" },
+    unfollows: { type: "integer" },
+    netGrowth: { type: "integer" },
+  },
+  required: ["scans", "newFollowers", "returningFollowers", "unfollows", "netGrowth"],
+} as const;
+
 const overviewSchema = {
   type: "object",
   properties: {
@@ -26,6 +39,15 @@ const overviewSchema = {
       },
       required: ["permanent"],
     },
+    groups: {
+      type: "array",
+      description: "Each channel group's totals (archived channels included), by name",
+      items: {
+        type: "object",
+        properties: { id: { type: "string" }, name: { type: "string" }, today: groupTotalsSchema, last7: groupTotalsSchema, last30: groupTotalsSchema },
+        required: ["id", "name", "today", "last7", "last30"],
+      },
+    },
     webhook: {
       type: "object",
       description: "Only when a webhook is configured",
@@ -33,7 +55,7 @@ const overviewSchema = {
       required: ["backlog", "failing"],
     },
   },
-  required: ["today", "last7", "last30", "quota"],
+  required: ["today", "last7", "last30", "quota", "groups"],
 } as const;
 
 export function registerOverviewRoutes(app: FastifyInstance, deps: { service: WxqrService }): void {

@@ -56,8 +56,9 @@ export const channelSchema = {
       description: "The tag given to whoever scans through the channel",
       properties: { name: { type: "string" }, id: { type: ["integer", "null"], description: "WeChat's tag id" } },
     },
+    groupId: { type: ["string", "null"], description: "Its channel group; null: ungrouped" },
   },
-  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag"],
+  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag", "groupId"],
 } as const;
 
 /** A rendered code's size and quiet zone, in pixels and modules. */
