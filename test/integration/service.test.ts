@@ -184,6 +184,7 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       total: { scans: 0, uniqueScanners: 0, newFollowers: 0, returningFollowers: 0, unfollows: 0 },
       followUp: null,
       tag: null,
+      groupId: null,
     });
 
     const pushed = await channelTraffic(h, channel.qrcode.ticket);
