@@ -1,34 +1,24 @@
 import { describe, expect, it } from "vitest";
-import { ValidationError } from "../errors.ts";
 import { checkLayout, escapeXml, textBox } from "./poster-image.ts";
-
-const fieldOf = (fn: () => void): string | undefined => {
-  try {
-    fn();
-  } catch (err) {
-    if (err instanceof ValidationError) return err.field;
-    throw err;
-  }
-  return undefined;
-};
+import { validationFieldOf } from "../../test/helpers/validation.ts";
 
 describe("checkLayout", () => {
   const text = { text: "扫码关注", fontSizePx: 40, color: "#112233", x: 10, y: 10 };
 
   it("accepts a code and a line that lie inside the image, edges included", () => {
-    expect(fieldOf(() => checkLayout({ qr: { x: 880, y: 1720, sizePx: 200 }, text: { ...text, y: 1920 - 52 } }, 1080, 1920))).toBeUndefined();
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 880, y: 1720, sizePx: 200 }, text: { ...text, y: 1920 - 52 } }, 1080, 1920))).toBeUndefined();
   });
 
   it("names the field that puts the code or the line outside the image", () => {
-    expect(fieldOf(() => checkLayout({ qr: { x: 881, y: 0, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.x");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 1721, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.y");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 99 }, text: null }, 1080, 1920))).toBe("qr.size");
-    expect(fieldOf(() => checkLayout({ qr: { x: -1, y: 0, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.x");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, y: 1920 - 51 } }, 1080, 1920))).toBe("text.y");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, x: 1080 } }, 1080, 1920))).toBe("text.x");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, color: "#12345" } }, 1080, 1920))).toBe("text.color");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, text: "a\u0000b" } }, 1080, 1920))).toBe("text.text");
-    expect(fieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, fontSizePx: 401 } }, 1080, 1920))).toBe("text.fontSize");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 881, y: 0, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.x");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 1721, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.y");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 99 }, text: null }, 1080, 1920))).toBe("qr.size");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: -1, y: 0, sizePx: 200 }, text: null }, 1080, 1920))).toBe("qr.x");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, y: 1920 - 51 } }, 1080, 1920))).toBe("text.y");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, x: 1080 } }, 1080, 1920))).toBe("text.x");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, color: "#12345" } }, 1080, 1920))).toBe("text.color");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, text: "a\u0000b" } }, 1080, 1920))).toBe("text.text");
+    expect(validationFieldOf(() => checkLayout({ qr: { x: 0, y: 0, sizePx: 200 }, text: { ...text, fontSizePx: 401 } }, 1080, 1920))).toBe("text.fontSize");
   });
 
   it("gives the line a box from its corner to the right edge, 1.3 font sizes high", () => {
