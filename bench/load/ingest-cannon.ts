@@ -141,14 +141,6 @@ async function fire(region: PoolRegion, durationSec: number, onStart: () => void
       share.push({ method: "POST", path: push.path, headers: HEADERS, body: push.body, index, onResponse });
     }
     client.setRequests(share); // builds every request buffer now, before the run's clock starts
-    // Only the buffers are sent from now on (autocannon rebuilds a request only when it has a
-    // setupRequest): dropping the strings keeps a pool of half a million pushes from doubling the
-    // heap the load runs on.
-    for (const request of share) {
-      pool.delete(request.index);
-      request.path = "";
-      request.body = "";
-    }
     // The buffers are all autocannon sends from now on (it rebuilds a request only when it has a
     // setupRequest). Dropping the strings halves the heap the load runs on: with a pool of a few
     // hundred thousand pushes, its major GCs stalled the generator long enough to time requests out.

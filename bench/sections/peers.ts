@@ -18,6 +18,10 @@
  * that check can refuse it). A forgery counts as accepted when it is answered 2xx and reaches the
  * handler (or the log).
  *
+ * Each row also says what a request cost in CPU, the server's and the generator's, and from
+ * that the rate the machine's cores would reach if both were busy all the time ("CPU ceiling",
+ * as × bare): a goal above it needs a cheaper push, not better overlap of waits.
+ *
  * The peers are installed by the section itself, on first run, into bench/.peers/ (git-ignored,
  * its own package.json), never as wxqr dependencies.
  *
@@ -27,6 +31,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type * as PushModule from "../../src/push/index.ts";
@@ -41,6 +46,7 @@ import {
   chooseImpl,
   CONNECTIONS,
   halfwayStart,
+  measuredColumns,
   postgresEngine,
   postOnce,
   PROBE_INDEX,
@@ -169,6 +175,9 @@ interface RunFigures {
   repeated: number;
   /** Requests unanswered within 5 s (WeChat's limit), warm-up included. */
   timeouts: number;
+  /** CPU per answered request over the measured run: the server's (all its processes), the load generator's. */
+  serverMicrosPerReq: number;
+  generatorMicrosPerReq: number;
 }
 
 type StatelessTarget = ({ kind: "push-server"; mode: "bare-success" | "bare-receiver" } | { kind: "peer"; peer: PeerName }) & { pool: PoolShape };
@@ -213,10 +222,12 @@ async function statelessRun(
       // Whatever the target answers a valid push (the peers: the empty string) must be every answer.
       expectBody: answer.body,
     };
-    const { result } = await runLoad(ctx, label, job, sample, true, true);
+    const outcome = await runLoad(ctx, label, job, sample, true, true);
+    const { result } = outcome;
     const timeouts = result.timeouts + result.warmup.timeouts;
     if (timeouts > 0) ctx.log(`peers: ${label}: ${timeouts} requests unanswered within 5 s`);
-    return { reqPerSec: result.reqPerSec, p99Ms: result.latencyP99Ms, forgery: forgery.cells, repeated: result.repeated, timeouts };
+    const cpu = cpuPerRequest(measuredColumns(outcome, undefined));
+    return { reqPerSec: result.reqPerSec, p99Ms: result.latencyP99Ms, forgery: forgery.cells, repeated: result.repeated, timeouts, ...cpu };
   } finally {
     await server.stop();
   }
@@ -249,10 +260,28 @@ async function serviceRun(
         return { cells: {}, acked: outcome.acked };
       },
     });
-    return { reqPerSec: Number(row["req/s"]), p99Ms: Number(row["p99 ms"]), forgery, repeated: 0, timeouts: 0 }; // a timeout fails a service run
+    // A timeout fails a service run, so none is counted here.
+    return { reqPerSec: Number(row["req/s"]), p99Ms: Number(row["p99 ms"]), forgery, repeated: 0, timeouts: 0, ...cpuPerRequest(row) };
   } finally {
     await engine.cleanup().catch((error: unknown) => ctx.log(`peers: cleanup of the ${engine.kind} database failed: ${String(error)}`));
   }
+}
+
+/** CPU per request from a row of measured columns ("srv µs/req", "gen CPU %", "req/s"). */
+function cpuPerRequest(row: BenchRow): Pick<RunFigures, "serverMicrosPerReq" | "generatorMicrosPerReq"> {
+  const rate = Number(row["req/s"]);
+  return { serverMicrosPerReq: Number(row["srv µs/req"]), generatorMicrosPerReq: (Number(row["gen CPU %"]) / 100) * (1e6 / Math.max(1, rate)) };
+}
+
+/**
+ * The rate the machine's cores could reach if the server and the generator spent all of them at
+ * the CPU per request measured: what no tuning of waits, batching or concurrency can exceed while
+ * a push costs what it costs (for PostgreSQL rows a higher bound still: the database's own CPU is
+ * not in it).
+ */
+function cpuCeiling(runs: readonly RunFigures[]): number {
+  const perRequest = median(runs.map((r) => r.serverMicrosPerReq + r.generatorMicrosPerReq));
+  return (availableParallelism() * 1e6) / perRequest;
 }
 
 function median(values: readonly number[]): number {
@@ -275,6 +304,9 @@ function tableRow(target: string, runs: readonly RunFigures[], bare: number | un
     "× bare": bare === undefined ? 1 : Math.round((rate / bare) * 1000) / 1000,
     ...runs[0]!.forgery,
     "timeouts > 5 s": runs.reduce((n, r) => n + r.timeouts, 0),
+    "srv µs/req": Math.round(median(runs.map((r) => r.serverMicrosPerReq))),
+    "gen µs/req": Math.round(median(runs.map((r) => r.generatorMicrosPerReq))),
+    "CPU ceiling × bare": Math.round((cpuCeiling(runs) / (bare ?? rate)) * 1000) / 1000,
     "runs req/s": runs.map((r) => Math.round(r.reqPerSec).toLocaleString("en-US")).join(" / "),
     note: repeated > 0 ? `${note}; ${repeated.toLocaleString("en-US")} pushes sent twice (faster than the pool's ${poolRate.toLocaleString("en-US")}/s)` : note,
   };
