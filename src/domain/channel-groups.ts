@@ -31,10 +31,16 @@ function checkGroupName(input: unknown): string {
   return name;
 }
 
-/** Throws a ValidationError naming `groupId` unless the account has that group (null and undefined pass). */
-export async function checkGroupId(sql: Sql, accountId: string, groupId: string | null | undefined): Promise<void> {
+/**
+ * Throws a ValidationError naming `groupId` unless the account has that group (null and undefined
+ * pass). For a write (the default), in its transaction: the group then stays until it ends, so a
+ * concurrent delete cannot leave the channel being written pointing to no group.
+ */
+export async function checkGroupId(sql: Sql, accountId: string, groupId: string | null | undefined, use: "write" | "read" = "write"): Promise<void> {
   if (groupId === null || groupId === undefined) return;
-  if (typeof groupId !== "string" || !(await groups.getChannelGroup(sql, accountId, groupId))) {
+  const found = async (id: string): Promise<boolean> =>
+    use === "write" ? groups.holdChannelGroup(sql, accountId, id) : (await groups.getChannelGroup(sql, accountId, id)) !== undefined;
+  if (typeof groupId !== "string" || !(await found(groupId))) {
     throw new ValidationError("groupId", `no channel group ${JSON.stringify(String(groupId).slice(0, 40))}`);
   }
 }

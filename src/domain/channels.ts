@@ -243,7 +243,7 @@ export function createChannelService(deps: {
       if (order !== "asc" && order !== "desc") throw new ValidationError("order", 'must be "asc" or "desc"');
       const archived = options.archived ?? false;
       if (archived !== true && archived !== false && archived !== "all") throw new ValidationError("archived", 'must be true, false or "all"');
-      if (options.groupId) await db.read((sql) => checkGroupId(sql, accountId, options.groupId));
+      if (options.groupId) await db.read((sql) => checkGroupId(sql, accountId, options.groupId, "read"));
       return page({
         search: options.search?.trim() || undefined,
         archived,

@@ -65,7 +65,22 @@ export async function renameChannelGroup(sql: Sql, accountId: string, id: string
 }
 
 /** Ungroups the group's channels, set-wise, then deletes it; false when the account has no such group. */
+/**
+ * Whether the account has the group, held until the transaction ends so that it cannot be deleted
+ * before a channel written in the same transaction points to it. On PostgreSQL a `KEY SHARE` lock
+ * (what the foreign key itself takes): two writers never wait for each other, a delete waits for
+ * them, and a writer that comes after a delete began waits for it and then finds no group. SQLite
+ * has one writer at a time: nothing to lock.
+ */
+export async function holdChannelGroup(sql: Sql, accountId: string, id: string): Promise<boolean> {
+  const lock = sql.dialect === "postgres" ? " FOR KEY SHARE" : "";
+  return (await sql.get("SELECT id FROM channel_groups WHERE account_id = ? AND id = ?" + lock, [accountId, id])) !== undefined;
+}
+
 export async function deleteChannelGroup(sql: Sql, accountId: string, id: string): Promise<boolean> {
+  // Locked first: a channel write that holds the group (above) finishes before the ungrouping
+  // below, which then sees its row; one that comes later waits, then finds the group gone.
+  if (sql.dialect === "postgres") await sql.run("SELECT id FROM channel_groups WHERE account_id = ? AND id = ? FOR UPDATE", [accountId, id]);
   await sql.run("UPDATE channels SET group_id = NULL WHERE account_id = ? AND group_id = ?", [accountId, id]);
   return (await sql.run("DELETE FROM channel_groups WHERE account_id = ? AND id = ?", [accountId, id])) === 1;
 }
