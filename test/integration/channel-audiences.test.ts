@@ -84,9 +84,9 @@ describeOnBothEngines("channel replies by audience, schedule and pause", (makeFa
     expect(await seen(h, "oOther", "passive_reply")).toEqual([]);
   });
 
-  it("counts a paused channel's scans but sends no reply and no follow-up; resumed, it answers again", async () => {
+  it("counts a paused channel's scans and tags its scanners, but sends no reply and no follow-up; resumed, it answers again", async () => {
     const h = await start({ followUps: {} });
-    const c = await createChannel(h, { name: "暂停", welcome: "你好", followUp: { text: "送您一张优惠券" } });
+    const c = await createChannel(h, { name: "暂停", welcome: "你好", followUp: { text: "送您一张优惠券" }, tag: "暂停渠道" });
     const paused = await patch(h, c.id, { paused: true });
     expect(paused).toMatchObject({ paused: true, status: "paused" });
 
@@ -100,6 +100,9 @@ describeOnBothEngines("channel replies by audience, schedule and pause", (makeFa
     expect((await channel(h, c.id)).today).toMatchObject({ scans: 2, uniqueScanners: 2, newFollowers: 2 });
     const events = (await h.api("GET", "/api/events")).body.events as Json[];
     expect(events.filter((e) => e.openId === "oP1" || e.openId === "oP2")).toHaveLength(2);
+    // The tag records where they came from: attribution, not a message.
+    const tags = (await h.emulatorControl("GET", "/emulator/tags")).body.tags as Json[];
+    expect(tags.find((t) => t.id === c.tag.id)).toMatchObject({ name: "暂停渠道", count: 2 });
 
     expect(await patch(h, c.id, { paused: false })).toMatchObject({ paused: false, status: "active" });
     await scan(h, "oP1", c.qrcode.ticket);
