@@ -96,7 +96,8 @@ describe.runIf(announceBrowser("channel status browser tests"))("a channel's rep
       await expect.poll(async () => (await todayScans.textContent())!.trim(), { timeout: 5_000 }).toBe("2");
       // The emulator's record of the push: delivered, and the user saw nothing (answered "success").
       const delivered = async (): Promise<Array<{ outcome: string; userSaw: string | null }>> =>
-        (await (await fetch(`${dev.phone}/emulator/deliveries?openId=oSecond`)).json()).deliveries;
+        ((await (await fetch(`${dev.phone}/emulator/deliveries?openId=oSecond`)).json()) as { deliveries: Array<{ outcome: string; userSaw: string | null }> })
+          .deliveries;
       await expect.poll(async () => (await delivered()).map((d) => d.outcome), { timeout: 5_000 }).toEqual(["delivered"]);
       expect((await delivered())[0]!.userSaw).toBeNull();
       expect(await second.getByRole("log").textContent()).not.toContain("新朋友你好");
