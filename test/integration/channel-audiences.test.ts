@@ -63,6 +63,8 @@ describeOnBothEngines("channel replies by audience, schedule and pause", (makeFa
 
     // The counters are those of any channel: three scans, one new follower, two others, one unfollow.
     expect((await channel(h, c.id)).today).toEqual({ scans: 3, uniqueScanners: 1, newFollowers: 1, returningFollowers: 2, unfollows: 1 });
+    // A change names only the audiences it changes; the others keep their texts.
+    expect((await patch(h, c.id, { replies: { follower: null } })).replies).toEqual({ ...REPLIES, follower: null });
   });
 
   it("falls back to the welcome, placeholders filled, for an audience without its own text", async () => {
