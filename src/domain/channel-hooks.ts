@@ -19,6 +19,8 @@ import { fillPlaceholders } from "./reply-text.ts";
 /**
  * A subscribe through the code is a new follower when wxqr never saw them, else a returning one
  * (they followed before, unfollowed, and follow again); a `SCAN` comes from someone who follows.
+ * @example
+ * audienceOf({ isNewFollower: true }, false); // "returningFollower": a subscribe by someone wxqr has seen
  */
 export function audienceOf(message: Pick<ScanMessage, "isNewFollower">, isNewFollower: boolean): Audience {
   if (isNewFollower) return "newFollower";
