@@ -9,6 +9,7 @@ import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import { checkGroupId } from "./channel-groups.ts";
+import { channelStatus, type ChannelStatus } from "./channel-status.ts";
 import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
@@ -16,7 +17,8 @@ import { newId } from "./ids.ts";
 import { checkPlainText } from "./plain-text.ts";
 import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
 
-export type { ChannelRow, ChannelSort, DayCounts } from "../store/channels.ts";
+export type { Audience, AudienceTexts, ChannelRow, ChannelSort, DayCounts } from "../store/channels.ts";
+export type { ChannelStatus } from "./channel-status.ts";
 
 export interface ChannelWithCode extends channels.ChannelRow {
   qrcode: QrCodeRow;
@@ -28,6 +30,8 @@ export interface ChannelView extends ChannelWithCode {
   today: channels.DayCounts;
   /** Since the channel began; `uniqueScanners` counts each follower once over all days. */
   total: channels.DayCounts;
+  /** At the time of reading (`channelStatus`): only an "active" channel replies. */
+  status: ChannelStatus;
 }
 
 export interface ChannelListOptions {
@@ -63,7 +67,23 @@ export interface ChannelChanges {
   tag?: string | null;
   /** Its group; null ungroups it. */
   groupId?: string | null;
+  /** The passive reply per audience, each falling back to the welcome; an audience left out keeps its text, null or "" clears it. */
+  replies?: ReplyInputs;
+  /** The audiences the follow-up goes to; null: all. */
+  followUpAudiences?: readonly channels.Audience[] | null;
+  /** Epoch ms: the schedule's start (inclusive) and end (exclusive); null clears it. */
+  startsAt?: number | null;
+  endsAt?: number | null;
+  /** While paused, scans count but get no reply and no follow-up. */
+  paused?: boolean;
 }
+
+export type ReplyInputs = Partial<Record<channels.Audience, string | null>>;
+
+export type ChannelInput = Pick<ChannelChanges, "followUp" | "tag" | "groupId" | "replies" | "followUpAudiences" | "startsAt" | "endsAt"> & {
+  name: string;
+  welcome?: string;
+};
 
 export interface ChannelStats extends channels.DayCounts {
   from: string;
@@ -72,7 +92,7 @@ export interface ChannelStats extends channels.DayCounts {
 }
 
 export interface ChannelService {
-  create(input: { name: string; welcome?: string; followUp?: FollowUpInput; tag?: string | null; groupId?: string | null }): Promise<ChannelView>;
+  create(input: ChannelInput): Promise<ChannelView>;
   get(id: string): Promise<ChannelView>;
   /** A page of channels, searched, filtered and sorted, with their counters. */
   list(options?: ChannelListOptions): Promise<ChannelPage>;
@@ -104,15 +124,63 @@ function checkName(input: unknown): string {
   return name;
 }
 
-/** The welcome reply to store: null for none. */
-function checkWelcome(input: string | null | undefined): string | null {
-  if (input !== null && input !== undefined && typeof input !== "string") throw new ValidationError("welcome", "must be a string or null");
-  const welcome = input?.trim() || null;
-  if (welcome !== null && welcome.length > WELCOME_MAX) throw new ValidationError("welcome", `must be at most ${WELCOME_MAX} characters`);
-  // Checked here, not when a push arrives: the welcome is the passive reply to committed effects.
-  if (welcome !== null && !isReplyText(welcome)) throw new ValidationError("welcome", REPLY_TEXT_RULE);
-  return welcome;
+/** A reply text to store (the welcome, or an audience's reply, named by `field`): null for none. */
+function checkReplyText(field: string, input: string | null | undefined): string | null {
+  if (input !== null && input !== undefined && typeof input !== "string") throw new ValidationError(field, "must be a string or null");
+  const text = input?.trim() || null;
+  if (text !== null && text.length > WELCOME_MAX) throw new ValidationError(field, `must be at most ${WELCOME_MAX} characters`);
+  // Checked here, not when a push arrives: the reply answers committed effects.
+  if (text !== null && !isReplyText(text)) throw new ValidationError(field, REPLY_TEXT_RULE);
+  return text;
 }
+
+const checkWelcome = (input: string | null | undefined): string | null => checkReplyText("welcome", input);
+
+function checkReplies(input: unknown): Partial<channels.AudienceTexts> {
+  if (input === null || typeof input !== "object" || Array.isArray(input))
+    throw new ValidationError("replies", "must be {newFollower?, returningFollower?, follower?}");
+  const given = input as Record<string, unknown>;
+  const unknown = Object.keys(given).find((k) => !(channels.AUDIENCES as readonly string[]).includes(k));
+  if (unknown !== undefined) throw new ValidationError(`replies.${unknown}`, `is not an audience: ${channels.AUDIENCES.join(", ")}`);
+  const replies: Partial<channels.AudienceTexts> = {};
+  for (const a of channels.AUDIENCES) if (given[a] !== undefined) replies[a] = checkReplyText(`replies.${a}`, given[a] as string | null);
+  return replies;
+}
+
+function checkAudiences(input: unknown): channels.Audience[] | null {
+  if (input === null) return null;
+  if (!Array.isArray(input) || input.length === 0 || input.some((a) => !(channels.AUDIENCES as readonly unknown[]).includes(a))) {
+    throw new ValidationError("followUpAudiences", `must be null (all) or a non-empty list of ${channels.AUDIENCES.join(", ")}`);
+  }
+  return channels.AUDIENCES.filter((a) => input.includes(a));
+}
+
+function checkInstant(field: "startsAt" | "endsAt", input: unknown): number | null {
+  if (input === null) return null;
+  if (typeof input !== "number" || !Number.isSafeInteger(input) || input < 0) throw new ValidationError(field, "must be an instant in epoch ms, or null");
+  return input;
+}
+
+/** The schedule as it will be: an end must come after the start. */
+function checkSchedule(startsAt: number | null | undefined, endsAt: number | null | undefined): void {
+  if (startsAt != null && endsAt != null && endsAt <= startsAt) throw new ValidationError("endsAt", "must be after startsAt");
+}
+
+/** The audience and schedule columns of `input`, checked. */
+function audienceChanges(input: Pick<ChannelChanges, "replies" | "followUpAudiences" | "startsAt" | "endsAt" | "paused">): channels.ChannelChanges {
+  const changes: channels.ChannelChanges = {};
+  if (input.replies !== undefined) changes.replies = checkReplies(input.replies);
+  if (input.followUpAudiences !== undefined) changes.followUpAudiences = checkAudiences(input.followUpAudiences);
+  if (input.startsAt !== undefined) changes.startsAt = checkInstant("startsAt", input.startsAt);
+  if (input.endsAt !== undefined) changes.endsAt = checkInstant("endsAt", input.endsAt);
+  if (input.paused !== undefined) {
+    if (typeof input.paused !== "boolean") throw new ValidationError("paused", "must be true or false");
+    changes.paused = input.paused;
+  }
+  return changes;
+}
+
+type FollowUpColumns = Pick<channels.ChannelChanges, "followUpText" | "followUpImage" | "tagName" | "tagId">;
 
 const channelLabel = (name: string): string => `channel: ${name}`;
 
@@ -134,8 +202,8 @@ export function createChannelService(deps: {
   const { db, accountId } = deps;
 
   /** The follow-up and tag columns for `input`, the tag created at WeChat first (a network call, outside any transaction). */
-  async function extras(input: Pick<ChannelChanges, "followUp" | "tag">): Promise<{ changes: channels.ChannelChanges; image?: CheckedFollowUp["image"] }> {
-    const changes: channels.ChannelChanges = {};
+  async function extras(input: Pick<ChannelChanges, "followUp" | "tag">): Promise<{ changes: FollowUpColumns; image?: CheckedFollowUp["image"] }> {
+    const changes: FollowUpColumns = {};
     let image: CheckedFollowUp["image"];
     if (input.followUp !== undefined || input.tag !== undefined) {
       if (!deps.followUps) throw new ValidationError(input.tag !== undefined ? "tag" : "followUp", "this service runs without the WeChat API");
@@ -160,14 +228,16 @@ export function createChannelService(deps: {
   }
 
   async function page(query: Omit<channels.ChannelListQuery, "today">): Promise<ChannelPage> {
-    const today = dayInZone(deps.clock.now(), deps.timeZone);
+    const now = deps.clock.now();
+    const today = dayInZone(now, deps.timeZone);
     return db.read(async (sql) => {
       const found = await channels.listChannelPage(sql, accountId, { ...query, today });
       const codes = new Map((await codesStore.getQrCodes(sql, accountId, [...new Set(found.items.map((i) => i.channel.qrcodeId!))])).map((c) => [c.id, c]));
       const views = found.items.map((i): ChannelView => {
         const qrcode = codes.get(i.channel.qrcodeId!);
         if (!qrcode) throw new NotFoundError(`channel ${i.channel.id} has no code`);
-        return { ...i.channel, qrcode, today: i.today, total: i.total };
+        // A temporary code that does not renew would end the channel: its expiry is the third argument (h13-temp).
+        return { ...i.channel, qrcode, today: i.today, total: i.total, status: channelStatus(i.channel, now) };
       });
       return { channels: views, total: found.total };
     });
@@ -211,11 +281,27 @@ export function createChannelService(deps: {
     async create(input) {
       const name = checkName(input.name);
       const welcome = checkWelcome(input.welcome);
+      const audience = audienceChanges({ ...input, paused: undefined });
+      checkSchedule(audience.startsAt, audience.endsAt);
       // Checked before anything is created; the tag is created only once the name is known to be free.
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
       const id = newId("ch", deps.random);
-      const row = { id, accountId, name, welcome, qrcodeId: null, archived: false, createdAt: deps.clock.now(), groupId: input.groupId ?? null };
+      const row: channels.ChannelRow = {
+        id,
+        accountId,
+        name,
+        welcome,
+        qrcodeId: null,
+        archived: false,
+        createdAt: deps.clock.now(),
+        groupId: input.groupId ?? null,
+        replies: { newFollower: null, returningFollower: null, follower: null, ...audience.replies },
+        followUpAudiences: audience.followUpAudiences ?? null,
+        startsAt: audience.startsAt ?? null,
+        endsAt: audience.endsAt ?? null,
+        paused: false,
+      };
       const inserted = await db.transaction(async (sql) => {
         await checkGroupId(sql, accountId, row.groupId);
         return channels.insertChannel(sql, row);
@@ -228,7 +314,8 @@ export function createChannelService(deps: {
           await saveExtras(sql, id, extra);
           await channels.setChannelQrCode(sql, id, qrcode.id);
         });
-        return { ...row, ...extra.changes, qrcodeId: qrcode.id, qrcode, today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
+        const counts = { today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
+        return { ...row, ...extra.changes, qrcodeId: qrcode.id, qrcode, ...counts, status: channelStatus(row, deps.clock.now()) };
       } catch (err) {
         // Unless a reconciliation gave it the code meanwhile: then the channel exists after all.
         await db.transaction((sql) => channels.deleteUnfinishedChannel(sql, accountId, id));
@@ -255,7 +342,7 @@ export function createChannelService(deps: {
       });
     },
     async update(id, input) {
-      const changes: channels.ChannelChanges = {};
+      const changes: channels.ChannelChanges = audienceChanges(input);
       if (input.name !== undefined) changes.name = checkName(input.name);
       if (input.welcome !== undefined) changes.welcome = checkWelcome(input.welcome);
       if (input.archived !== undefined) {
@@ -274,6 +361,7 @@ export function createChannelService(deps: {
         found = await db.transaction(async (sql) => {
           const before = await channels.getChannel(sql, accountId, id);
           if (!before?.qrcodeId) return false;
+          checkSchedule(changes.startsAt !== undefined ? changes.startsAt : before.startsAt, changes.endsAt !== undefined ? changes.endsAt : before.endsAt);
           await checkGroupId(sql, accountId, changes.groupId);
           if (name !== undefined && name !== before.name) {
             if (await nameTaken(sql)) throw new NameConflictError("name", name);

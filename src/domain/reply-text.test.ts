@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { buildTextReplyXml } from "../push/reply.ts";
-import { isReplyText } from "./reply-text.ts";
+import { fillPlaceholders, isReplyText } from "./reply-text.ts";
 
 describe("isReplyText", () => {
   it("accepts text with line feeds, CJK and emoji", () => {
@@ -18,5 +18,21 @@ describe("isReplyText", () => {
       if (c >= 0xd800 && c <= 0xdfff) continue; // lone surrogates: not a control character
       expect(() => buildTextReplyXml({ openId: "o", originalId: "gh", createTime: 1, content: text })).not.toThrow();
     }
+  });
+});
+
+describe("fillPlaceholders", () => {
+  const values = { scene: "store-12", channel: "门店 A" };
+
+  it("puts the scene and the channel's name in place of each of their placeholders", () => {
+    expect(fillPlaceholders("{channel}: {scene}, again {scene}", values)).toBe("门店 A: store-12, again store-12");
+  });
+
+  it("leaves unknown placeholders, stray braces and XML characters as written", () => {
+    expect(fillPlaceholders("{x} {Scene} {scene {} <b>&amp;", values)).toBe("{x} {Scene} {scene {} <b>&amp;");
+  });
+
+  it("does not expand a placeholder that a value brings in", () => {
+    expect(fillPlaceholders("{channel}", { scene: "s", channel: "{scene}" })).toBe("{scene}");
   });
 });

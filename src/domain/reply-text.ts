@@ -22,3 +22,24 @@ export const REPLY_TEXT_RULE = "must not contain control characters other than l
 export function isReplyText(text: string): boolean {
   return !FORBIDDEN_RE.test(text);
 }
+
+/** What a channel's reply texts may name: the scanned scene and the channel's name. */
+export interface ReplyPlaceholders {
+  scene: string;
+  channel: string;
+}
+
+const PLACEHOLDER_RE = /\{(scene|channel)\}/g;
+
+/**
+ * Puts the scene and the channel's name in place of `{scene}` and `{channel}`, in one pass: a
+ * name that itself holds `{scene}` stays as written. Any other `{…}` is left as is (a reply may
+ * well contain braces). Nothing is escaped here: the reply is built as XML (CDATA) by
+ * push/reply.ts, which escapes what it must.
+ * @example
+ * fillPlaceholders("欢迎来自{channel}的朋友 ({scene}) {x}", { scene: "store-12", channel: "门店 A" });
+ * // "欢迎来自门店 A的朋友 (store-12) {x}"
+ */
+export function fillPlaceholders(text: string, values: ReplyPlaceholders): string {
+  return text.replace(PLACEHOLDER_RE, (_, name: keyof ReplyPlaceholders) => values[name]);
+}

@@ -19,7 +19,23 @@ export interface ChannelRow {
   tagId?: number | null;
   /** Its group (issue #13); null or absent: ungrouped. */
   groupId?: string | null;
+  /** The passive reply per audience (issue #13); null or absent: the welcome. */
+  replies?: AudienceTexts;
+  /** The audiences the follow-up goes to; null or absent: all. */
+  followUpAudiences?: readonly Audience[] | null;
+  /** Epoch ms: before it (or from `endsAt` on) the channel's scans count but get no reply; null or absent: open. */
+  startsAt?: number | null;
+  endsAt?: number | null;
+  /** Scans count but get no reply, nor a follow-up. */
+  paused?: boolean;
 }
+
+/** Who scanned, as a channel's reply tells them apart: first follow, follow again, or a scan by a follower. */
+export type Audience = "newFollower" | "returningFollower" | "follower";
+
+export const AUDIENCES: readonly Audience[] = ["newFollower", "returningFollower", "follower"];
+
+export type AudienceTexts = Record<Audience, string | null>;
 
 interface DbChannelRow {
   id: string;
@@ -34,10 +50,18 @@ interface DbChannelRow {
   tag_name: string | null;
   tag_id: number | string | null;
   group_id: string | null;
+  reply_new_follower: string | null;
+  reply_returning_follower: string | null;
+  reply_follower: string | null;
+  follow_up_audiences: string | null;
+  starts_at: number | string | null;
+  ends_at: number | string | null;
+  paused: number;
 }
 
 const CHANNEL_COLUMNS =
-  "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id, c.group_id";
+  "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id, c.group_id, " +
+  "c.reply_new_follower, c.reply_returning_follower, c.reply_follower, c.follow_up_audiences, c.starts_at, c.ends_at, c.paused";
 
 const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
@@ -52,13 +76,40 @@ const toChannel = (r: DbChannelRow): ChannelRow => ({
   tagName: r.tag_name,
   tagId: r.tag_id === null ? null : Number(r.tag_id),
   groupId: r.group_id,
+  replies: { newFollower: r.reply_new_follower, returningFollower: r.reply_returning_follower, follower: r.reply_follower },
+  followUpAudiences: r.follow_up_audiences === null ? null : audiencesFromColumn(r.follow_up_audiences),
+  startsAt: r.starts_at === null ? null : Number(r.starts_at),
+  endsAt: r.ends_at === null ? null : Number(r.ends_at),
+  paused: Number(r.paused) === 1,
 });
+
+// A comma-separated list in one column: read with every channel row, never searched.
+const audiencesColumn = (audiences: readonly Audience[] | null): string | null => (audiences === null ? null : audiences.join(","));
+const audiencesFromColumn = (column: string): Audience[] => AUDIENCES.filter((a) => column.split(",").includes(a));
 
 /** False when the account already has a channel of that name. */
 export async function insertChannel(sql: Sql, c: ChannelRow): Promise<boolean> {
   const changed = await sql.run(
-    "INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at, group_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING",
-    [c.id, c.accountId, c.name, c.welcome, c.qrcodeId, c.archived ? 1 : 0, c.createdAt, c.groupId ?? null],
+    `INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at, group_id,
+       reply_new_follower, reply_returning_follower, reply_follower, follow_up_audiences, starts_at, ends_at, paused)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`,
+    [
+      c.id,
+      c.accountId,
+      c.name,
+      c.welcome,
+      c.qrcodeId,
+      c.archived ? 1 : 0,
+      c.createdAt,
+      c.groupId ?? null,
+      c.replies?.newFollower ?? null,
+      c.replies?.returningFollower ?? null,
+      c.replies?.follower ?? null,
+      audiencesColumn(c.followUpAudiences ?? null),
+      c.startsAt ?? null,
+      c.endsAt ?? null,
+      c.paused ? 1 : 0,
+    ],
   );
   return changed === 1;
 }
@@ -112,7 +163,19 @@ export interface ChannelChanges {
   tagName?: string | null;
   tagId?: number | null;
   groupId?: string | null;
+  /** The audiences given are set, the others left as they are. */
+  replies?: Partial<AudienceTexts>;
+  followUpAudiences?: readonly Audience[] | null;
+  startsAt?: number | null;
+  endsAt?: number | null;
+  paused?: boolean;
 }
+
+const REPLY_COLUMNS: Record<Audience, string> = {
+  newFollower: "reply_new_follower",
+  returningFollower: "reply_returning_follower",
+  follower: "reply_follower",
+};
 
 /** Applies the given changes; false when the account has no such channel. */
 export async function updateChannel(sql: Sql, accountId: string, id: string, changes: ChannelChanges): Promise<boolean> {
@@ -125,6 +188,11 @@ export async function updateChannel(sql: Sql, accountId: string, id: string, cha
   if (changes.tagName !== undefined) values.push(["tag_name", changes.tagName]);
   if (changes.tagId !== undefined) values.push(["tag_id", changes.tagId]);
   if (changes.groupId !== undefined) values.push(["group_id", changes.groupId]);
+  for (const a of AUDIENCES) if (changes.replies?.[a] !== undefined) values.push([REPLY_COLUMNS[a], changes.replies[a]]);
+  if (changes.followUpAudiences !== undefined) values.push(["follow_up_audiences", audiencesColumn(changes.followUpAudiences)]);
+  if (changes.startsAt !== undefined) values.push(["starts_at", changes.startsAt]);
+  if (changes.endsAt !== undefined) values.push(["ends_at", changes.endsAt]);
+  if (changes.paused !== undefined) values.push(["paused", changes.paused ? 1 : 0]);
   // No change still says whether the channel exists.
   const sets = values.length === 0 ? "id = id" : values.map(([column]) => `${column} = ?`).join(", ");
   return (await sql.run(`UPDATE channels SET ${sets} WHERE account_id = ? AND id = ?`, [...values.map(([, v]) => v), accountId, id])) === 1;

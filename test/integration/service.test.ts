@@ -185,6 +185,12 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       followUp: null,
       tag: null,
       groupId: null,
+      replies: { newFollower: null, returningFollower: null, follower: null },
+      followUpAudiences: null,
+      startsAt: null,
+      endsAt: null,
+      paused: false,
+      status: "active",
     });
 
     const pushed = await channelTraffic(h, channel.qrcode.ticket);

@@ -28,7 +28,17 @@ export interface Channel {
   archived: boolean;
   today: Counts;
   total: Counts;
+  /** Replies by audience, schedule and pause (issue #13). */
+  replies: Record<Audience, string | null>;
+  startsAt: number | null;
+  endsAt: number | null;
+  paused: boolean;
+  status: ChannelStatus;
 }
+
+export type Audience = "newFollower" | "returningFollower" | "follower";
+
+export type ChannelStatus = "scheduled" | "active" | "paused" | "ended";
 
 export interface ChannelPage {
   channels: Channel[];

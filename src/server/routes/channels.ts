@@ -8,7 +8,16 @@ import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-ex
 import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
-import { channelSchema, dayCountsProperties, errorResponses, followUpInputSchema, idParams, imageSizeProperties, tagInputSchema } from "./schemas.ts";
+import {
+  channelAudienceInputProperties,
+  channelSchema,
+  dayCountsProperties,
+  errorResponses,
+  followUpInputSchema,
+  idParams,
+  imageSizeProperties,
+  tagInputSchema,
+} from "./schemas.ts";
 
 /** A follow-up image of 2 MB arrives as ~2.8 MB of base64. */
 const CHANNEL_BODY_LIMIT_BYTES = 3 * 1_048_576;
@@ -26,6 +35,12 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     followUp: c.followUpText ? { text: c.followUpText } : c.followUpImage ? { imageId: c.followUpImage } : null,
     tag: c.tagName ? { name: c.tagName, id: c.tagId ?? null } : null,
     groupId: c.groupId ?? null,
+    replies: { newFollower: null, returningFollower: null, follower: null, ...c.replies },
+    followUpAudiences: c.followUpAudiences ?? null,
+    startsAt: c.startsAt ?? null,
+    endsAt: c.endsAt ?? null,
+    paused: c.paused ?? false,
+    status: c.status,
   };
 }
 
@@ -63,6 +78,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             followUp: followUpInputSchema,
             tag: tagInputSchema,
             groupId: groupIdInput,
+            ...channelAudienceInputProperties,
           },
           required: ["name"],
           additionalProperties: false,
@@ -156,7 +172,9 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     {
       bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
-        summary: "Rename a channel, change or clear its welcome reply, follow-up or tag, move it to a group or out of one, archive or restore it",
+        summary:
+          "Rename a channel, change or clear its welcome reply, replies by audience, follow-up or tag, its schedule, pause or resume it, " +
+          "move it to a group or out of one, archive or restore it",
         params: idParams,
         body: {
           type: "object",
@@ -167,6 +185,8 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             followUp: followUpInputSchema,
             tag: tagInputSchema,
             groupId: groupIdInput,
+            ...channelAudienceInputProperties,
+            paused: { type: "boolean", description: "Pause (scans still count, no reply, no follow-up) or resume" },
           },
           additionalProperties: false,
         },

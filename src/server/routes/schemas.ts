@@ -35,6 +35,53 @@ export const countsSchema = {
   required: ["scans", "uniqueScanners", "newFollowers", "returningFollowers", "unfollows"],
 } as const;
 
+const audienceTextsSchema = {
+  type: "object",
+  description: "The passive reply per audience (null: the welcome); {scene} and {channel} stand for the scanned scene and the channel's name",
+  properties: {
+    newFollower: { type: ["string", "null"], description: "To someone who follows through the code for the first time" },
+    returningFollower: { type: ["string", "null"], description: "To someone who followed before, unfollowed, and follows again through the code" },
+    follower: { type: ["string", "null"], description: "To someone who already follows and scans the code" },
+  },
+  required: ["newFollower", "returningFollower", "follower"],
+} as const;
+
+const audienceEnum = { type: "string", enum: ["newFollower", "returningFollower", "follower"] } as const;
+
+/** A channel's replies by audience, schedule, pause and status (issue #13), as the API shows them. */
+const channelAudienceProperties = {
+  replies: audienceTextsSchema,
+  followUpAudiences: { type: ["array", "null"], items: audienceEnum, description: "Who gets the follow-up; null: everyone" },
+  startsAt: { type: ["integer", "null"], description: "Epoch ms: no reply before it; null: no start" },
+  endsAt: { type: ["integer", "null"], description: "Epoch ms: no reply from it on; null: no end" },
+  paused: { type: "boolean", description: "Scans still count, but get no reply and no follow-up" },
+  status: {
+    type: "string",
+    enum: ["scheduled", "active", "paused", "ended"],
+    description: "Now: scheduled (before startsAt), active, paused, ended (from endsAt on); only an active channel replies",
+  },
+} as const;
+
+const channelAudienceRequired = ["replies", "followUpAudiences", "startsAt", "endsAt", "paused", "status"] as const;
+
+/** The same fields in a request to create or change a channel (`paused` only in a change). */
+export const channelAudienceInputProperties = {
+  replies: {
+    type: "object",
+    description:
+      "The passive reply per audience, each at most 600 characters, null or an empty string for the welcome; {scene} and {channel} stand for the scanned scene and the channel's name",
+    properties: {
+      newFollower: { type: ["string", "null"], maxLength: 600 },
+      returningFollower: { type: ["string", "null"], maxLength: 600 },
+      follower: { type: ["string", "null"], maxLength: 600 },
+    },
+    additionalProperties: false,
+  },
+  followUpAudiences: { type: ["array", "null"], items: audienceEnum, minItems: 1, uniqueItems: true, description: "Who gets the follow-up; null: everyone" },
+  startsAt: { type: ["integer", "null"], minimum: 0, description: "Epoch ms: no reply before it; null: no start" },
+  endsAt: { type: ["integer", "null"], minimum: 0, description: "Epoch ms, after startsAt: no reply from it on; null: no end" },
+} as const;
+
 export const channelSchema = {
   type: "object",
   properties: {
@@ -57,8 +104,9 @@ export const channelSchema = {
       properties: { name: { type: "string" }, id: { type: ["integer", "null"], description: "WeChat's tag id" } },
     },
     groupId: { type: ["string", "null"], description: "Its channel group; null: ungrouped" },
+    ...channelAudienceProperties,
   },
-  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag", "groupId"],
+  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag", "groupId", ...channelAudienceRequired],
 } as const;
 
 /** A rendered code's size and quiet zone, in pixels and modules. */

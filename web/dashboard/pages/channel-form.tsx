@@ -1,9 +1,11 @@
-/** Name and welcome reply of a channel, for creating one and for editing one. */
+/** Name, welcome reply, replies by audience and schedule of a channel, for creating one and for editing one. */
 import type { JSX } from "preact";
 import { useId, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { errorAdvice } from "../components/status.tsx";
 import { useI18n } from "../i18n/i18n.tsx";
+import type { Audience, Channel } from "../types.ts";
+import { fromZoneInput, toZoneInput } from "../zone-time.ts";
 
 export const NAME_MAX = 100;
 export const WELCOME_MAX = 600;
@@ -11,6 +13,103 @@ export const WELCOME_MAX = 600;
 export interface ChannelFields {
   name: string;
   welcome: string;
+  audience: AudienceFields;
+}
+
+/** Replies by audience and the schedule (issue #13), as the form holds them: text, and `datetime-local` values in Beijing time. */
+export interface AudienceFields {
+  replies: Record<Audience, string>;
+  startsAt: string;
+  endsAt: string;
+}
+
+const AUDIENCES: readonly Audience[] = ["newFollower", "returningFollower", "follower"];
+
+export const NO_AUDIENCE_FIELDS: AudienceFields = { replies: { newFollower: "", returningFollower: "", follower: "" }, startsAt: "", endsAt: "" };
+
+export function audienceFieldsOf(channel: Channel): AudienceFields {
+  return {
+    replies: {
+      newFollower: channel.replies.newFollower ?? "",
+      returningFollower: channel.replies.returningFollower ?? "",
+      follower: channel.replies.follower ?? "",
+    },
+    startsAt: toZoneInput(channel.startsAt),
+    endsAt: toZoneInput(channel.endsAt),
+  };
+}
+
+/**
+ * The request's part for these fields: an empty text or time clears it. A time the form shows as
+ * it was (`before`) is left out, so that saving does not round a stored instant to the minute.
+ */
+export function audienceBody(
+  fields: AudienceFields,
+  before?: AudienceFields,
+): { replies: Record<Audience, string | null>; startsAt?: number | null; endsAt?: number | null } {
+  const replies = Object.fromEntries(AUDIENCES.map((a) => [a, fields.replies[a].trim() === "" ? null : fields.replies[a]])) as Record<Audience, string | null>;
+  const time = (name: "startsAt" | "endsAt") => (before && before[name] === fields[name] ? {} : { [name]: fromZoneInput(fields[name]) ?? null });
+  return { replies, ...time("startsAt"), ...time("endsAt") };
+}
+
+/** The form's fields for replies by audience and the schedule: a contiguous block of its own. */
+function AudienceInputs({
+  id,
+  fields,
+  invalid,
+  onChange,
+}: {
+  id: string;
+  fields: AudienceFields;
+  invalid: (field: string) => boolean;
+  onChange: (fields: AudienceFields) => void;
+}): JSX.Element {
+  const { t } = useI18n();
+  const time = (name: "startsAt" | "endsAt"): JSX.Element => (
+    <div class="field">
+      <label for={`${id}-${name}`}>{t(`audience.${name}`)}</label>
+      <input
+        id={`${id}-${name}`}
+        type="datetime-local"
+        value={fields[name]}
+        aria-invalid={invalid(name)}
+        aria-describedby={`${id}-schedule-help`}
+        onInput={(e) => onChange({ ...fields, [name]: e.currentTarget.value })}
+      />
+    </div>
+  );
+  return (
+    <>
+      <fieldset class="audience-replies">
+        <legend>{t("audience.repliesTitle")}</legend>
+        <p id={`${id}-replies-help`} class="hint">
+          {t("audience.repliesHelp", { scene: "{scene}", channel: "{channel}" })}
+        </p>
+        {AUDIENCES.map((a) => (
+          <div class="field" key={a}>
+            <label for={`${id}-reply-${a}`}>{t(`audience.${a}`)}</label>
+            <textarea
+              id={`${id}-reply-${a}`}
+              value={fields.replies[a]}
+              maxLength={WELCOME_MAX}
+              rows={2}
+              aria-invalid={invalid(`replies.${a}`)}
+              aria-describedby={`${id}-replies-help`}
+              onInput={(e) => onChange({ ...fields, replies: { ...fields.replies, [a]: e.currentTarget.value } })}
+            />
+          </div>
+        ))}
+      </fieldset>
+      <fieldset class="audience-schedule">
+        <legend>{t("audience.scheduleTitle")}</legend>
+        {time("startsAt")}
+        {time("endsAt")}
+        <p id={`${id}-schedule-help`} class="hint">
+          {t("audience.scheduleHelp")}
+        </p>
+      </fieldset>
+    </>
+  );
 }
 
 export function ChannelForm({
@@ -41,7 +140,7 @@ export function ChannelForm({
     setBusy(true);
     setError(null);
     try {
-      const message = await onSubmit({ name, welcome: fields.welcome });
+      const message = await onSubmit({ name, welcome: fields.welcome, audience: fields.audience });
       if (message) setDone(message);
     } catch (err) {
       const api = err instanceof ApiError ? err : new ApiError(0, "UNKNOWN", String(err));
@@ -81,6 +180,7 @@ export function ChannelForm({
           {t("channel.welcomeHelp", { used: n(fields.welcome.length), max: n(WELCOME_MAX) })}
         </p>
       </div>
+      <AudienceInputs id={id} fields={fields.audience} invalid={invalid} onChange={(audience) => setFields({ ...fields, audience })} />
       {error && (
         <p id={`${id}-error`} class="form-error" role="alert">
           {error.message}

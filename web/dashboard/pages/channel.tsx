@@ -13,7 +13,9 @@ import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import type { Channel, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
 import { useApi } from "../use-api.ts";
-import { ChannelForm, type ChannelFields } from "./channel-form.tsx";
+import { ChannelStatusBadge } from "../components/channel-status.tsx";
+import { toZoneInput } from "../zone-time.ts";
+import { audienceBody, audienceFieldsOf, ChannelForm, type ChannelFields } from "./channel-form.tsx";
 
 const IMAGE_SIZES = [258, 430, 860, 1280] as const;
 const CHART_METRICS: ReadonlyArray<[keyof Counts, MessageKey]> = [
@@ -62,8 +64,17 @@ function ChannelBody({ channel, onChanged }: { channel: Channel; onChanged: () =
         <h1>
           {channel.name}
           {channel.archived && <span class="badge">{t("channel.archived")}</span>}
+          <ChannelStatusBadge status={channel.status} />
         </h1>
         <p class="hint">{t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}</p>
+        {(channel.startsAt !== null || channel.endsAt !== null) && (
+          <p class="hint schedule">
+            {t("audience.range", {
+              from: channel.startsAt === null ? t("audience.noStart") : toZoneInput(channel.startsAt).replace("T", " "),
+              to: channel.endsAt === null ? t("audience.noEnd") : toZoneInput(channel.endsAt).replace("T", " "),
+            })}
+          </p>
+        )}
       </div>
       <div class="columns">
         <QrCard channel={channel} />
@@ -313,7 +324,11 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
   const [archiveDone, setArchiveDone] = useState<string | null>(null);
 
   const save = async (fields: ChannelFields): Promise<string> => {
-    await api.patch<Channel>(channelPath(channel.id), { name: fields.name, welcome: fields.welcome.trim() === "" ? null : fields.welcome });
+    await api.patch<Channel>(channelPath(channel.id), {
+      name: fields.name,
+      welcome: fields.welcome.trim() === "" ? null : fields.welcome,
+      ...audienceBody(fields.audience, audienceFieldsOf(channel)),
+    });
     onChanged();
     return t("channel.saved");
   };
@@ -331,7 +346,13 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
   return (
     <section class="card" aria-labelledby="edit-title">
       <h2 id="edit-title">{t("channel.edit")}</h2>
-      <ChannelForm key={channel.id} initial={{ name: channel.name, welcome: channel.welcome ?? "" }} submitLabel={t("action.save")} onSubmit={save} />
+      <ChannelForm
+        key={channel.id}
+        initial={{ name: channel.name, welcome: channel.welcome ?? "", audience: audienceFieldsOf(channel) }}
+        submitLabel={t("action.save")}
+        onSubmit={save}
+      />
+      <PauseToggle channel={channel} onChanged={onChanged} />
       <h3>{t(channel.archived ? "channel.unarchiveTitle" : "channel.archiveTitle")}</h3>
       <p class="hint">{t(channel.archived ? "channel.unarchiveHelp" : "channel.archiveHelp")}</p>
       {archiveError && <ErrorNotice error={archiveError} />}
@@ -344,5 +365,37 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
         </span>
       </div>
     </section>
+  );
+}
+
+/** Pause or resume (issue #13): scans keep counting either way, only replies and follow-ups stop. */
+function PauseToggle({ channel, onChanged }: { channel: Channel; onChanged: () => void }): JSX.Element {
+  const { t } = useI18n();
+  const [error, setError] = useState<ApiError | null>(null);
+  const [done, setDone] = useState<string | null>(null);
+  const toggle = async (): Promise<void> => {
+    setError(null);
+    try {
+      await api.patch<Channel>(channelPath(channel.id), { paused: !channel.paused });
+      setDone(t(channel.paused ? "audience.resumedDone" : "audience.pausedDone"));
+      onChanged();
+    } catch (err) {
+      setError(err instanceof ApiError ? err : new ApiError(0, "UNKNOWN", String(err)));
+    }
+  };
+  return (
+    <>
+      <h3>{t("audience.pauseTitle")}</h3>
+      <p class="hint">{t("audience.pauseHelp")}</p>
+      {error && <ErrorNotice error={error} />}
+      <div class="actions">
+        <button type="button" class="secondary" aria-pressed={channel.paused} onClick={toggle}>
+          {t(channel.paused ? "audience.resume" : "audience.pause")}
+        </button>
+        <span role="status" class="form-done">
+          {done}
+        </span>
+      </div>
+    </>
   );
 }
