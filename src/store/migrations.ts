@@ -17,6 +17,7 @@ import { v8 } from "./schema/v8-posters.ts";
 import { v9 } from "./schema/v9-follow-ups.ts";
 import { v10 } from "./schema/v10-latest-scans.ts";
 import { v11 } from "./schema/v11-channel-groups.ts";
+import { v12 } from "./schema/v12-temporary-channels.ts";
 
 export interface Migration {
   version: number;
@@ -39,6 +40,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v9,
   v10,
   v11,
+  v12,
   // next versions: one line each, in order
 ];
 
