@@ -9,6 +9,7 @@ import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import { checkGroupId } from "./channel-groups.ts";
+import { channelCodeInput, channelLabel, checkCodeSpec, newImageToken, renewalPoint, sameSpec, specOf, type CodeSpecInput } from "./channel-codes.ts";
 import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
@@ -63,6 +64,11 @@ export interface ChannelChanges {
   tag?: string | null;
   /** Its group; null ungroups it. */
   groupId?: string | null;
+  /**
+   * Its code (issue #13). A new type creates a new code now (the old one keeps counting until it
+   * expires, if ever); the same type with other `days` or `renew` applies from the next renewal.
+   */
+  code?: CodeSpecInput;
 }
 
 export interface ChannelStats extends channels.DayCounts {
@@ -72,7 +78,15 @@ export interface ChannelStats extends channels.DayCounts {
 }
 
 export interface ChannelService {
-  create(input: { name: string; welcome?: string; followUp?: FollowUpInput; tag?: string | null; groupId?: string | null }): Promise<ChannelView>;
+  create(input: {
+    name: string;
+    welcome?: string;
+    followUp?: FollowUpInput;
+    tag?: string | null;
+    groupId?: string | null;
+    /** Default permanent. */
+    code?: CodeSpecInput;
+  }): Promise<ChannelView>;
   get(id: string): Promise<ChannelView>;
   /** A page of channels, searched, filtered and sorted, with their counters. */
   list(options?: ChannelListOptions): Promise<ChannelPage>;
@@ -113,8 +127,6 @@ function checkWelcome(input: string | null | undefined): string | null {
   if (welcome !== null && !isReplyText(welcome)) throw new ValidationError("welcome", REPLY_TEXT_RULE);
   return welcome;
 }
-
-const channelLabel = (name: string): string => `channel: ${name}`;
 
 function wholeNumber(field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new ValidationError(field, `must be a whole number from ${min} to ${max}`);
@@ -157,6 +169,24 @@ export function createChannelService(deps: {
   async function saveExtras(sql: Sql, id: string, extra: Awaited<ReturnType<typeof extras>>): Promise<void> {
     if (extra.image) await channels.saveFollowUpImage(sql, accountId, extra.image.id, extra.image.bytes, extra.image.contentType);
     if (Object.keys(extra.changes).length > 0) await channels.updateChannel(sql, accountId, id, extra.changes);
+  }
+
+  /**
+   * The columns of a `code` change. A change of type creates the new code first (a network call,
+   * outside any transaction); it then replaces the current one whatever a renewal did meanwhile:
+   * the operator's choice wins, and a renewed code left behind keeps counting as the channel's.
+   */
+  async function codeChange(existing: channels.ChannelRow, input: CodeSpecInput, name: string): Promise<channels.ChannelChanges> {
+    const before = specOf(existing);
+    const after = checkCodeSpec(input, before);
+    if (sameSpec(before, after)) return {};
+    const columns = { codeDays: after.type === "temporary" ? after.days : null, codeRenew: after.type === "temporary" && after.renew };
+    if (before.type === after.type) {
+      const current = await deps.codes.get(existing.qrcodeId!);
+      return { ...columns, renewAt: current ? renewalPoint(after, current) : null };
+    }
+    const qrcode = await deps.codes.create(channelCodeInput(after, { id: existing.id, name }));
+    return { ...columns, qrcodeId: qrcode.id, renewAt: renewalPoint(after, qrcode) };
   }
 
   async function page(query: Omit<channels.ChannelListQuery, "today">): Promise<ChannelPage> {
@@ -214,8 +244,21 @@ export function createChannelService(deps: {
       // Checked before anything is created; the tag is created only once the name is known to be free.
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
+      const spec = checkCodeSpec(input.code ?? { type: "permanent" });
       const id = newId("ch", deps.random);
-      const row = { id, accountId, name, welcome, qrcodeId: null, archived: false, createdAt: deps.clock.now(), groupId: input.groupId ?? null };
+      const row = {
+        id,
+        accountId,
+        name,
+        welcome,
+        qrcodeId: null,
+        archived: false,
+        createdAt: deps.clock.now(),
+        groupId: input.groupId ?? null,
+        codeDays: spec.type === "temporary" ? spec.days : null,
+        codeRenew: spec.type === "temporary" && spec.renew,
+        imageToken: newImageToken(deps.random),
+      };
       const inserted = await db.transaction(async (sql) => {
         await checkGroupId(sql, accountId, row.groupId);
         return channels.insertChannel(sql, row);
@@ -223,12 +266,13 @@ export function createChannelService(deps: {
       if (!inserted) throw new NameConflictError("name", name);
       try {
         const extra = await extras(input);
-        const qrcode = await deps.codes.create({ type: "permanent", label: channelLabel(name), owner: { kind: "channel", id } });
+        const qrcode = await deps.codes.create(channelCodeInput(spec, { id, name }));
+        const renewAt = renewalPoint(spec, qrcode);
         await db.transaction(async (sql) => {
           await saveExtras(sql, id, extra);
-          await channels.setChannelQrCode(sql, id, qrcode.id);
+          await channels.setChannelQrCode(sql, id, qrcode.id, renewAt);
         });
-        return { ...row, ...extra.changes, qrcodeId: qrcode.id, qrcode, today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
+        return { ...row, ...extra.changes, qrcodeId: qrcode.id, renewAt, qrcode, today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
       } catch (err) {
         // Unless a reconciliation gave it the code meanwhile: then the channel exists after all.
         await db.transaction((sql) => channels.deleteUnfinishedChannel(sql, accountId, id));
@@ -265,7 +309,9 @@ export function createChannelService(deps: {
       if (input.groupId !== undefined) changes.groupId = input.groupId;
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
-      if (!(await db.read((sql) => channels.getChannel(sql, accountId, id)))?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+      const existing = await db.read((sql) => channels.getChannel(sql, accountId, id));
+      if (!existing?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+      const code = input.code === undefined ? undefined : await codeChange(existing, input.code, changes.name ?? existing.name);
       const extra = await extras(input);
       const { name } = changes;
       const nameTaken = (sql: Sql): Promise<boolean> => channels.channelNameTaken(sql, accountId, name!, id);
@@ -280,7 +326,7 @@ export function createChannelService(deps: {
             await codesStore.setQrCodeLabel(sql, accountId, before.qrcodeId, channelLabel(name));
           }
           await saveExtras(sql, id, extra);
-          return channels.updateChannel(sql, accountId, id, changes);
+          return channels.updateChannel(sql, accountId, id, { ...changes, ...code });
         });
       } catch (err) {
         // A channel created or renamed meanwhile took the name: the unique key refused ours.

@@ -1,14 +1,23 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
-import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
+import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, imageLinkPath, renewalLeadMs, type ChannelView, type WxqrService } from "../../domain/index.ts";
 import type { Clock } from "../../deps.ts";
 import type { Metrics } from "../metrics.ts";
 import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-export.ts";
 import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
-import { channelSchema, dayCountsProperties, errorResponses, followUpInputSchema, idParams, imageSizeProperties, tagInputSchema } from "./schemas.ts";
+import {
+  channelSchema,
+  codeInputSchema,
+  dayCountsProperties,
+  errorResponses,
+  followUpInputSchema,
+  idParams,
+  imageSizeProperties,
+  tagInputSchema,
+} from "./schemas.ts";
 
 /** A follow-up image of 2 MB arrives as ~2.8 MB of base64. */
 const CHANNEL_BODY_LIMIT_BYTES = 3 * 1_048_576;
@@ -26,6 +35,23 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     followUp: c.followUpText ? { text: c.followUpText } : c.followUpImage ? { imageId: c.followUpImage } : null,
     tag: c.tagName ? { name: c.tagName, id: c.tagId ?? null } : null,
     groupId: c.groupId ?? null,
+    code: codeJson(c),
+    imageLink: imageLinkPath(c.imageToken ?? ""),
+  };
+}
+
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function codeJson(c: ChannelView): Record<string, unknown> {
+  if (c.codeDays == null) return { type: "permanent" };
+  const renew = c.codeRenew ?? false;
+  const expiresAt = c.qrcode.expiresAt;
+  return {
+    type: "temporary",
+    days: c.codeDays,
+    renew,
+    expiresAt: isoOrNull(expiresAt),
+    renewsAt: renew && expiresAt !== null ? isoOrNull(expiresAt - renewalLeadMs(c.codeDays)) : null,
   };
 }
 
@@ -54,7 +80,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     {
       bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
-        summary: "Create a channel with its own permanent code",
+        summary: "Create a channel with its own code: permanent, or temporary (renewing or not) behind a stable image link",
         body: {
           type: "object",
           properties: {
@@ -63,6 +89,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             followUp: followUpInputSchema,
             tag: tagInputSchema,
             groupId: groupIdInput,
+            code: codeInputSchema,
           },
           required: ["name"],
           additionalProperties: false,
@@ -167,6 +194,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             followUp: followUpInputSchema,
             tag: tagInputSchema,
             groupId: groupIdInput,
+            code: codeInputSchema,
           },
           additionalProperties: false,
         },
