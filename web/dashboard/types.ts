@@ -28,7 +28,14 @@ export interface Channel {
   archived: boolean;
   today: Counts;
   total: Counts;
+  // --- temporary channels (issue #13) ---
+  code: ChannelCode;
+  /** Root-relative: the stable public image link (PNG; `.svg` for SVG). */
+  imageLink: string;
+  // --- end temporary channels ---
 }
+
+export type ChannelCode = { type: "permanent" } | { type: "temporary"; days: number; renew: boolean; expiresAt: string | null; renewsAt: string | null };
 
 export interface ChannelPage {
   channels: Channel[];

@@ -135,6 +135,27 @@ export const en: Record<MessageKey, string> = {
   "channel.unarchive": "Unarchive",
   "channel.unarchived": "Unarchived.",
 
+  // --- temporary channels (issue #13) ---
+  "code.type": "Code type",
+  "code.permanent": "Permanent",
+  "code.temporary": "Temporary, {days} days",
+  "code.renews": "Renews",
+  "code.expiresAt": "Expires {time}",
+  "code.expired": "Expired {time}",
+  "code.renewsAt": "A new code replaces it {time}",
+  "code.link": "Stable image link",
+  "code.linkHelp": "Embed it in a web page, an e-mail or a live stream: it always shows the current code, no sign-in needed.",
+  "code.copy": "Copy link",
+  "code.copied": "Copied.",
+  "code.copyFailed": "Could not copy: select the link by hand.",
+  "code.choose": "Code",
+  "code.choosePermanent": "Permanent code (uses the permanent quota)",
+  "code.chooseTemporary": "Temporary code (no permanent quota)",
+  "code.days": "Valid for (1–30 days)",
+  "code.renew": "Renew before it expires (the image link stays the same)",
+  "code.column": "Code",
+  // --- end temporary channels ---
+
   "range.legend": "Days (Beijing time)",
   "range.lastDays": "Last {n} days",
   "range.from": "From",

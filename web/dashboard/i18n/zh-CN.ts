@@ -132,6 +132,27 @@ export const zhCN = {
   "channel.unarchive": "取消归档",
   "channel.unarchived": "已取消归档。",
 
+  // --- temporary channels (issue #13) ---
+  "code.type": "二维码类型",
+  "code.permanent": "永久",
+  "code.temporary": "临时 {days} 天",
+  "code.renews": "自动续期",
+  "code.expiresAt": "到期：{time}",
+  "code.expired": "已于 {time} 过期",
+  "code.renewsAt": "将于 {time} 换新码",
+  "code.link": "固定图片链接",
+  "code.linkHelp": "可嵌入网页、邮件或直播画面，始终显示当前有效的二维码，无需登录。",
+  "code.copy": "复制链接",
+  "code.copied": "已复制。",
+  "code.copyFailed": "无法复制，请手动选择链接。",
+  "code.choose": "二维码",
+  "code.choosePermanent": "永久二维码（占用永久码额度）",
+  "code.chooseTemporary": "临时二维码（不占永久码额度）",
+  "code.days": "有效天数（1–30）",
+  "code.renew": "到期前自动续期（图片链接不变）",
+  "code.column": "二维码",
+  // --- end temporary channels ---
+
   "range.legend": "日期范围（北京时间）",
   "range.lastDays": "近 {n} 天",
   "range.from": "开始",

@@ -14,6 +14,7 @@ import { Link, navigate, useLocation } from "../router.tsx";
 import type { Channel, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ChannelForm, type ChannelFields } from "./channel-form.tsx";
+import { CodeExpiry, CodeType, ImageLink } from "../components/channel-code.tsx";
 
 const IMAGE_SIZES = [258, 430, 860, 1280] as const;
 const CHART_METRICS: ReadonlyArray<[keyof Counts, MessageKey]> = [
@@ -110,6 +111,12 @@ function QrCard({ channel }: { channel: Channel }): JSX.Element {
       <p class="hint code-url">
         {t("channel.url")} <code>{channel.qrcode.url}</code>
       </p>
+      {/* --- temporary channels (issue #13) --- */}
+      <p class="code-info">
+        {t("code.type")}: <CodeType channel={channel} /> <CodeExpiry channel={channel} />
+      </p>
+      <ImageLink channel={channel} />
+      {/* --- end temporary channels --- */}
     </section>
   );
 }

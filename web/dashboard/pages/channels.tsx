@@ -9,7 +9,8 @@ import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
 import type { Channel, ChannelPage } from "../types.ts";
 import { useApi } from "../use-api.ts";
-import { ChannelForm } from "./channel-form.tsx";
+import { ChannelForm, codeBody, type ChannelFields } from "./channel-form.tsx";
+import { CodeExpiry, CodeType } from "../components/channel-code.tsx";
 
 const SORTS: ReadonlyArray<[string, MessageKey]> = [
   ["createdAt", "channels.sortCreated"],
@@ -61,8 +62,12 @@ export function Channels(): JSX.Element {
   const pages = list.data ? Math.max(1, Math.ceil(list.data.total / size)) : 1;
   const [creating, setCreating] = useState(query.get("new") === "1");
 
-  const create = async (fields: { name: string; welcome: string }): Promise<void> => {
-    const channel = await api.post<Channel>("/api/channels", fields.welcome.trim() ? fields : { name: fields.name });
+  const create = async (fields: ChannelFields): Promise<void> => {
+    const channel = await api.post<Channel>("/api/channels", {
+      name: fields.name,
+      ...(fields.welcome.trim() ? { welcome: fields.welcome } : {}),
+      ...codeBody(fields),
+    });
     navigate(`/channels/${encodeURIComponent(channel.id)}`);
   };
 
@@ -78,7 +83,7 @@ export function Channels(): JSX.Element {
         <section id="new-channel" class="card" aria-labelledby="new-channel-title">
           <h2 id="new-channel-title">{t("channels.newTitle")}</h2>
           <p class="hint">{t("channels.newHelp")}</p>
-          <ChannelForm initial={{ name: "", welcome: "" }} submitLabel={t("channels.create")} onSubmit={create} />
+          <ChannelForm initial={{ name: "", welcome: "" }} submitLabel={t("channels.create")} onSubmit={create} withCode />
         </section>
       )}
 
@@ -179,6 +184,7 @@ export function Channels(): JSX.Element {
                     {t("channels.totalNew")}
                   </th>
                   <th scope="col">{t("channels.created")}</th>
+                  <th scope="col">{t("code.column")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -201,6 +207,9 @@ export function Channels(): JSX.Element {
                       {n(c.total.newFollowers)}
                     </td>
                     <td data-label={t("channels.created")}>{formatDay(locale, dayOf(Date.parse(c.createdAt)))}</td>
+                    <td data-label={t("code.column")}>
+                      <CodeType channel={c} /> <CodeExpiry channel={c} />
+                    </td>
                   </tr>
                 ))}
               </tbody>
