@@ -26,7 +26,7 @@ import { registerPushRoute } from "../push/adapters/fastify.ts";
 import { registerChannelGroupRoutes } from "./routes/channel-groups.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
-import { registerImageLinkRoutes } from "./routes/image-links.ts";
+import { IMAGE_LINK_PREFIX, registerImageLinkRoutes } from "./routes/image-links.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
@@ -155,7 +155,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     return reply.code(status).send(body);
   });
   // --- dashboard (issue #10): its files, and the app for page loads no route took (above) ---
-  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath] });
+  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath, IMAGE_LINK_PREFIX] });
   // --- end dashboard ---
 
   const ingestPush = async (message: PushMessage): Promise<PushAnswer> => {

@@ -198,6 +198,8 @@ describeOnBothEngines("temporary channels", (makeFactory) => {
     const unknown = await fetchLink(h, "/c/AAAAAAAAAAAAAAAAAAAAAA.png");
     expect(unknown.res.status).toBe(404);
     expect(unknown.body.error).toBe("NOT_FOUND");
+    const mistyped = await fetchLink(h, "/c/AAAAAAAAAAAAAAAAAAAAAA", { accept: "text/html" });
+    expect([mistyped.res.status, mistyped.body?.error]).toEqual([404, "NOT_FOUND"]);
 
     const temporary = await createChannel(h, "short", { type: "temporary", days: 1, renew: true });
     h.clock.advance(12 * HOUR_MS - 100_000); // 100 s before its renewal point

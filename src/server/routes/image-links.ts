@@ -16,6 +16,9 @@ import { httpErrorFor } from "../http-errors.ts";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import { imageQuery } from "./schemas.ts";
 
+/** The links' paths: the service's, never the dashboard app's (a mistyped link is a 404, not a page). */
+export const IMAGE_LINK_PREFIX = "/c";
+
 /** A browser or CDN may keep an image this long, and never past the code's next change. */
 const MAX_AGE_SECONDS = 300;
 
@@ -29,7 +32,7 @@ export function registerImageLinkRoutes(untyped: FastifyInstance, deps: { servic
   } as const;
   for (const [format, { type, render }] of Object.entries(renderers)) {
     app.get(
-      `/c/:token.${format}`,
+      `${IMAGE_LINK_PREFIX}/:token.${format}`,
       {
         schema: {
           summary: `A channel's current code as ${format.toUpperCase()}: the stable public image link (no token needed), renewed before it expires`,
