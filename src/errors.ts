@@ -38,6 +38,8 @@ export const ERROR_CODES = [
   "CSRF_REFUSED",
   "BATCH_DIRECTORY_CONFLICT",
   "TAG_LIMIT_REACHED",
+  "CHANNEL_CODE_EXPIRED",
+  "CHANNEL_CODE_RENEWAL_FAILED",
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];
 
@@ -300,6 +302,29 @@ export class NameConflictError extends QrError {
   constructor(field: string, name: string) {
     super("NAME_CONFLICT", `${field}: ${JSON.stringify(name)} is already taken`);
     this.field = field;
+  }
+}
+
+/**
+ * A temporary channel that does not renew has outlived its code: its image link has nothing to
+ * show until the operator gives it a new code (switching `renew` on, or to permanent).
+ */
+export class ChannelCodeExpiredError extends QrError {
+  constructor(expiresAt: number) {
+    super("CHANNEL_CODE_EXPIRED", `the channel's temporary code expired at ${new Date(expiresAt).toISOString()} and the channel does not renew`);
+  }
+}
+
+/**
+ * A renewing channel's code has expired and no new one could be created yet (WeChat refused or
+ * did not answer); the renewal is tried again at the next request and the next round.
+ */
+export class ChannelCodeRenewalError extends QrError {
+  /** A hint for `Retry-After`. */
+  readonly retryAfterMs: number;
+  constructor(retryAfterMs: number, cause: unknown) {
+    super("CHANNEL_CODE_RENEWAL_FAILED", "the channel's code expired and its renewal failed; it is tried again shortly", { retryable: true, cause });
+    this.retryAfterMs = retryAfterMs;
   }
 }
 

@@ -54,6 +54,9 @@ const FLAG_FOR_FIELD: Record<string, string> = {
   "push.timeoutMs": "--push-timeout-ms",
   groupId: "--group",
   welcome: "--welcome",
+  "code.days": "--temporary",
+  "code.renew": "--renew",
+  code: "--temporary",
 };
 
 export function flagFor(field: string): string {

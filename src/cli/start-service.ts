@@ -99,6 +99,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
     const port = typeof address === "object" && address ? address.port : settings.port;
     service.webhook?.start();
     service.followUps?.dispatcher.start();
+    service.channelRenewal.start();
     // Reservations a crash left without their ticket would hold scenes and quota forever.
     const reconciling = new AbortController();
     const reconciler = runCodeReconciler(
@@ -111,6 +112,7 @@ export async function startService(settings: ServiceConfig, deps: Deps, extras: 
         await reconciler;
         await service.webhook?.stop();
         await service.followUps?.dispatcher.stop();
+        await service.channelRenewal.stop();
       } finally {
         await closeServer(server, service, db);
       }

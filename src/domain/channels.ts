@@ -10,6 +10,7 @@ import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import { checkGroupId } from "./channel-groups.ts";
 import { channelStatus, type ChannelStatus } from "./channel-status.ts";
+import { channelCodeInput, channelLabel, checkCodeSpec, newImageToken, renewalPoint, sameSpec, specOf, type CodeSpecInput } from "./channel-codes.ts";
 import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
 import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
@@ -76,14 +77,24 @@ export interface ChannelChanges {
   endsAt?: number | null;
   /** While paused, scans count but get no reply and no follow-up. */
   paused?: boolean;
+  /**
+   * Its code (issue #13). A new type creates a new code now (the old one keeps counting until it
+   * expires, if ever); the same type with other `days` or `renew` applies from the next renewal.
+   */
+  code?: CodeSpecInput;
 }
 
 export type ReplyInputs = Partial<Record<channels.Audience, string | null>>;
 
-export type ChannelInput = Pick<ChannelChanges, "followUp" | "tag" | "groupId" | "replies" | "followUpAudiences" | "startsAt" | "endsAt"> & {
+export type ChannelInput = Pick<ChannelChanges, "followUp" | "tag" | "groupId" | "replies" | "followUpAudiences" | "startsAt" | "endsAt" | "code"> & {
   name: string;
   welcome?: string;
 };
+
+/** When a temporary code that does not renew expires: the channel ends with it (null: it never does). */
+function codeEndsAt(channel: Pick<channels.ChannelRow, "codeDays" | "codeRenew">, qrcode: Pick<QrCodeRow, "expiresAt">): number | null {
+  return channel.codeDays != null && !channel.codeRenew ? qrcode.expiresAt : null;
+}
 
 export interface ChannelStats extends channels.DayCounts {
   from: string;
@@ -181,9 +192,6 @@ function audienceChanges(input: Pick<ChannelChanges, "replies" | "followUpAudien
 }
 
 type FollowUpColumns = Pick<channels.ChannelChanges, "followUpText" | "followUpImage" | "tagName" | "tagId">;
-
-const channelLabel = (name: string): string => `channel: ${name}`;
-
 function wholeNumber(field: string, value: number, min: number, max: number): number {
   if (!Number.isInteger(value) || value < min || value > max) throw new ValidationError(field, `must be a whole number from ${min} to ${max}`);
   return value;
@@ -227,6 +235,24 @@ export function createChannelService(deps: {
     if (Object.keys(extra.changes).length > 0) await channels.updateChannel(sql, accountId, id, extra.changes);
   }
 
+  /**
+   * The columns of a `code` change. A change of type creates the new code first (a network call,
+   * outside any transaction); it then replaces the current one whatever a renewal did meanwhile:
+   * the operator's choice wins, and a renewed code left behind keeps counting as the channel's.
+   */
+  async function codeChange(existing: channels.ChannelRow, input: CodeSpecInput, name: string): Promise<channels.ChannelChanges> {
+    const before = specOf(existing);
+    const after = checkCodeSpec(input, before);
+    if (sameSpec(before, after)) return {};
+    const columns = { codeDays: after.type === "temporary" ? after.days : null, codeRenew: after.type === "temporary" && after.renew };
+    if (before.type === after.type) {
+      const current = await deps.codes.get(existing.qrcodeId!);
+      return { ...columns, renewAt: current ? renewalPoint(after, current) : null };
+    }
+    const qrcode = await deps.codes.create(channelCodeInput(after, { id: existing.id, name }));
+    return { ...columns, qrcodeId: qrcode.id, renewAt: renewalPoint(after, qrcode) };
+  }
+
   async function page(query: Omit<channels.ChannelListQuery, "today">): Promise<ChannelPage> {
     const now = deps.clock.now();
     const today = dayInZone(now, deps.timeZone);
@@ -236,8 +262,7 @@ export function createChannelService(deps: {
       const views = found.items.map((i): ChannelView => {
         const qrcode = codes.get(i.channel.qrcodeId!);
         if (!qrcode) throw new NotFoundError(`channel ${i.channel.id} has no code`);
-        // A temporary code that does not renew would end the channel: its expiry is the third argument (h13-temp).
-        return { ...i.channel, qrcode, today: i.today, total: i.total, status: channelStatus(i.channel, now) };
+        return { ...i.channel, qrcode, today: i.today, total: i.total, status: channelStatus(i.channel, now, codeEndsAt(i.channel, qrcode)) };
       });
       return { channels: views, total: found.total };
     });
@@ -286,6 +311,7 @@ export function createChannelService(deps: {
       // Checked before anything is created; the tag is created only once the name is known to be free.
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
+      const spec = checkCodeSpec(input.code ?? { type: "permanent" });
       const id = newId("ch", deps.random);
       const row: channels.ChannelRow = {
         id,
@@ -301,6 +327,9 @@ export function createChannelService(deps: {
         startsAt: audience.startsAt ?? null,
         endsAt: audience.endsAt ?? null,
         paused: false,
+        codeDays: spec.type === "temporary" ? spec.days : null,
+        codeRenew: spec.type === "temporary" && spec.renew,
+        imageToken: newImageToken(deps.random),
       };
       const inserted = await db.transaction(async (sql) => {
         await checkGroupId(sql, accountId, row.groupId);
@@ -309,13 +338,15 @@ export function createChannelService(deps: {
       if (!inserted) throw new NameConflictError("name", name);
       try {
         const extra = await extras(input);
-        const qrcode = await deps.codes.create({ type: "permanent", label: channelLabel(name), owner: { kind: "channel", id } });
+        const qrcode = await deps.codes.create(channelCodeInput(spec, { id, name }));
+        const renewAt = renewalPoint(spec, qrcode);
         await db.transaction(async (sql) => {
           await saveExtras(sql, id, extra);
-          await channels.setChannelQrCode(sql, id, qrcode.id);
+          await channels.setChannelQrCode(sql, id, qrcode.id, renewAt);
         });
         const counts = { today: { ...channels.ZERO_COUNTS }, total: { ...channels.ZERO_COUNTS } };
-        return { ...row, ...extra.changes, qrcodeId: qrcode.id, qrcode, ...counts, status: channelStatus(row, deps.clock.now()) };
+        const status = channelStatus(row, deps.clock.now(), codeEndsAt(row, qrcode));
+        return { ...row, ...extra.changes, qrcodeId: qrcode.id, renewAt, qrcode, ...counts, status };
       } catch (err) {
         // Unless a reconciliation gave it the code meanwhile: then the channel exists after all.
         await db.transaction((sql) => channels.deleteUnfinishedChannel(sql, accountId, id));
@@ -352,7 +383,9 @@ export function createChannelService(deps: {
       if (input.groupId !== undefined) changes.groupId = input.groupId;
       if (input.followUp !== undefined) checkFollowUp(input.followUp);
       if (input.tag !== undefined) checkTagName(input.tag);
-      if (!(await db.read((sql) => channels.getChannel(sql, accountId, id)))?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+      const existing = await db.read((sql) => channels.getChannel(sql, accountId, id));
+      if (!existing?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
+      const code = input.code === undefined ? undefined : await codeChange(existing, input.code, changes.name ?? existing.name);
       const extra = await extras(input);
       const { name } = changes;
       const nameTaken = (sql: Sql): Promise<boolean> => channels.channelNameTaken(sql, accountId, name!, id);
@@ -368,7 +401,7 @@ export function createChannelService(deps: {
             await codesStore.setQrCodeLabel(sql, accountId, before.qrcodeId, channelLabel(name));
           }
           await saveExtras(sql, id, extra);
-          return channels.updateChannel(sql, accountId, id, changes);
+          return channels.updateChannel(sql, accountId, id, { ...changes, ...code });
         });
       } catch (err) {
         // A channel created or renamed meanwhile took the name: the unique key refused ours.

@@ -13,6 +13,17 @@ export {
   type ChannelWithCode,
   type DayCounts,
 } from "./channels.ts";
+export {
+  CODE_DAYS_MAX,
+  CODE_DAYS_MIN,
+  imageLinkPath,
+  renewalLeadMs,
+  type ChannelCodeRenewer,
+  type CodeSpec,
+  type CodeSpecInput,
+  type ImageLinkCode,
+  type RenewalOutcome,
+} from "./channel-codes.ts";
 export type { ChannelGroupListItem, ChannelGroupRow, ChannelGroupService } from "./channel-groups.ts";
 export type { PushOutcome } from "./record-push.ts";
 export type { GroupTotals, Overview, Totals } from "./overview.ts";

@@ -13,6 +13,8 @@ import type { QrCodesApi } from "../wechat/qr-ticket.ts";
 import { createChannelFollowUps } from "./channel-follow-ups.ts";
 import { createChannelGroupService, type ChannelGroupService } from "./channel-groups.ts";
 import { createChannelService, type ChannelService } from "./channels.ts";
+import { backfillImageTokens, createChannelCodeRenewer, RENEWAL_RETRY_MS, type ChannelCodeRenewer } from "./channel-codes.ts";
+import { createOutboxLoop, type OutboxLoop } from "./outbox-loop.ts";
 import {
   createFollowUpDispatcher,
   DEFAULT_FOLLOW_UP_WINDOW_MS,
@@ -62,6 +64,8 @@ export interface WxqrServiceOptions {
   posters?: PosterOptions;
   /** Follow-up messages and channel tags (issue #12); they need `wechat`. */
   followUps?: FollowUpOptions;
+  /** How often the renewal loop looks for temporary channels due for a new code (default a minute). */
+  channelRenewalPollMs?: number;
 }
 
 /** `timer` waits in the background loops (SSE heartbeats, polling, the webhook's rounds). */
@@ -83,6 +87,10 @@ export interface WxqrService {
   readonly channels: ChannelService;
   /** Groups of channels, by campaign or region (issue #13). */
   readonly channelGroups: ChannelGroupService;
+  /** Temporary channels' renewals and the codes their image links serve (issue #13). */
+  readonly channelCodes: ChannelCodeRenewer;
+  /** The loop that renews temporary channels' codes in the background: `start()` it in a serving process. */
+  readonly channelRenewal: Pick<OutboxLoop, "start" | "stop">;
   /** The business webhook's dispatcher, when one is configured (`start()` it to deliver in the background). */
   readonly webhook?: WebhookDispatcher;
   readonly referrals: ReferralService;
@@ -121,6 +129,12 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
   const channelFollowUps = call ? createChannelFollowUps({ db, accountId, call, clock, wake }) : undefined;
   const channels = createChannelService({ db, codes, accountId, timeZone, clock, random, ...(channelFollowUps ? { followUps: channelFollowUps } : {}) });
   const channelGroups = createChannelGroupService({ db, accountId, clock, random });
+  await backfillImageTokens(db, random);
+  const channelCodes = createChannelCodeRenewer({ db, codes, accountId, clock, logger });
+  const channelRenewal = createOutboxLoop(
+    { name: "channel renewal", pollMs: options.channelRenewalPollMs ?? RENEWAL_RETRY_MS },
+    { timer, logger, round: channelCodes.round },
+  );
   const followerService = createFollowerService({ db, accountId, call: options.wechat?.call, clock });
   const referralService = createReferralService({
     db,
@@ -184,6 +198,8 @@ export async function createWxqrService(options: WxqrServiceOptions, deps: WxqrS
     codes,
     channels,
     channelGroups,
+    channelCodes,
+    channelRenewal,
     ...(webhook ? { webhook } : {}),
     referrals: referralService,
     followers: followerService,

@@ -26,6 +26,7 @@ import { registerPushRoute } from "../push/adapters/fastify.ts";
 import { registerChannelGroupRoutes } from "./routes/channel-groups.ts";
 import { registerChannelRoutes } from "./routes/channels.ts";
 import { registerEventRoutes } from "./routes/events.ts";
+import { IMAGE_LINK_PREFIX, registerImageLinkRoutes } from "./routes/image-links.ts";
 import { registerQrcodeRoutes } from "./routes/qrcodes.ts";
 import { registerScanSessionRoutes, registerScanSessionSecretRoutes } from "./routes/scan-sessions.ts";
 import { registerReferralRoutes } from "./routes/referrals.ts";
@@ -99,6 +100,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     pendingPushes: () => service.pendingPushes,
     ...(webhook ? { webhookBacklog: () => webhook.backlog() } : {}),
     ...(service.followUps ? { followUps: service.followUps } : {}),
+    channelCodes: service.channelCodes,
     scanSessionWarmCodes: () => service.scanSessions.warmStock(),
   });
 
@@ -153,7 +155,7 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
     return reply.code(status).send(body);
   });
   // --- dashboard (issue #10): its files, and the app for page loads no route took (above) ---
-  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath] });
+  const dashboard = await registerDashboard(app, { dir: options.dashboardDir ?? DEFAULT_DASHBOARD_DIR, servicePaths: [pushPath, IMAGE_LINK_PREFIX] });
   // --- end dashboard ---
 
   const ingestPush = async (message: PushMessage): Promise<PushAnswer> => {
@@ -204,6 +206,8 @@ export async function buildServer(options: ServerOptions, deps: Pick<Deps, "cloc
 
   // Read with the session's own secret, not the admin token: outside the admin scope.
   registerScanSessionSecretRoutes(app, { service, slots: streamSlots });
+  // Public: the link's token is its secret, and an <img> on any page must be able to load it.
+  registerImageLinkRoutes(app, { service, clock: deps.clock });
 
   app.get("/healthz", { schema: { hide: true } }, async (_request, reply) => {
     try {

@@ -31,6 +31,10 @@ export const HTTP_STATUS_BY_CODE: Readonly<Partial<Record<ErrorCode, number>>> =
   // The platform's daily quota, not the caller, stands in the way until midnight Beijing time;
   // the body names it, unlike our own failures.
   SCAN_SESSION_QUOTA_EXHAUSTED: 503,
+  // A temporary channel's image link: gone for good (until the operator changes the code), or for
+  // the moment (the renewal is retried), so that an <img> never gets an expired code.
+  CHANNEL_CODE_EXPIRED: 410,
+  CHANNEL_CODE_RENEWAL_FAILED: 503,
   // WeChat refused or failed: the gateway's fault, not the caller's.
   WECHAT_API_ERROR: 502,
   WECHAT_TOKEN_INVALID: 502,

@@ -1,6 +1,6 @@
 /** Prometheus metrics (prom-client), in a registry of the server's own. */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { FollowUpService } from "../domain/index.ts";
+import type { ChannelCodeRenewer, FollowUpService } from "../domain/index.ts";
 
 export interface Metrics {
   registry: Registry;
@@ -15,6 +15,7 @@ export function createMetrics(sources: {
   webhookBacklog?: () => Promise<number>;
   scanSessionWarmCodes?: () => Promise<number>;
   followUps?: FollowUpService;
+  channelCodes?: Pick<ChannelCodeRenewer, "onOutcome">;
 }): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "wxqr_" });
@@ -98,6 +99,15 @@ export function createMetrics(sources: {
       if (o.sent) sent.inc({ kind: o.kind }, o.rows);
       else failures.inc({ errcode: o.errcode === null ? "none" : String(o.errcode) }, o.rows);
     });
+  }
+  if (sources.channelCodes) {
+    const renewals = new Counter({
+      name: "wxqr_channel_renewals_total",
+      help: "Renewals of temporary channels' codes by this process: renewed, lost-race (another instance switched first; one unused code), failed (tried again)",
+      labelNames: ["outcome"],
+      registers: [registry],
+    });
+    sources.channelCodes.onOutcome((outcome) => renewals.inc({ outcome }));
   }
   return { registry, pushes, pushDuration, codesCreated };
 }

@@ -28,6 +28,14 @@ export interface ChannelRow {
   endsAt?: number | null;
   /** Scans count but get no reply, nor a follow-up. */
   paused?: boolean;
+  /** Temporary channels (issue #13): each code lasts this many days; null or absent: permanent. */
+  codeDays?: number | null;
+  /** Whether a new temporary code replaces the current one before it expires. */
+  codeRenew?: boolean;
+  /** When the current code falls due for renewal; null: never. */
+  renewAt?: number | null;
+  /** Names the public image link; null only until the service's start gives existing channels one. */
+  imageToken?: string | null;
 }
 
 /** Who scanned, as a channel's reply tells them apart: first follow, follow again, or a scan by a follower. */
@@ -57,11 +65,16 @@ interface DbChannelRow {
   starts_at: number | string | null;
   ends_at: number | string | null;
   paused: number;
+  code_days: number | null;
+  code_renew: number;
+  renew_at: number | string | null;
+  image_token: string | null;
 }
 
 const CHANNEL_COLUMNS =
   "c.id, c.account_id, c.name, c.welcome, c.qrcode_id, c.archived, c.created_at, c.follow_up_text, c.follow_up_image, c.tag_name, c.tag_id, c.group_id, " +
-  "c.reply_new_follower, c.reply_returning_follower, c.reply_follower, c.follow_up_audiences, c.starts_at, c.ends_at, c.paused";
+  "c.reply_new_follower, c.reply_returning_follower, c.reply_follower, c.follow_up_audiences, c.starts_at, c.ends_at, c.paused, " +
+  "c.code_days, c.code_renew, c.renew_at, c.image_token";
 
 const toChannel = (r: DbChannelRow): ChannelRow => ({
   id: r.id,
@@ -81,6 +94,10 @@ const toChannel = (r: DbChannelRow): ChannelRow => ({
   startsAt: r.starts_at === null ? null : Number(r.starts_at),
   endsAt: r.ends_at === null ? null : Number(r.ends_at),
   paused: Number(r.paused) === 1,
+  codeDays: r.code_days === null ? null : Number(r.code_days),
+  codeRenew: Number(r.code_renew) === 1,
+  renewAt: r.renew_at === null ? null : Number(r.renew_at),
+  imageToken: r.image_token,
 });
 
 // A comma-separated list in one column: read with every channel row, never searched.
@@ -91,8 +108,8 @@ const audiencesFromColumn = (column: string): Audience[] => AUDIENCES.filter((a)
 export async function insertChannel(sql: Sql, c: ChannelRow): Promise<boolean> {
   const changed = await sql.run(
     `INSERT INTO channels (id, account_id, name, welcome, qrcode_id, archived, created_at, group_id,
-       reply_new_follower, reply_returning_follower, reply_follower, follow_up_audiences, starts_at, ends_at, paused)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`,
+       reply_new_follower, reply_returning_follower, reply_follower, follow_up_audiences, starts_at, ends_at, paused, code_days, code_renew, image_token)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (account_id, name) DO NOTHING`,
     [
       c.id,
       c.accountId,
@@ -109,14 +126,64 @@ export async function insertChannel(sql: Sql, c: ChannelRow): Promise<boolean> {
       c.startsAt ?? null,
       c.endsAt ?? null,
       c.paused ? 1 : 0,
+      c.codeDays ?? null,
+      c.codeRenew ? 1 : 0,
+      c.imageToken ?? null,
     ],
   );
   return changed === 1;
 }
 
-export async function setChannelQrCode(sql: Sql, id: string, qrcodeId: string): Promise<void> {
-  await sql.run("UPDATE channels SET qrcode_id = ? WHERE id = ?", [qrcodeId, id]);
+export async function setChannelQrCode(sql: Sql, id: string, qrcodeId: string, renewAt: number | null = null): Promise<void> {
+  await sql.run("UPDATE channels SET qrcode_id = ?, renew_at = ? WHERE id = ?", [qrcodeId, renewAt, id]);
 }
+
+// --- temporary channels (issue #13) ---
+/**
+ * Replaces the channel's code with a renewed one, only if its code is still `fromQrcodeId`: of
+ * two instances renewing the same channel at once, one switches and the other's code (a free
+ * temporary one) is left unused, owned by the channel. False when another switch came first.
+ */
+export async function switchChannelQrCode(
+  sql: Sql,
+  accountId: string,
+  id: string,
+  change: { fromQrcodeId: string; toQrcodeId: string; renewAt: number | null },
+): Promise<boolean> {
+  const changed = await sql.run("UPDATE channels SET qrcode_id = ?, renew_at = ? WHERE account_id = ? AND id = ? AND qrcode_id = ?", [
+    change.toQrcodeId,
+    change.renewAt,
+    accountId,
+    id,
+    change.fromQrcodeId,
+  ]);
+  return changed === 1;
+}
+
+/** The account's unarchived channels whose code is due for renewal at `now`, the longest due first. */
+export async function dueChannelRenewals(sql: Sql, accountId: string, now: number, limit: number): Promise<ChannelRow[]> {
+  const rows = await sql.all<DbChannelRow>(
+    `SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.renew_at <= ? AND c.account_id = ? AND c.archived = 0 ORDER BY c.renew_at, c.id LIMIT ?`,
+    [now, accountId, limit],
+  );
+  return rows.map(toChannel);
+}
+
+export async function getChannelByImageToken(sql: Sql, accountId: string, token: string): Promise<ChannelRow | undefined> {
+  const r = await sql.get<DbChannelRow>(`SELECT ${CHANNEL_COLUMNS} FROM channels c WHERE c.image_token = ? AND c.account_id = ?`, [token, accountId]);
+  return r && toChannel(r);
+}
+
+/** Channels made before the image link existed (schema v12), by id. */
+export async function channelsWithoutImageToken(sql: Sql, limit: number): Promise<string[]> {
+  return (await sql.all<{ id: string }>("SELECT id FROM channels WHERE image_token IS NULL ORDER BY id LIMIT ?", [limit])).map((r) => r.id);
+}
+
+/** Gives the channel `token` unless it has one already (another instance starting at the same time). */
+export async function setImageToken(sql: Sql, id: string, token: string): Promise<void> {
+  await sql.run("UPDATE channels SET image_token = ? WHERE id = ? AND image_token IS NULL", [token, id]);
+}
+// --- end temporary channels ---
 
 /** Gives a channel whose creation was interrupted the code reconciled for it (only if it still has none). */
 export async function attachUnfinishedChannelCode(sql: Sql, accountId: string, id: string, qrcodeId: string): Promise<void> {
@@ -169,6 +236,11 @@ export interface ChannelChanges {
   startsAt?: number | null;
   endsAt?: number | null;
   paused?: boolean;
+  /** A new current code (a switch of type), or a new code spec for the next renewal. */
+  qrcodeId?: string;
+  codeDays?: number | null;
+  codeRenew?: boolean;
+  renewAt?: number | null;
 }
 
 const REPLY_COLUMNS: Record<Audience, string> = {
@@ -193,6 +265,10 @@ export async function updateChannel(sql: Sql, accountId: string, id: string, cha
   if (changes.startsAt !== undefined) values.push(["starts_at", changes.startsAt]);
   if (changes.endsAt !== undefined) values.push(["ends_at", changes.endsAt]);
   if (changes.paused !== undefined) values.push(["paused", changes.paused ? 1 : 0]);
+  if (changes.qrcodeId !== undefined) values.push(["qrcode_id", changes.qrcodeId]);
+  if (changes.codeDays !== undefined) values.push(["code_days", changes.codeDays]);
+  if (changes.codeRenew !== undefined) values.push(["code_renew", changes.codeRenew ? 1 : 0]);
+  if (changes.renewAt !== undefined) values.push(["renew_at", changes.renewAt]);
   // No change still says whether the channel exists.
   const sets = values.length === 0 ? "id = id" : values.map(([column]) => `${column} = ?`).join(", ");
   return (await sql.run(`UPDATE channels SET ${sets} WHERE account_id = ? AND id = ?`, [...values.map(([, v]) => v), accountId, id])) === 1;

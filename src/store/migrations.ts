@@ -17,6 +17,7 @@ import { v8 } from "./schema/v8-posters.ts";
 import { v9 } from "./schema/v9-follow-ups.ts";
 import { v10 } from "./schema/v10-latest-scans.ts";
 import { v11 } from "./schema/v11-channel-groups.ts";
+import { v12 } from "./schema/v12-temporary-channels.ts";
 import { v13 } from "./schema/v13-channel-audiences.ts";
 
 export interface Migration {
@@ -40,6 +41,7 @@ export const MIGRATIONS: readonly Migration[] = [
   v9,
   v10,
   v11,
+  v12,
   v13,
   // next versions: one line each, in order
 ];

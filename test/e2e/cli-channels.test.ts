@@ -2,6 +2,7 @@
  * `wxqr channels …` (issue #13), run as the built binary against `wxqr emulator` and a SQLite file:
  * groups created, channels created into them, listed by group as a table and as JSON, moved,
  * ungrouped and archived; a group that does not exist is one line on stderr and exit code 2.
+ * Temporary channels: created with `--temporary DAYS [--renew]`, switched with `--permanent`.
  */
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,7 +58,7 @@ describe("wxqr channels", () => {
     expect(byGroup.map((c) => c.name)).toEqual(["poster A", "poster B"]);
     expect(jsonLines(await ok(["channels", "list", "--group", "none", "--json"])).map((c) => c.name)).toEqual(["poster C"]);
     const table = (await ok(["channels", "list", "--group", "north"])).trimEnd().split("\n");
-    expect(table[0]).toMatch(/^ID\s+NAME\s+GROUP\s+TODAY\s+TOTAL\s+URL$/);
+    expect(table[0]).toMatch(/^ID\s+NAME\s+GROUP\s+TODAY\s+TOTAL\s+CODE\s+EXPIRES\s+URL$/);
     expect(table.slice(1).map((l) => l.split(/\s{2,}/).slice(1, 5))).toEqual([
       ["poster A", "north", "0", "0"],
       ["poster B", "north", "0", "0"],
@@ -100,5 +101,31 @@ describe("wxqr channels", () => {
     const nothing = await runCli(["channels", "update", "ch_x"], env);
     expect(nothing.code).toBe(2);
     expect(nothing.stderr.trimEnd().split("\n")).toHaveLength(1);
+  });
+
+  it("creates a temporary channel with --temporary DAYS --renew, lists its code and expiry, changes it with --no-renew and --permanent", async () => {
+    const created = jsonLines(await ok(["channels", "create", "live stream", "--temporary", "3", "--renew", "--json"]))[0]!;
+    expect(created).toMatchObject({
+      name: "live stream",
+      code: { type: "temporary", days: 3, renew: true, expiresAt: expect.any(String) },
+      imageLink: expect.stringMatching(/^\/c\/[A-Za-z0-9_-]{22}\.png$/),
+    });
+    const expiresAt = Date.parse((created.code as { expiresAt: string }).expiresAt);
+    expect(Math.abs(expiresAt - Date.now() - 3 * 86_400_000)).toBeLessThan(600_000);
+
+    const listed = jsonLines(await ok(["channels", "list", "--json"])).find((c) => c.id === created.id)!;
+    expect(listed.code).toEqual(created.code);
+    const row = (await ok(["channels", "list"])).split("\n").find((l) => l.startsWith(String(created.id)))!;
+    expect(row.split(/\s{2,}/).slice(5, 7)).toEqual(["temporary 3d renew", (created.code as { expiresAt: string }).expiresAt]);
+
+    const noRenew = jsonLines(await ok(["channels", "update", String(created.id), "--temporary", "7", "--no-renew", "--json"]))[0]!;
+    expect(noRenew.code).toEqual({ type: "temporary", days: 7, renew: false, expiresAt: (created.code as { expiresAt: string }).expiresAt });
+    const permanent = jsonLines(await ok(["channels", "update", String(created.id), "--permanent", "--json"]))[0]!;
+    expect(permanent).toMatchObject({ code: { type: "permanent" }, imageLink: created.imageLink });
+    expect(permanent.url).not.toBe(created.url);
+
+    const bad = await runCli(["channels", "create", "too long", "--temporary", "31"], env);
+    expect([bad.code, bad.stdout]).toEqual([2, ""]);
+    expect(bad.stderr).toMatch(/^wxqr: --temporary: must be a whole number from 1 to 30\n$/);
   });
 });

@@ -34,11 +34,18 @@ export interface Channel {
   endsAt: number | null;
   paused: boolean;
   status: ChannelStatus;
+  // --- temporary channels (issue #13) ---
+  code: ChannelCode;
+  /** Root-relative: the stable public image link (PNG; `.svg` for SVG). */
+  imageLink: string;
+  // --- end temporary channels ---
 }
 
 export type Audience = "newFollower" | "returningFollower" | "follower";
 
 export type ChannelStatus = "scheduled" | "active" | "paused" | "ended";
+
+export type ChannelCode = { type: "permanent" } | { type: "temporary"; days: number; renew: boolean; expiresAt: string | null; renewsAt: string | null };
 
 export interface ChannelPage {
   channels: Channel[];

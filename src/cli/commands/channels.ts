@@ -7,7 +7,7 @@
  */
 import type { Command } from "commander";
 import { loadConfig, requireConfig } from "../../config.ts";
-import { createWxqrService, type ChannelGroupListItem, type ChannelView, type WxqrService } from "../../domain/index.ts";
+import { createWxqrService, imageLinkPath, type ChannelGroupListItem, type ChannelView, type CodeSpecInput, type WxqrService } from "../../domain/index.ts";
 import { ValidationError } from "../../errors.ts";
 import { openDatabase } from "../../store/index.ts";
 import { migrate } from "../../store/migrations.ts";
@@ -25,7 +25,40 @@ interface ChannelFlags {
   welcome?: string;
   group?: string;
   json?: boolean;
+  temporary?: string;
+  renew?: boolean;
+  permanent?: boolean;
 }
+
+// --- temporary channels (issue #13) ---
+/** `--temporary DAYS [--renew|--no-renew]` or `--permanent` as the channel's `code`; undefined: neither given. */
+function codeFlags(flags: ChannelFlags): CodeSpecInput | undefined {
+  if (flags.permanent && flags.temporary !== undefined) throw new ValidationError("code", "give --temporary DAYS or --permanent, not both");
+  if (flags.permanent) {
+    if (flags.renew !== undefined) throw new ValidationError("code.renew", "--renew goes with --temporary DAYS");
+    return { type: "permanent" };
+  }
+  if (flags.temporary === undefined) {
+    if (flags.renew !== undefined) throw new ValidationError("code.renew", "--renew goes with --temporary DAYS");
+    return undefined;
+  }
+  const days = /^\d+$/.test(flags.temporary) ? Number(flags.temporary) : Number.NaN;
+  return { type: "temporary", days, ...(flags.renew !== undefined ? { renew: flags.renew } : {}) };
+}
+
+const codeJson = (c: ChannelView): Record<string, unknown> =>
+  c.codeDays == null
+    ? { type: "permanent" }
+    : {
+        type: "temporary",
+        days: c.codeDays,
+        renew: c.codeRenew ?? false,
+        expiresAt: c.qrcode.expiresAt === null ? null : new Date(c.qrcode.expiresAt).toISOString(),
+      };
+
+/** "permanent", or "temporary 3d" (+ " renew"), for the table. */
+const codeLabel = (c: ChannelView): string => (c.codeDays == null ? "permanent" : `temporary ${c.codeDays}d${c.codeRenew ? " renew" : ""}`);
+// --- end temporary channels ---
 
 /** Runs `body` with the service on the configured database, closing it after. */
 async function withService<T>(ctx: CliContext, why: string, body: (service: WxqrService) => Promise<T>): Promise<T> {
@@ -67,6 +100,8 @@ const channelJson = (c: ChannelView, groupNames: ReadonlyMap<string, string>): R
   createdAt: new Date(c.createdAt).toISOString(),
   today: c.today,
   total: c.total,
+  code: codeJson(c),
+  imageLink: imageLinkPath(c.imageToken ?? ""),
 });
 
 /** Columns padded to their widest cell (by code point, so CJK names misalign slightly, as in `ls`). */
@@ -135,23 +170,29 @@ export function registerChannelCommands(program: Command, ctx: CliContext): void
           c.groupId ? (names.get(c.groupId) ?? "") : "-",
           String(c.today.scans),
           String(c.total.scans),
+          codeLabel(c),
+          c.qrcode.expiresAt === null ? "-" : new Date(c.qrcode.expiresAt).toISOString(),
           c.qrcode.url ?? "",
         ]);
-        ctx.stdout.write(table(["ID", "NAME", "GROUP", "TODAY", "TOTAL", "URL"], rows));
+        ctx.stdout.write(table(["ID", "NAME", "GROUP", "TODAY", "TOTAL", "CODE", "EXPIRES", "URL"], rows));
       });
     });
 
   channels
     .command("create <name>")
-    .description("create a channel with its own permanent code (qrcode/create)")
+    .description("create a channel with its own code (qrcode/create): permanent, or temporary with --temporary DAYS")
     .option("--welcome <text>", "the reply to whoever scans the code")
     .option("--group <name|id>", "put it in this group")
+    .option("--temporary <days>", "a temporary code valid 1 to 30 days (no permanent quota), behind the channel's stable image link")
+    .option("--renew", "with --temporary: a new code replaces it a day before it expires (12 h for 1 day)")
     .option("--json", "print the channel as JSON")
     .action(async (name: string, flags: ChannelFlags) => {
       await withService(ctx, "to create the channel's code", async (service) => {
         const groupId = flags.group === undefined ? undefined : await resolveGroup(service, flags.group, false);
+        const code = codeFlags(flags);
         const created = await service.channels.create({
           name,
+          ...(code ? { code } : {}),
           ...(flags.welcome !== undefined ? { welcome: flags.welcome } : {}),
           ...(groupId ? { groupId } : {}),
         });
@@ -161,14 +202,19 @@ export function registerChannelCommands(program: Command, ctx: CliContext): void
 
   channels
     .command("update <id>")
-    .description('rename a channel, change its welcome reply ("" clears it) or move it to a group')
+    .description('rename a channel, change its welcome reply ("" clears it), move it to a group, or change its code')
     .option("--name <name>", "its new name")
     .option("--welcome <text>", 'its new welcome reply; "" clears it')
     .option("--group <name|id>", 'move it to this group; "none" ungroups it')
+    .option("--temporary <days>", "make its code temporary for 1 to 30 days (from a permanent one: a new code now; else from the next renewal)")
+    .option("--renew", "with --temporary: renew its code before it expires")
+    .option("--no-renew", "with --temporary: let its code expire")
+    .option("--permanent", "give it a permanent code now (takes one of the permanent quota)")
     .option("--json", "print the channel as JSON")
     .action(async (id: string, flags: ChannelFlags) => {
-      if (flags.name === undefined && flags.welcome === undefined && flags.group === undefined) {
-        throw new ValidationError("update", "give at least one of --name, --welcome or --group");
+      const code = codeFlags(flags);
+      if (flags.name === undefined && flags.welcome === undefined && flags.group === undefined && code === undefined) {
+        throw new ValidationError("update", "give at least one of --name, --welcome, --group, --temporary DAYS or --permanent");
       }
       await withService(ctx, "to update the channel", async (service) => {
         const groupId = flags.group === undefined ? undefined : await resolveGroup(service, flags.group, true);
@@ -176,6 +222,7 @@ export function registerChannelCommands(program: Command, ctx: CliContext): void
           ...(flags.name !== undefined ? { name: flags.name } : {}),
           ...(flags.welcome !== undefined ? { welcome: flags.welcome } : {}),
           ...(groupId !== undefined ? { groupId } : {}),
+          ...(code ? { code } : {}),
         });
         writeChannel(ctx, updated, await groupNames(service), flags.json, "updated");
       });

@@ -1,7 +1,7 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
-import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
+import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, imageLinkPath, renewalLeadMs, type ChannelView, type WxqrService } from "../../domain/index.ts";
 import type { Clock } from "../../deps.ts";
 import type { Metrics } from "../metrics.ts";
 import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-export.ts";
@@ -11,6 +11,7 @@ import { qrcodeJson } from "./qrcodes.ts";
 import {
   channelAudienceInputProperties,
   channelSchema,
+  codeInputSchema,
   dayCountsProperties,
   errorResponses,
   followUpInputSchema,
@@ -41,6 +42,23 @@ function channelJson(c: ChannelView): Record<string, unknown> {
     endsAt: c.endsAt ?? null,
     paused: c.paused ?? false,
     status: c.status,
+    code: codeJson(c),
+    imageLink: imageLinkPath(c.imageToken ?? ""),
+  };
+}
+
+const isoOrNull = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+function codeJson(c: ChannelView): Record<string, unknown> {
+  if (c.codeDays == null) return { type: "permanent" };
+  const renew = c.codeRenew ?? false;
+  const expiresAt = c.qrcode.expiresAt;
+  return {
+    type: "temporary",
+    days: c.codeDays,
+    renew,
+    expiresAt: isoOrNull(expiresAt),
+    renewsAt: renew && expiresAt !== null ? isoOrNull(expiresAt - renewalLeadMs(c.codeDays)) : null,
   };
 }
 
@@ -69,7 +87,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     {
       bodyLimit: CHANNEL_BODY_LIMIT_BYTES,
       schema: {
-        summary: "Create a channel with its own permanent code",
+        summary: "Create a channel with its own code: permanent, or temporary (renewing or not) behind a stable image link",
         body: {
           type: "object",
           properties: {
@@ -79,6 +97,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             tag: tagInputSchema,
             groupId: groupIdInput,
             ...channelAudienceInputProperties,
+            code: codeInputSchema,
           },
           required: ["name"],
           additionalProperties: false,
@@ -187,6 +206,7 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
             groupId: groupIdInput,
             ...channelAudienceInputProperties,
             paused: { type: "boolean", description: "Pause (scans still count, no reply, no follow-up) or resume" },
+            code: codeInputSchema,
           },
           additionalProperties: false,
         },

@@ -105,8 +105,54 @@ export const channelSchema = {
     },
     groupId: { type: ["string", "null"], description: "Its channel group; null: ungrouped" },
     ...channelAudienceProperties,
+    code: {
+      type: "object",
+      description: "Permanent, or temporary for `days` days; a renewing one gets a new code before `expiresAt` (at `renewsAt`)",
+      properties: {
+        type: { type: "string", enum: ["permanent", "temporary"] },
+        days: { type: "integer" },
+        renew: { type: "boolean" },
+        expiresAt: {
+          type: ["string", "null"],
+          format: "date-time",
+          description: "The current code's expiry; in the past: the channel has ended (not renewing)",
+        },
+        renewsAt: { type: ["string", "null"], format: "date-time", description: "When the current code is replaced; null: never" },
+      },
+      required: ["type"],
+    },
+    imageLink: { type: "string", description: "The stable public image link (PNG; `.svg` for SVG; `?size=`): always the current code, no token needed" },
   },
-  required: ["id", "name", "welcome", "qrcode", "createdAt", "archived", "today", "total", "followUp", "tag", "groupId", ...channelAudienceRequired],
+  required: [
+    "id",
+    "name",
+    "welcome",
+    "qrcode",
+    "createdAt",
+    "archived",
+    "today",
+    "total",
+    "followUp",
+    "tag",
+    "groupId",
+    ...channelAudienceRequired,
+    "code",
+    "imageLink",
+  ],
+} as const;
+
+/** A channel's code in `POST`/`PATCH /api/channels` (issue #13). */
+export const codeInputSchema = {
+  type: "object",
+  description:
+    "Permanent (default), or temporary for 1 to 30 days, renewed a day before it expires when `renew` (12 h for 1 day). On PATCH: a new type creates a new code now; new `days`/`renew` apply from the next renewal",
+  properties: {
+    type: { type: "string", enum: ["permanent", "temporary"] },
+    days: { type: "integer" },
+    renew: { type: "boolean" },
+  },
+  required: ["type"],
+  additionalProperties: false,
 } as const;
 
 /** A rendered code's size and quiet zone, in pixels and modules. */

@@ -14,6 +14,8 @@ export interface ChannelFields {
   name: string;
   welcome: string;
   audience: AudienceFields;
+  /** Only with `withCode` (creating a channel). */
+  code?: CodeFields;
 }
 
 /** Replies by audience and the schedule (issue #13), as the form holds them: text, and `datetime-local` values in Beijing time. */
@@ -112,19 +114,75 @@ function AudienceInputs({
   );
 }
 
+// --- temporary channels (issue #13) ---
+export interface CodeFields {
+  type: "permanent" | "temporary";
+  days: string;
+  renew: boolean;
+}
+
+const DEFAULT_CODE: CodeFields = { type: "permanent", days: "7", renew: true };
+
+/** The `code` of a create request; none for a permanent code (the default). */
+export function codeBody(fields: ChannelFields): { code?: { type: "temporary"; days: number; renew: boolean } } {
+  const code = fields.code;
+  if (!code || code.type === "permanent") return {};
+  return { code: { type: "temporary", days: Number(code.days), renew: code.renew } };
+}
+
+function CodeChoice({ id, value, invalid, onChange }: { id: string; value: CodeFields; invalid: boolean; onChange: (code: CodeFields) => void }): JSX.Element {
+  const { t } = useI18n();
+  return (
+    <fieldset class="field code-choice">
+      <legend>{t("code.choose")}</legend>
+      <label class="check">
+        <input type="radio" name={`${id}-code`} checked={value.type === "permanent"} onChange={() => onChange({ ...value, type: "permanent" })} />
+        {t("code.choosePermanent")}
+      </label>
+      <label class="check">
+        <input type="radio" name={`${id}-code`} checked={value.type === "temporary"} onChange={() => onChange({ ...value, type: "temporary" })} />
+        {t("code.chooseTemporary")}
+      </label>
+      {value.type === "temporary" && (
+        <>
+          <label for={`${id}-days`}>{t("code.days")}</label>
+          <input
+            id={`${id}-days`}
+            type="number"
+            min={1}
+            max={30}
+            step={1}
+            value={value.days}
+            aria-invalid={invalid}
+            onInput={(e) => onChange({ ...value, days: e.currentTarget.value })}
+          />
+          <label class="check">
+            <input type="checkbox" checked={value.renew} onChange={(e) => onChange({ ...value, renew: e.currentTarget.checked })} />
+            {t("code.renew")}
+          </label>
+        </>
+      )}
+    </fieldset>
+  );
+}
+// --- end temporary channels ---
+
 export function ChannelForm({
   initial,
   submitLabel,
   onSubmit,
+  withCode = false,
 }: {
   initial: ChannelFields;
   submitLabel: string;
+  /** Offer the choice of a permanent or a temporary code (creating a channel). */
+  withCode?: boolean;
   /** Resolves with a message to announce, or throws an ApiError to show. */
   onSubmit: (fields: ChannelFields) => Promise<string | void>;
 }): JSX.Element {
   const { t, n } = useI18n();
   const id = useId();
-  const [fields, setFields] = useState(initial);
+  const [fields, setFields] = useState<ChannelFields>(withCode ? { code: DEFAULT_CODE, ...initial } : initial);
   const [error, setError] = useState<{ message: string; field?: string } | null>(null);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
@@ -140,7 +198,7 @@ export function ChannelForm({
     setBusy(true);
     setError(null);
     try {
-      const message = await onSubmit({ name, welcome: fields.welcome, audience: fields.audience });
+      const message = await onSubmit({ ...fields, name });
       if (message) setDone(message);
     } catch (err) {
       const api = err instanceof ApiError ? err : new ApiError(0, "UNKNOWN", String(err));
@@ -181,6 +239,7 @@ export function ChannelForm({
         </p>
       </div>
       <AudienceInputs id={id} fields={fields.audience} invalid={invalid} onChange={(audience) => setFields({ ...fields, audience })} />
+      {withCode && fields.code && <CodeChoice id={id} value={fields.code} invalid={invalid("code.days")} onChange={(code) => setFields({ ...fields, code })} />}
       {error && (
         <p id={`${id}-error`} class="form-error" role="alert">
           {error.message}

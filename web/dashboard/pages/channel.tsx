@@ -16,6 +16,7 @@ import { useApi } from "../use-api.ts";
 import { ChannelStatusBadge } from "../components/channel-status.tsx";
 import { toZoneInput } from "../zone-time.ts";
 import { audienceBody, audienceFieldsOf, ChannelForm, type ChannelFields } from "./channel-form.tsx";
+import { CodeExpiry, CodeType, ImageLink } from "../components/channel-code.tsx";
 
 const IMAGE_SIZES = [258, 430, 860, 1280] as const;
 const CHART_METRICS: ReadonlyArray<[keyof Counts, MessageKey]> = [
@@ -121,6 +122,12 @@ function QrCard({ channel }: { channel: Channel }): JSX.Element {
       <p class="hint code-url">
         {t("channel.url")} <code>{channel.qrcode.url}</code>
       </p>
+      {/* --- temporary channels (issue #13) --- */}
+      <p class="code-info">
+        {t("code.type")}: <CodeType channel={channel} /> <CodeExpiry channel={channel} />
+      </p>
+      <ImageLink channel={channel} />
+      {/* --- end temporary channels --- */}
     </section>
   );
 }

@@ -10,7 +10,8 @@ import { Link, navigate, useLocation } from "../router.tsx";
 import type { Channel, ChannelPage } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ChannelStatusBadge } from "../components/channel-status.tsx";
-import { audienceBody, ChannelForm, type ChannelFields, NO_AUDIENCE_FIELDS } from "./channel-form.tsx";
+import { audienceBody, ChannelForm, codeBody, type ChannelFields, NO_AUDIENCE_FIELDS } from "./channel-form.tsx";
+import { CodeExpiry, CodeType } from "../components/channel-code.tsx";
 
 const SORTS: ReadonlyArray<[string, MessageKey]> = [
   ["createdAt", "channels.sortCreated"],
@@ -63,8 +64,12 @@ export function Channels(): JSX.Element {
   const [creating, setCreating] = useState(query.get("new") === "1");
 
   const create = async (fields: ChannelFields): Promise<void> => {
-    const welcome = fields.welcome.trim() ? { welcome: fields.welcome } : {};
-    const channel = await api.post<Channel>("/api/channels", { name: fields.name, ...welcome, ...audienceBody(fields.audience) });
+    const channel = await api.post<Channel>("/api/channels", {
+      name: fields.name,
+      ...(fields.welcome.trim() ? { welcome: fields.welcome } : {}),
+      ...audienceBody(fields.audience),
+      ...codeBody(fields),
+    });
     navigate(`/channels/${encodeURIComponent(channel.id)}`);
   };
 
@@ -80,7 +85,7 @@ export function Channels(): JSX.Element {
         <section id="new-channel" class="card" aria-labelledby="new-channel-title">
           <h2 id="new-channel-title">{t("channels.newTitle")}</h2>
           <p class="hint">{t("channels.newHelp")}</p>
-          <ChannelForm initial={{ name: "", welcome: "", audience: NO_AUDIENCE_FIELDS }} submitLabel={t("channels.create")} onSubmit={create} />
+          <ChannelForm initial={{ name: "", welcome: "", audience: NO_AUDIENCE_FIELDS }} submitLabel={t("channels.create")} onSubmit={create} withCode />
         </section>
       )}
 
@@ -182,6 +187,7 @@ export function Channels(): JSX.Element {
                   </th>
                   <th scope="col">{t("channels.created")}</th>
                   <th scope="col">{t("audience.status")}</th>
+                  <th scope="col">{t("code.column")}</th>
                 </tr>
               </thead>
               <tbody>
@@ -206,6 +212,9 @@ export function Channels(): JSX.Element {
                     <td data-label={t("channels.created")}>{formatDay(locale, dayOf(Date.parse(c.createdAt)))}</td>
                     <td data-label={t("audience.status")}>
                       <ChannelStatusBadge status={c.status} />
+                    </td>
+                    <td data-label={t("code.column")}>
+                      <CodeType channel={c} /> <CodeExpiry channel={c} />
                     </td>
                   </tr>
                 ))}
