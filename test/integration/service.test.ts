@@ -191,6 +191,8 @@ function describeService(makeFactory: () => DatabaseFactory, makeOutage: () => P
       endsAt: null,
       paused: false,
       status: "active",
+      code: { type: "permanent" },
+      imageLink: expect.stringMatching(/^\/c\/[\w-]{22}\.png$/),
     });
 
     const pushed = await channelTraffic(h, channel.qrcode.ticket);
