@@ -119,7 +119,7 @@ export async function exportChannels(service: WxqrService, options: ChannelExpor
     for (const { file, url } of rows) {
       if (file === null || url === null) continue;
       const rendered = (): Readable => Readable.from([Buffer.from(render(url, { size: options.size, margin: options.margin }))]);
-      await zip.add(file, rendered, { compress: options.format === "svg" });
+      await zip.add(file, rendered);
     }
     zip.end();
   };
