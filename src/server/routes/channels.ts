@@ -1,7 +1,14 @@
 /** Channels (渠道码) and their statistics. */
 import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
-import { CHANNEL_PAGE_DEFAULT, CHANNEL_PAGE_MAX, type ChannelView, type WxqrService } from "../../domain/index.ts";
+import {
+  CHANNEL_BATCH_ACTIONS,
+  CHANNEL_PAGE_DEFAULT,
+  CHANNEL_PAGE_MAX,
+  CHANNEL_SELECTION_MAX,
+  type ChannelView,
+  type WxqrService,
+} from "../../domain/index.ts";
 import type { Clock } from "../../deps.ts";
 import type { Metrics } from "../metrics.ts";
 import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-export.ts";
@@ -42,6 +49,52 @@ const groupIdFilter = {
 
 /** `none` asks for the ungrouped channels. */
 const groupFilter = (groupId: string | undefined): string | null | undefined => (groupId === "none" ? null : groupId);
+
+/** `ids=ch_1,ch_2`: a selection in a URL; empty items are ignored. */
+const idList = (ids: string | undefined): string[] | undefined =>
+  ids === undefined
+    ? undefined
+    : ids
+        .split(",")
+        .map((id) => id.trim())
+        .filter((id) => id !== "");
+
+const idListQuery = {
+  type: "string",
+  maxLength: CHANNEL_SELECTION_MAX * 65,
+  description: `Channel ids separated by commas, at most ${CHANNEL_SELECTION_MAX}; an unknown one is refused`,
+} as const;
+
+const idArrayInput = {
+  type: "array",
+  items: { type: "string", minLength: 1, maxLength: 64 },
+  minItems: 1,
+  maxItems: CHANNEL_SELECTION_MAX,
+  description: `Channel ids, at most ${CHANNEL_SELECTION_MAX}; an unknown one is refused`,
+} as const;
+
+const channelFilterInput = {
+  type: "object",
+  description: "Selects as `GET /api/channels` does",
+  properties: {
+    search: { type: "string", maxLength: 100, description: "Part of the name; letters A–Z match either case" },
+    groupId: { type: ["string", "null"], minLength: 1, maxLength: 64, description: "Only the channels of this group; null: only ungrouped ones" },
+    archived: { anyOf: [{ type: "boolean" }, { type: "string", enum: ["all"] }], description: 'Default false; true: only archived ones; "all"' },
+  },
+  additionalProperties: false,
+} as const;
+
+const mergedStatsSchema = {
+  type: "object",
+  properties: {
+    channelIds: { type: "array", items: { type: "string" }, description: "The channels counted, oldest first" },
+    from: { type: "string" },
+    to: { type: "string" },
+    ...dayCountsProperties,
+    days: { type: "array", items: { type: "object", properties: { date: { type: "string" }, ...dayCountsProperties } } },
+  },
+  required: ["channelIds", "from", "to", "days"],
+} as const;
 
 const groupIdInput = { type: ["string", "null"], minLength: 1, maxLength: 64, description: "Its channel group; null: ungrouped" } as const;
 
@@ -145,6 +198,67 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
       });
       return reply.type("application/zip").header("content-disposition", attachmentDisposition("channels.zip")).send(zip);
     },
+  );
+
+  app.get(
+    "/api/channels/stats",
+    {
+      schema: {
+        summary: "Several channels' counters (`ids`) or a group's, summed per day; a person who scanned two of them is one unique scanner",
+        querystring: {
+          type: "object",
+          properties: {
+            ids: idListQuery,
+            groupId: { type: "string", minLength: 1, maxLength: 64, description: "Every channel of this group, archived ones too" },
+            from: { type: "string", description: "YYYY-MM-DD in the account's zone, an ISO date-time or epoch ms; default: the oldest channel's creation" },
+            to: { type: "string", description: "Default: today" },
+          },
+          additionalProperties: false,
+        },
+        response: { 200: mergedStatsSchema, ...errorResponses },
+      },
+    },
+    async (request) => {
+      const q = request.query;
+      return service.channels.mergedStats({
+        ids: idList(q.ids),
+        groupId: q.groupId,
+        from: parseInstant(q.from, "from"),
+        to: parseInstant(q.to, "to"),
+      });
+    },
+  );
+
+  app.post(
+    "/api/channels/batch",
+    {
+      schema: {
+        summary: "Move, archive or restore a selection (`ids`) or the channels a `filter` selects, all or none in one transaction",
+        body: {
+          type: "object",
+          properties: {
+            ids: idArrayInput,
+            filter: channelFilterInput,
+            action: { type: "string", enum: [...CHANNEL_BATCH_ACTIONS], description: "pause and resume: not yet supported (400)" },
+            groupId: { ...groupIdInput, description: "For move: the group; null takes the channels out of theirs" },
+          },
+          required: ["action"],
+          additionalProperties: false,
+        },
+        response: {
+          200: {
+            type: "object",
+            properties: {
+              matched: { type: "integer", description: "Channels selected" },
+              updated: { type: "integer", description: "Those changed (the others already were so)" },
+            },
+            required: ["matched", "updated"],
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request) => service.channels.batch(request.body),
   );
 
   app.get("/api/channels/:id", { schema: { summary: "A channel", params: idParams, response: { 200: channelSchema, ...errorResponses } } }, async (request) =>
