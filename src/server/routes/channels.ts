@@ -1,5 +1,5 @@
 /** Channels (渠道码) and their statistics. */
-import type { FastifyInstance } from "fastify";
+import type { FastifyInstance, FastifyReply } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import {
   CHANNEL_BATCH_ACTIONS,
@@ -11,7 +11,8 @@ import {
 } from "../../domain/index.ts";
 import type { Clock } from "../../deps.ts";
 import type { Metrics } from "../metrics.ts";
-import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels } from "../channel-export.ts";
+import { CHANNELS_CSV, CHANNELS_CSV_HEADER, exportChannels, type ChannelExportOptions } from "../channel-export.ts";
+import { ValidationError } from "../../errors.ts";
 import { attachmentDisposition, csvDocument } from "../csv.ts";
 import { parseInstant } from "./params.ts";
 import { qrcodeJson } from "./qrcodes.ts";
@@ -82,6 +83,11 @@ const channelFilterInput = {
     archived: { anyOf: [{ type: "boolean" }, { type: "string", enum: ["all"] }], description: 'Default false; true: only archived ones; "all"' },
   },
   additionalProperties: false,
+} as const;
+
+const exportFormatProperties = {
+  format: { type: "string", enum: ["png", "svg"], default: "png" },
+  ...imageSizeProperties,
 } as const;
 
 const mergedStatsSchema = {
@@ -170,16 +176,16 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     {
       schema: {
         summary:
-          `Every channel the list's filters select, as a ZIP: each one's code rendered locally (named after the channel) and ${CHANNELS_CSV} ` +
+          `The channels the list's filters or \`ids\` select, as a ZIP: each one's code rendered locally (named after the channel) and ${CHANNELS_CSV} ` +
           "for Excel (UTF-8 with BOM), streamed",
         querystring: {
           type: "object",
           properties: {
+            ids: idListQuery,
             search: { type: "string", maxLength: 100, description: "Part of the name; letters A–Z match either case" },
-            archived: { type: "string", enum: ["false", "true", "all"], default: "false" },
+            archived: { type: "string", enum: ["false", "true", "all"], description: 'Default "false", or "all" with `ids`' },
             groupId: groupIdFilter,
-            format: { type: "string", enum: ["png", "svg"], default: "png" },
-            ...imageSizeProperties,
+            ...exportFormatProperties,
           },
           additionalProperties: false,
         },
@@ -189,16 +195,40 @@ export function registerChannelRoutes(untyped: FastifyInstance, deps: { service:
     },
     async (request, reply) => {
       const q = request.query;
-      const zip = await exportChannels(service, {
-        filters: { search: q.search, archived: ARCHIVED_FILTER[q.archived], groupId: groupFilter(q.groupId) },
-        format: q.format,
-        size: q.size,
-        margin: q.margin,
-        mtime: new Date(deps.clock.now()),
-      });
-      return reply.type("application/zip").header("content-disposition", attachmentDisposition("channels.zip")).send(zip);
+      const ids = idList(q.ids);
+      // A selection is taken as it is, archived channels included, unless asked otherwise.
+      const archived = ARCHIVED_FILTER[q.archived ?? (ids ? "all" : "false")];
+      return sendExport(reply, { ids, search: q.search, archived, groupId: groupFilter(q.groupId) }, q);
     },
   );
+
+  app.post(
+    "/api/channels/export.zip",
+    {
+      schema: {
+        summary: "`GET /api/channels/export.zip` for a selection too long for a URL: `ids` or a `filter`, in a JSON body",
+        body: {
+          type: "object",
+          properties: { ids: idArrayInput, filter: channelFilterInput, ...exportFormatProperties },
+          additionalProperties: false,
+        },
+        produces: ["application/zip"],
+        response: { 200: { type: "string", format: "binary", description: `${CHANNELS_CSV} header row: ${CHANNELS_CSV_HEADER.join(",")}` }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      const b = request.body;
+      if (b.ids !== undefined && b.filter !== undefined) throw new ValidationError("ids", "give either `ids` or `filter`, not both");
+      const f = b.filter ?? {};
+      const filters = b.ids !== undefined ? { ids: b.ids, archived: "all" as const } : { search: f.search, groupId: f.groupId, archived: f.archived ?? false };
+      return sendExport(reply, filters, b);
+    },
+  );
+
+  async function sendExport(reply: FastifyReply, filters: ChannelExportOptions["filters"], image: { format: "png" | "svg"; size: number; margin: number }) {
+    const zip = await exportChannels(service, { filters, format: image.format, size: image.size, margin: image.margin, mtime: new Date(deps.clock.now()) });
+    return reply.type("application/zip").header("content-disposition", attachmentDisposition("channels.zip")).send(zip);
+  }
 
   app.get(
     "/api/channels/stats",
