@@ -5,7 +5,10 @@
  * by ids and by filter, all or nothing.
  */
 import { expect, it } from "vitest";
+import { batchChannels, mergedChannelStats } from "../../src/domain/channel-sets.ts";
 import { dayInZone, DEFAULT_TIME_ZONE } from "../../src/domain/index.ts";
+import type { Database, Sql } from "../../src/store/database.ts";
+import { insertBulkChannels } from "../helpers/bulk-channels.ts";
 import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
 import { type Json, type ServiceHarness, serviceHarnesses } from "../helpers/service.ts";
 
@@ -247,4 +250,52 @@ function describeChannelSets(makeFactory: () => DatabaseFactory): void {
   });
 }
 
+/** `db` whose statements are counted, to check that a use case's count does not depend on its data. */
+function countingDatabase(db: Database): Database & { statements: number } {
+  const counting = {
+    statements: 0,
+    dialect: db.dialect,
+    wrap: (sql: Sql): Sql => ({
+      dialect: sql.dialect,
+      run: (text, params) => ((counting.statements += 1), sql.run(text, params)),
+      get: (text, params) => ((counting.statements += 1), sql.get(text, params)),
+      all: (text, params) => ((counting.statements += 1), sql.all(text, params)),
+    }),
+    transaction: <T>(fn: (sql: Sql) => Promise<T>) => db.transaction((sql) => fn(counting.wrap(sql))),
+    read: <T>(fn: (sql: Sql) => Promise<T>) => db.read((sql) => fn(counting.wrap(sql))),
+    batch: db.batch.bind(db),
+    close: () => db.close(),
+  };
+  return counting;
+}
+
+function describeStatementCounts(makeFactory: () => DatabaseFactory): void {
+  const { start } = serviceHarnesses(makeFactory);
+
+  it("runs as many statements for 1,000 channels as for 2: no statement per channel", async () => {
+    const h = await start();
+    const accountId = (await h.db.read((sql) => sql.get<{ id: string }>("SELECT id FROM accounts")))!.id;
+    const group = (await h.api("POST", "/api/channel-groups", { name: "north" })).body;
+    const few = await insertBulkChannels(h.db, { accountId, count: 2, createdAt: h.clock.now(), prefix: "few ", firstScene: 60_000 });
+    const many = await insertBulkChannels(h.db, { accountId, count: 1_000, createdAt: h.clock.now(), prefix: "many ", firstScene: 70_000, groupId: group.id });
+    const counted = async (work: (db: Database) => Promise<unknown>): Promise<number> => {
+      const db = countingDatabase(h.db);
+      await work(db);
+      return db.statements;
+    };
+    const deps = (db: Database) => ({ db, accountId, timeZone: DEFAULT_TIME_ZONE, clock: h.clock });
+    const statsOf = (ids: string[]) => counted((db) => mergedChannelStats(deps(db), { ids }));
+    const forFew = await statsOf(few.map((c) => c.id));
+    expect(forFew).toBeGreaterThanOrEqual(4); // the set, its day sums, its distinct scanners per day and over the range
+    expect(await statsOf(many.map((c) => c.id))).toBe(forFew);
+    expect(await counted((db) => mergedChannelStats(deps(db), { groupId: group.id }))).toBeLessThanOrEqual(5);
+    const archive = (ids: string[]) => counted((db) => batchChannels(deps(db), { ids, action: "archive" }));
+    expect(await archive(many.map((c) => c.id))).toBe(await archive(few.map((c) => c.id)));
+    const byFilter = await counted((db) => batchChannels(deps(db), { filter: { groupId: group.id, archived: true }, action: "restore" }));
+    expect(byFilter).toBeLessThanOrEqual(4);
+    expect((await h.api("GET", `/api/channels?groupId=${group.id}&limit=1`)).body.total).toBe(1_000);
+  });
+}
+
 describeOnBothEngines("channel-sets", describeChannelSets);
+describeOnBothEngines("channel-sets-statements", describeStatementCounts);
