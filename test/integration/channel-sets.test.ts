@@ -130,6 +130,9 @@ function describeChannelSets(makeFactory: () => DatabaseFactory): void {
     // Not a vacuous match: u1, u2 and u4 over the range, though u1 scanned on two days through two channels.
     expect(merged).toMatchObject({ scans: 6, uniqueScanners: 3, newFollowers: 3, returningFollowers: 3, unfollows: 1 });
 
+    // The same in a body, for selections too long for a URL.
+    expect(await ok(h, "POST", "/api/channels/stats", { ids: [a.id, b.id], from: day0 })).toEqual(merged);
+
     // The group is the same set; a group of one channel less is not.
     const byGroup = await ok(h, "GET", `/api/channels/stats?groupId=${group.id}`);
     expect(byGroup).toEqual(merged);
@@ -158,6 +161,9 @@ function describeChannelSets(makeFactory: () => DatabaseFactory): void {
     expect(await refused(h, "GET", `/api/channels/stats?ids=${a.id}&from=2026-02-30`)).toBe("from");
     expect(await refused(h, "GET", `/api/channels/stats?ids=${a.id}&from=2026-12-02&to=2026-12-01`)).toBe("from");
     expect(await refused(h, "GET", `/api/channels/stats?ids=${a.id}&from=1990-01-01`)).toBe("from");
+    expect(await refused(h, "POST", "/api/channels/stats", {})).toBe("ids");
+    expect(await refused(h, "POST", "/api/channels/stats", { ids: [a.id], groupId: group.id })).toBe("ids");
+    expect(await refused(h, "POST", "/api/channels/stats", { ids: ["ch_unknown"] })).toBe("ids");
     // An empty group is an empty set, not an error: today only, zeros.
     const empty = await ok(h, "GET", `/api/channels/stats?groupId=${group.id}`);
     expect(empty).toMatchObject({ channelIds: [], scans: 0, uniqueScanners: 0, days: [{ date: empty.to, scans: 0 }] });
