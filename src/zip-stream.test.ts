@@ -13,14 +13,16 @@ import { createZipStream } from "./zip-stream.ts";
 const MTIME = new Date(Date.UTC(2026, 10, 30));
 
 describe("createZipStream", () => {
-  it("writes every entry, stored, in the order added", async () => {
+  it("writes every entry, streamed or from bytes in memory, stored, in the order added", async () => {
     const zip = createZipStream({ mtime: MTIME });
     const bytes = buffer(zip.output);
     await zip.add("codes.csv", () => Readable.from([Buffer.from("\uFEFFa,b\r\n"), Buffer.from("1,2\r\n")]));
     await zip.add("海报/1.png", () => Readable.from([Buffer.alloc(5_000, 7)]));
+    await zip.add("rendered.png", () => new Uint8Array([1, 2, 3]));
     zip.end();
     const entries = readZip(await bytes);
-    expect([...entries.keys()]).toEqual(["codes.csv", "海报/1.png"]);
+    expect([...entries.keys()]).toEqual(["codes.csv", "海报/1.png", "rendered.png"]);
+    expect(entries.get("rendered.png")).toEqual(Buffer.from([1, 2, 3]));
     expect(entries.get("codes.csv")!.toString("utf8")).toBe("\uFEFFa,b\r\n1,2\r\n");
     expect(entries.get("海报/1.png")).toEqual(Buffer.alloc(5_000, 7));
   });

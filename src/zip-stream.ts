@@ -21,15 +21,21 @@ const MAX_QUEUED_ENTRIES = 16;
 export interface ZipStream {
   /** The ZIP's bytes, to pipe to a file or send as a response; it ends after `end()` and the last entry. */
   readonly output: Readable;
-  /** Queues an entry whose content `open` gives when the writer reaches it; resolves when the queue has room. */
-  add(name: string, open: () => Readable | Promise<Readable>): Promise<void>;
+  /**
+   * Queues an entry whose content `open` gives when the writer reaches it (a stream, or bytes
+   * already in memory, such as a rendered image); resolves when the queue has room.
+   */
+  add(name: string, open: () => EntryContent | Promise<EntryContent>): Promise<void>;
   /** No more entries: the central directory follows the last one. */
   end(): void;
 }
 
+/** Bytes in memory cost the writer no stream: one image rendered at a time is small. */
+export type EntryContent = Readable | Uint8Array;
+
 interface QueuedEntry {
   name: string;
-  open: () => Readable | Promise<Readable>;
+  open: () => EntryContent | Promise<EntryContent>;
 }
 
 /**
@@ -53,7 +59,7 @@ export function createZipStream(options: { mtime: Date }): ZipStream {
 
   // client-zip asks for the next entry only when the previous one is written, and the web stream
   // asks for more only when the output is read: that pull is what keeps memory flat.
-  async function* entries(): AsyncGenerator<{ name: string; lastModified: Date; input: Readable }> {
+  async function* entries(): AsyncGenerator<{ name: string; lastModified: Date; input: EntryContent }> {
     for (;;) {
       const next = queue.shift();
       if (next === undefined) {

@@ -124,7 +124,7 @@ export async function exportChannels(service: WxqrService, options: ChannelExpor
     await zip.add(CHANNELS_CSV, () => Readable.from(csvChunks(rows)));
     for (const { file, url } of rows) {
       if (file === null || url === null) continue;
-      const rendered = (): Readable => Readable.from([Buffer.from(render(url, { size: options.size, margin: options.margin }))]);
+      const rendered = (): Buffer => Buffer.from(render(url, { size: options.size, margin: options.margin }));
       await zip.add(file, rendered);
     }
     zip.end();
