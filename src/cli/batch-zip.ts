@@ -4,8 +4,8 @@
  * so memory does not grow with the batch. The ZIP appears under its name only when complete.
  * @module
  */
-import { createReadStream, createWriteStream } from "node:fs";
-import { rename, rm } from "node:fs/promises";
+import { createWriteStream } from "node:fs";
+import { readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
@@ -42,8 +42,8 @@ export async function writeBatchZip(outDir: string, zipPath: string, mtime: Date
     await zip.add(CSV_FILE, () => Readable.from(csvChunks(outDir), { objectMode: false }));
     for await (const line of manifestLines(outDir) as AsyncIterable<ManifestLine>) {
       if (line.file === null) continue;
-      // Images are compressed already: deflating them again costs time and saves nothing.
-      await zip.add(line.file, () => createReadStream(join(outDir, line.file!)), { compress: false });
+      // One image (a few kB) read whole: a stream per entry would cost more than the bytes.
+      await zip.add(line.file, () => readFile(join(outDir, line.file!)));
       images += 1;
     }
     zip.end();
