@@ -28,6 +28,10 @@ export interface Channel {
   archived: boolean;
   today: Counts;
   total: Counts;
+  /** Its channel group, null when ungrouped (issue 13). */
+  groupId: string | null;
+  /** Set once the pause of issue 13 is wired in; absent before. */
+  paused?: boolean;
 }
 
 export interface ChannelPage {
@@ -49,6 +53,7 @@ export interface Overview {
   last30: Totals;
   quota: { permanent: { used: number; limit: number; remaining: number } };
   webhook?: { backlog: number; failing: number | boolean };
+  groups: OverviewGroup[];
 }
 
 export interface Leaderboard {
@@ -110,4 +115,44 @@ export interface PosterDesign {
   text: { text: string; fontSize: number; color: string; x: number; y: number } | null;
   updatedAt: string;
   backgroundUrl: string;
+}
+
+/** Issue 13: a channel group as GET /api/channel-groups lists it. */
+export interface ChannelGroup {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** Its channels, archived ones apart. */
+  channels: number;
+  archivedChannels: number;
+}
+
+/** Sums over a group's channels: no unique scanners, which do not add up across channels. */
+export type GroupTotals = Omit<Totals, "uniqueScanners">;
+
+export interface OverviewGroup {
+  id: string;
+  name: string;
+  today: GroupTotals;
+  last7: GroupTotals;
+  last30: GroupTotals;
+}
+
+/** GET /api/channels/stats: a set of channels summed per day, each scanner counted once across the set. */
+export interface MergedStats extends ChannelStats {
+  channelIds: string[];
+}
+
+/** The list's filters, as POST /api/channels/batch and POST /api/channels/export.zip take them. */
+export interface ChannelFilter {
+  search?: string;
+  groupId?: string;
+  archived?: "false" | "true" | "all";
+}
+
+export type BatchAction = "move" | "archive" | "restore" | "pause" | "resume";
+
+export interface BatchResult {
+  matched: number;
+  updated: number;
 }

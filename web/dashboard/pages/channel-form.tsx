@@ -4,6 +4,8 @@ import { useId, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
 import { errorAdvice } from "../components/status.tsx";
 import { useI18n } from "../i18n/i18n.tsx";
+import type { ChannelGroup } from "../types.ts";
+import { useApi } from "../use-api.ts";
 
 export const NAME_MAX = 100;
 export const WELCOME_MAX = 600;
@@ -11,6 +13,8 @@ export const WELCOME_MAX = 600;
 export interface ChannelFields {
   name: string;
   welcome: string;
+  /** Issue 13: its group, null for none; left out, the form does not offer the choice. */
+  groupId?: string | null;
 }
 
 export function ChannelForm({
@@ -41,7 +45,7 @@ export function ChannelForm({
     setBusy(true);
     setError(null);
     try {
-      const message = await onSubmit({ name, welcome: fields.welcome });
+      const message = await onSubmit({ ...fields, name });
       if (message) setDone(message);
     } catch (err) {
       const api = err instanceof ApiError ? err : new ApiError(0, "UNKNOWN", String(err));
@@ -81,6 +85,7 @@ export function ChannelForm({
           {t("channel.welcomeHelp", { used: n(fields.welcome.length), max: n(WELCOME_MAX) })}
         </p>
       </div>
+      {fields.groupId !== undefined && <GroupField id={`${id}-group`} value={fields.groupId} onChange={(groupId) => setFields({ ...fields, groupId })} />}
       {error && (
         <p id={`${id}-error`} class="form-error" role="alert">
           {error.message}
@@ -95,5 +100,24 @@ export function ChannelForm({
         </span>
       </div>
     </form>
+  );
+}
+
+/** Issue 13: the channel's group, among the account's groups or none. */
+function GroupField({ id, value, onChange }: { id: string; value: string | null; onChange: (groupId: string | null) => void }): JSX.Element {
+  const { t } = useI18n();
+  const groups = useApi<{ groups: ChannelGroup[] }>("/api/channel-groups");
+  return (
+    <div class="field">
+      <label for={id}>{t("groups.group")}</label>
+      <select id={id} value={value ?? ""} onChange={(e) => onChange(e.currentTarget.value || null)}>
+        <option value="">{t("groups.none")}</option>
+        {(groups.data?.groups ?? []).map((g) => (
+          <option value={g.id} key={g.id}>
+            {g.name}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

@@ -11,7 +11,7 @@ import { fillDays } from "../stats.ts";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
-import type { Channel, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
+import type { Channel, ChannelGroup, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ChannelForm, type ChannelFields } from "./channel-form.tsx";
 
@@ -64,6 +64,7 @@ function ChannelBody({ channel, onChanged }: { channel: Channel; onChanged: () =
           {channel.archived && <span class="badge">{t("channel.archived")}</span>}
         </h1>
         <p class="hint">{t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}</p>
+        <ChannelGroupNote groupId={channel.groupId} />
       </div>
       <div class="columns">
         <QrCard channel={channel} />
@@ -313,7 +314,11 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
   const [archiveDone, setArchiveDone] = useState<string | null>(null);
 
   const save = async (fields: ChannelFields): Promise<string> => {
-    await api.patch<Channel>(channelPath(channel.id), { name: fields.name, welcome: fields.welcome.trim() === "" ? null : fields.welcome });
+    await api.patch<Channel>(channelPath(channel.id), {
+      name: fields.name,
+      welcome: fields.welcome.trim() === "" ? null : fields.welcome,
+      groupId: fields.groupId ?? null,
+    });
     onChanged();
     return t("channel.saved");
   };
@@ -331,7 +336,12 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
   return (
     <section class="card" aria-labelledby="edit-title">
       <h2 id="edit-title">{t("channel.edit")}</h2>
-      <ChannelForm key={channel.id} initial={{ name: channel.name, welcome: channel.welcome ?? "" }} submitLabel={t("action.save")} onSubmit={save} />
+      <ChannelForm
+        key={channel.id}
+        initial={{ name: channel.name, welcome: channel.welcome ?? "", groupId: channel.groupId }}
+        submitLabel={t("action.save")}
+        onSubmit={save}
+      />
       <h3>{t(channel.archived ? "channel.unarchiveTitle" : "channel.archiveTitle")}</h3>
       <p class="hint">{t(channel.archived ? "channel.unarchiveHelp" : "channel.archiveHelp")}</p>
       {archiveError && <ErrorNotice error={archiveError} />}
@@ -344,5 +354,19 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
         </span>
       </div>
     </section>
+  );
+}
+
+/** Issue 13: the channel's group, a link to the group's channels. */
+function ChannelGroupNote({ groupId }: { groupId: string | null }): JSX.Element {
+  const { t } = useI18n();
+  const groups = useApi<{ groups: ChannelGroup[] }>(groupId ? "/api/channel-groups" : null);
+  const group = groups.data?.groups.find((g) => g.id === groupId);
+  return (
+    <p class="hint channel-group">
+      {t("groups.group")}
+      {t("groups.colon")}
+      {groupId === null ? t("groups.none") : group ? <Link href={withQuery("/channels", { groupId: group.id })}>{group.name}</Link> : "…"}
+    </p>
   );
 }
