@@ -224,13 +224,22 @@ export function Channels(): JSX.Element {
         </Empty>
       ) : (
         <section class="card" aria-labelledby="channel-table-caption">
-          {pageSelected && selection.kind === "ids" && list.data.total > onPage.length && (
-            <p class="select-all-matching">
+          <div class="selection-line">
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={pageSelected}
+                indeterminate={someOnPageSelected && !pageSelected}
+                onChange={(e) => togglePage(e.currentTarget.checked)}
+              />
+              {t("batch.selectPage")}
+            </label>
+            {pageSelected && selection.kind === "ids" && list.data.total > onPage.length && (
               <button type="button" class="link-button" onClick={() => setSelection({ kind: "filter" })}>
                 {t("batch.selectAllMatching", { n: n(list.data.total) })}
               </button>
-            </p>
-          )}
+            )}
+          </div>
           <div class="table-scroll">
             <table class="channel-table responsive">
               <caption id="channel-table-caption">
@@ -242,15 +251,6 @@ export function Channels(): JSX.Element {
               </caption>
               <thead>
                 <tr>
-                  <td class="select-cell">
-                    <input
-                      type="checkbox"
-                      aria-label={t("batch.selectPage")}
-                      checked={pageSelected}
-                      indeterminate={someOnPageSelected && !pageSelected}
-                      onChange={(e) => togglePage(e.currentTarget.checked)}
-                    />
-                  </td>
                   <th scope="col">{t("channel.name")}</th>
                   <th scope="col">{t("groups.group")}</th>
                   <th scope="col" class="num">
@@ -271,15 +271,14 @@ export function Channels(): JSX.Element {
               <tbody>
                 {list.data.channels.map((c) => (
                   <tr key={c.id} class={isSelected(c.id) ? "selected" : undefined}>
-                    <td class="select-cell">
+                    <th scope="row" data-label={t("channel.name")}>
                       <input
                         type="checkbox"
+                        class="row-check"
                         aria-label={t("batch.selectOne", { name: c.name })}
                         checked={isSelected(c.id)}
                         onChange={(e) => toggle(c.id, e.currentTarget.checked)}
                       />
-                    </td>
-                    <th scope="row" data-label={t("channel.name")}>
                       <Link href={`/channels/${encodeURIComponent(c.id)}`}>{c.name}</Link>
                       {c.archived && <span class="badge">{t("channel.archived")}</span>}
                     </th>
