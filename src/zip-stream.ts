@@ -1,29 +1,35 @@
 /**
- * A ZIP written as a stream (yazl): each entry's content is opened only when the writer reaches
- * it, and `add` waits while a few entries are queued ahead of the writer, so memory holds one
- * entry's data in flight and the (small) directory records, however many entries there are.
- * Used by `wxqr qr batch --zip` and `GET /api/channels/export.zip`.
+ * A ZIP written as a stream (client-zip): entries are written one after another, each entry's
+ * content opened only when the writer reaches it, and `add` waits while a few entries are queued
+ * ahead of the writer. What stays in memory until the end is one central-directory record per
+ * entry (46 bytes and the name), so time is linear and memory nearly flat in the count. Entries
+ * are stored, not deflated: PNGs do not compress, and the CSVs and SVGs are small.
+ * yazl, used before, looked for the next entry to write by scanning every entry from the first on
+ * each step (n² steps for n entries: 40,000 codes took 49 s); zip-stream (archiver) writes each
+ * header field as its own small buffer, and its peak memory grew by about 6 kB per entry.
+ * Used by `wxqr qr batch --zip` and `/api/channels/export.zip`.
  * @module
  */
-import type { Readable } from "node:stream";
-import yazl from "yazl";
+import { Readable } from "node:stream";
+import type { ReadableStream } from "node:stream/web";
+import { makeZip } from "client-zip";
 
 // Entries queued ahead of the one being written: enough to keep the output busy, few enough
 // that a caller producing entries (reading a manifest, paging a table) never runs far ahead.
 const MAX_QUEUED_ENTRIES = 16;
 
-export interface ZipEntryOptions {
-  /** Default true; false stores the bytes as they are (PNGs are compressed already). */
-  compress?: boolean;
-}
-
 export interface ZipStream {
   /** The ZIP's bytes, to pipe to a file or send as a response; it ends after `end()` and the last entry. */
   readonly output: Readable;
   /** Queues an entry whose content `open` gives when the writer reaches it; resolves when the queue has room. */
-  add(name: string, open: () => Readable | Promise<Readable>, options?: ZipEntryOptions): Promise<void>;
+  add(name: string, open: () => Readable | Promise<Readable>): Promise<void>;
   /** No more entries: the central directory follows the last one. */
   end(): void;
+}
+
+interface QueuedEntry {
+  name: string;
+  open: () => Readable | Promise<Readable>;
 }
 
 /**
@@ -34,38 +40,50 @@ export interface ZipStream {
  * zip.end();
  */
 export function createZipStream(options: { mtime: Date }): ZipStream {
-  const zip = new yazl.ZipFile();
-  const output = zip.outputStream as Readable;
-  // yazl reports a failed entry (a missing file, a render that threw) on the ZipFile, not on
-  // its output: passing it on makes a pipeline to a file or a response fail instead of hang.
-  zip.on("error", (error: unknown) => output.destroy(error instanceof Error ? error : new Error(String(error))));
+  const queue: QueuedEntry[] = [];
+  let ended = false;
+  let wakeWriter: (() => void) | undefined;
+  let wakeAdder: (() => void) | undefined;
+  const wake = (which: "writer" | "adder"): void => {
+    const waiting = which === "writer" ? wakeWriter : wakeAdder;
+    if (which === "writer") wakeWriter = undefined;
+    else wakeAdder = undefined;
+    waiting?.();
+  };
 
-  let added = 0;
-  let opened = 0;
-  let wake: (() => void) | undefined;
+  // client-zip asks for the next entry only when the previous one is written, and the web stream
+  // asks for more only when the output is read: that pull is what keeps memory flat.
+  async function* entries(): AsyncGenerator<{ name: string; lastModified: Date; input: Readable }> {
+    for (;;) {
+      const next = queue.shift();
+      if (next === undefined) {
+        if (ended) return;
+        await new Promise<void>((resolve) => (wakeWriter = resolve));
+        continue;
+      }
+      wake("adder");
+      yield { name: next.name, lastModified: options.mtime, input: await next.open() };
+    }
+  }
+
+  // A failed entry (a missing file, a render that threw) errors the web stream, and so destroys
+  // the output: a pipeline to a file or a response fails instead of hanging.
+  const output = Readable.fromWeb(makeZip(entries()) as ReadableStream<Uint8Array>);
+  output.once("close", () => wake("adder"));
   const roomInQueue = (): Promise<void> =>
-    added - opened < MAX_QUEUED_ENTRIES || output.destroyed ? Promise.resolve() : new Promise<void>((resolve) => (wake = resolve));
-  output.once("close", () => wake?.());
+    queue.length < MAX_QUEUED_ENTRIES || output.destroyed ? Promise.resolve() : new Promise<void>((resolve) => (wakeAdder = resolve));
 
   return {
     output,
-    async add(name, open, entryOptions = {}) {
+    async add(name, open) {
       await roomInQueue();
-      if (output.destroyed) throw new Error(`the ZIP was abandoned before ${JSON.stringify(name)}`);
-      added += 1;
-      zip.addReadStreamLazy(name, { mtime: options.mtime, compress: entryOptions.compress ?? true }, (callback) => {
-        opened += 1;
-        const waiting = wake;
-        wake = undefined;
-        waiting?.();
-        Promise.resolve()
-          .then(open)
-          .then(
-            (stream) => callback(null, stream),
-            (error: unknown) => callback(error, undefined as never),
-          );
-      });
+      if (output.destroyed || ended) throw new Error(`the ZIP was abandoned before ${JSON.stringify(name)}`);
+      queue.push({ name, open });
+      wake("writer");
     },
-    end: () => zip.end(),
+    end() {
+      ended = true;
+      wake("writer");
+    },
   };
 }

@@ -42,8 +42,7 @@ export async function writeBatchZip(outDir: string, zipPath: string, mtime: Date
     await zip.add(CSV_FILE, () => Readable.from(csvChunks(outDir), { objectMode: false }));
     for await (const line of manifestLines(outDir) as AsyncIterable<ManifestLine>) {
       if (line.file === null) continue;
-      // Images are compressed already: deflating them again costs time and saves nothing.
-      await zip.add(line.file, () => createReadStream(join(outDir, line.file!)), { compress: false });
+      await zip.add(line.file, () => createReadStream(join(outDir, line.file!)));
       images += 1;
     }
     zip.end();

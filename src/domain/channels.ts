@@ -9,9 +9,19 @@ import * as channels from "../store/channels.ts";
 import * as codesStore from "../store/codes.ts";
 import type { Database, Sql } from "../store/database.ts";
 import { checkGroupId } from "./channel-groups.ts";
+import {
+  batchChannels,
+  checkChannelIds,
+  checkKnownChannels,
+  mergedChannelStats,
+  type ChannelBatchInput,
+  type ChannelBatchResult,
+  type MergedChannelStats,
+  type MergedStatsQuery,
+} from "./channel-sets.ts";
 import { checkFollowUp, checkTagName, type ChannelFollowUps, type CheckedFollowUp, type FollowUpInput } from "./channel-follow-ups.ts";
 import type { CodeService, QrCodeRow } from "./codes.ts";
-import { calendarDays, dayInZone, isCalendarDay } from "./days.ts";
+import { calendarDays, DAILY_STATS_MAX_DAYS, dayInZone, statsRangeDays } from "./days.ts";
 import { newId } from "./ids.ts";
 import { checkPlainText } from "./plain-text.ts";
 import { isReplyText, REPLY_TEXT_RULE } from "./reply-text.ts";
@@ -44,6 +54,8 @@ export interface ChannelListOptions {
   archived?: boolean | "all" | undefined;
   /** Only the channels of this group (an unknown one is refused, naming `groupId`); null: only ungrouped ones. */
   groupId?: string | null | undefined;
+  /** Only these channels (1 to 1,000; an unknown one is refused, naming `ids`). */
+  ids?: readonly string[] | undefined;
 }
 
 export interface ChannelPage {
@@ -85,6 +97,10 @@ export interface ChannelService {
   stats(id: string, range?: StatsRange): Promise<ChannelStats>;
   /** `stats` with every day of the range in `days`, zeros included (at most `DAILY_STATS_MAX_DAYS`), for exports and charts. */
   dailyStats(id: string, range?: StatsRange): Promise<ChannelStats>;
+  /** The counters of several channels (`ids`) or of a group, summed per day, each person one unique scanner across them. */
+  mergedStats(query: MergedStatsQuery): Promise<MergedChannelStats>;
+  /** Moves, archives or restores a selection or the channels a filter selects, in one transaction. */
+  batch(input: ChannelBatchInput): Promise<ChannelBatchResult>;
 }
 
 export type StatsRange = { from?: number | string | undefined; to?: number | string | undefined };
@@ -93,8 +109,7 @@ const NAME_MAX = 100;
 const WELCOME_MAX = 600; // a passive text reply is limited to 2,048 bytes; 600 CJK characters stay under it
 export const CHANNEL_PAGE_DEFAULT = 100;
 export const CHANNEL_PAGE_MAX = 1_000;
-/** Ten years of rows: far beyond any chart, small enough to answer at once. */
-export const DAILY_STATS_MAX_DAYS = 3_660;
+export { DAILY_STATS_MAX_DAYS } from "./days.ts";
 const SORTS: readonly channels.ChannelSort[] = ["name", "createdAt", "todayScans", "totalScans"];
 
 function checkName(input: unknown): string {
@@ -183,14 +198,7 @@ export function createChannelService(deps: {
   async function stats(id: string, range: StatsRange = {}): Promise<ChannelStats> {
     const channel = await db.read((sql) => channels.getChannel(sql, accountId, id));
     if (!channel?.qrcodeId) throw new NotFoundError(`no channel ${id}`);
-    const asDay = (v: number | string, field: "from" | "to"): string => {
-      if (typeof v !== "string") return dayInZone(v, deps.timeZone);
-      if (!isCalendarDay(v)) throw new ValidationError(field, `expected a day of the calendar as YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`);
-      return v;
-    };
-    const from = asDay(range.from ?? channel.createdAt, "from");
-    const to = asDay(range.to ?? deps.clock.now(), "to");
-    if (from > to) throw new ValidationError("from", "must not be after `to`");
+    const { from, to } = statsRangeDays(range, channel.createdAt, deps.clock.now(), deps.timeZone);
     const [days, uniqueScanners] = await db.read(
       async (sql) => [await channels.channelDays(sql, id, from, to), await channels.channelUniqueScanners(sql, id, from, to)] as const,
     );
@@ -243,8 +251,15 @@ export function createChannelService(deps: {
       if (order !== "asc" && order !== "desc") throw new ValidationError("order", 'must be "asc" or "desc"');
       const archived = options.archived ?? false;
       if (archived !== true && archived !== false && archived !== "all") throw new ValidationError("archived", 'must be true, false or "all"');
-      if (options.groupId) await db.read((sql) => checkGroupId(sql, accountId, options.groupId));
+      const ids = options.ids === undefined ? undefined : checkChannelIds(options.ids);
+      if (options.groupId || ids) {
+        await db.read(async (sql) => {
+          await checkGroupId(sql, accountId, options.groupId);
+          if (ids) await checkKnownChannels(sql, accountId, ids);
+        });
+      }
       return page({
+        ids,
         search: options.search?.trim() || undefined,
         archived,
         groupId: options.groupId,
@@ -298,5 +313,7 @@ export function createChannelService(deps: {
       const byDay = new Map(found.days.map((d) => [d.date, d]));
       return { ...found, days: every.map((date) => byDay.get(date) ?? { date, ...channels.ZERO_COUNTS }) };
     },
+    mergedStats: (query) => mergedChannelStats(deps, query),
+    batch: (input) => batchChannels(deps, input),
   };
 }

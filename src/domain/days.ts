@@ -1,6 +1,9 @@
 /** Days for statistics are cut in the account's time zone (design.md, Decisions). */
 import { ValidationError } from "../errors.ts";
 
+/** Ten years of rows: far beyond any chart, small enough to answer at once. */
+export const DAILY_STATS_MAX_DAYS = 3_660;
+
 const formatters = new Map<string, Intl.DateTimeFormat>();
 
 function formatter(timeZone: string): Intl.DateTimeFormat {
@@ -122,4 +125,28 @@ export function calendarDays(from: string, to: string): string[] {
 export function addDays(day: string, n: number): string {
   if (!isCalendarDay(day)) throw new ValidationError("day", `expected YYYY-MM-DD, got ${JSON.stringify(day.slice(0, 40))}`);
   return new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+}
+
+/**
+ * A statistics range as days in the zone: each bound an instant (epoch ms) or a day (`YYYY-MM-DD`);
+ * `from` defaults to `defaultFrom`, `to` to `now`.
+ * @throws ValidationError naming `from` or `to` for a bound that is not a day of the calendar, or `from` after `to`.
+ * @example
+ * statsRangeDays({ to: "2026-11-30" }, Date.UTC(2026, 10, 1), clock.now(), "Asia/Shanghai"); // { from: "2026-11-01", to: "2026-11-30" }
+ */
+export function statsRangeDays(
+  range: { from?: number | string | undefined; to?: number | string | undefined },
+  defaultFrom: number,
+  now: number,
+  timeZone: string,
+): { from: string; to: string } {
+  const asDay = (v: number | string, field: "from" | "to"): string => {
+    if (typeof v !== "string") return dayInZone(v, timeZone);
+    if (!isCalendarDay(v)) throw new ValidationError(field, `expected a day of the calendar as YYYY-MM-DD, got ${JSON.stringify(v.slice(0, 40))}`);
+    return v;
+  };
+  const from = asDay(range.from ?? defaultFrom, "from");
+  const to = asDay(range.to ?? now, "to");
+  if (from > to) throw new ValidationError("from", "must not be after `to`");
+  return { from, to };
 }

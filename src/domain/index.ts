@@ -14,6 +14,16 @@ export {
   type DayCounts,
 } from "./channels.ts";
 export type { ChannelGroupListItem, ChannelGroupRow, ChannelGroupService } from "./channel-groups.ts";
+export {
+  CHANNEL_BATCH_ACTIONS,
+  CHANNEL_SELECTION_MAX,
+  type ChannelBatchAction,
+  type ChannelBatchFilter,
+  type ChannelBatchInput,
+  type ChannelBatchResult,
+  type MergedChannelStats,
+  type MergedStatsQuery,
+} from "./channel-sets.ts";
 export type { PushOutcome } from "./record-push.ts";
 export type { GroupTotals, Overview, Totals } from "./overview.ts";
 export type { PushLogRow } from "../store/followers.ts";

@@ -132,14 +132,20 @@ export async function updateChannel(sql: Sql, accountId: string, id: string, cha
 
 export type ChannelSort = "name" | "createdAt" | "todayScans" | "totalScans";
 
-export interface ChannelListQuery {
+/** Which channels a list, an export or a batch operation takes: every given condition must hold. */
+export interface ChannelFilter {
   /** Only this channel (reading one channel with its counters). */
   id?: string | undefined;
+  /** Only these channels (a selection; at most a few thousand). */
+  ids?: readonly string[] | undefined;
   /** Part of the name; letters A–Z match either case (the same on both engines). */
   search?: string | undefined;
   archived: boolean | "all";
   /** Only the channels of this group; null: only ungrouped ones. */
   groupId?: string | null | undefined;
+}
+
+export interface ChannelListQuery extends ChannelFilter {
   sort: ChannelSort;
   order: "asc" | "desc";
   limit: number;
@@ -159,13 +165,11 @@ const COUNT_COLUMNS = ["scans", "unique_scanners", "new_followers", "returning_f
 type CountColumn = (typeof COUNT_COLUMNS)[number];
 
 /**
- * A page of the account's channels (with a code: an unfinished creation is not listed) and how
- * many match. A fixed number of queries whatever the number of channels: the page with today's
- * counters (one row per channel, joined by key), then for the page's channels only one grouped
- * sum of their days, which also gives their distinct scanners of all time (every follower who
- * ever scanned a channel has their latest scan of it on one of its days: `last_scanners`).
+ * The WHERE clause (over `channels c`) that selects the account's channels matching `q`, with a
+ * code (an unfinished creation is never selected): shared by the list, the export and batch
+ * operations, so that a filter selects the same channels everywhere.
  */
-export async function listChannelPage(sql: Sql, accountId: string, q: ChannelListQuery): Promise<{ items: ChannelListItem[]; total: number }> {
+export function channelFilterClause(sql: Sql, accountId: string, q: ChannelFilter): { filter: string; params: SqlParam[] } {
   const byCodePoint = sql.dialect === "postgres" ? ' COLLATE "C"' : "";
   const where: string[] = [];
   const params: SqlParam[] = [];
@@ -176,12 +180,25 @@ export async function listChannelPage(sql: Sql, accountId: string, q: ChannelLis
   add("c.account_id = ?", accountId);
   add("c.qrcode_id IS NOT NULL");
   if (q.id !== undefined) add("c.id = ?", q.id);
+  if (q.ids !== undefined) add(q.ids.length === 0 ? "1 = 0" : `c.id IN (${placeholderList(q.ids.length)})`, ...q.ids);
   if (q.archived !== "all") add("c.archived = ?", q.archived ? 1 : 0);
   if (q.groupId === null) add("c.group_id IS NULL");
   else if (q.groupId !== undefined) add("c.group_id = ?", q.groupId);
   // lower() folds A–Z only on SQLite, and under the "C" collation only A–Z on PostgreSQL too.
   if (q.search) add(`lower(c.name${byCodePoint}) LIKE ? ESCAPE '\\'`, `%${likeEscaped(asciiLower(q.search))}%`);
-  const filter = where.join(" AND ");
+  return { filter: where.join(" AND "), params };
+}
+
+/**
+ * A page of the account's channels (with a code: an unfinished creation is not listed) and how
+ * many match. A fixed number of queries whatever the number of channels: the page with today's
+ * counters (one row per channel, joined by key), then for the page's channels only one grouped
+ * sum of their days, which also gives their distinct scanners of all time (every follower who
+ * ever scanned a channel has their latest scan of it on one of its days: `last_scanners`).
+ */
+export async function listChannelPage(sql: Sql, accountId: string, q: ChannelListQuery): Promise<{ items: ChannelListItem[]; total: number }> {
+  const byCodePoint = sql.dialect === "postgres" ? ' COLLATE "C"' : "";
+  const { filter, params } = channelFilterClause(sql, accountId, q);
   const counted = await sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM channels c WHERE ${filter}`, params);
 
   // Sorting by the totals sums each channel's days through its own key: a plan that holds

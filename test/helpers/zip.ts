@@ -1,5 +1,5 @@
 /**
- * Reads a whole ZIP from its central directory, independently of the writer (yazl): stored and
+ * Reads a whole ZIP from its central directory, independently of the writer (client-zip): stored and
  * deflated entries, no ZIP64, which is all the exports produce at the sizes tests use.
  */
 import { inflateRawSync } from "node:zlib";

@@ -1,11 +1,13 @@
 /**
  * `GET /api/channels/export.zip` (issue #12) over real loopback HTTP, on SQLite and PostgreSQL:
  * the ZIP holds each listed channel's code, rendered by the service, and `channels.csv` for Excel;
- * every image is read back with jsQR and must be the channel's url.
+ * every image is read back with jsQR and must be the channel's url. A selection (`ids`, or a body
+ * for `POST`) is exported the same way; 1,000 channels (written straight into the store) too.
  */
-import { expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
-import { type DatabaseFactory, describeOnBothEngines } from "../helpers/databases.ts";
+import { insertBulkChannels } from "../helpers/bulk-channels.ts";
+import { type DatabaseFactory, describeOnBothEngines, sqliteFactory } from "../helpers/databases.ts";
 import { type Json, type ServiceHarness, serviceHarnesses } from "../helpers/service.ts";
 import { readZip } from "../helpers/zip.ts";
 
@@ -144,6 +146,44 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect(csvOf(none.entries)).toEqual([]);
   });
 
+  it("takes a selection: ids in the URL or in a JSON body (archived ones included), or a filter in the body", async () => {
+    const h = await start();
+    const north = await create(h, "north");
+    const south = await create(h, "south");
+    const old = await create(h, "old");
+    await create(h, "misc");
+    expect((await h.api("PATCH", `/api/channels/${old.id}`, { archived: true })).status).toBe(200);
+
+    const byUrl = await download(h, `?ids=${old.id},${north.id}&format=svg`);
+    expect([...byUrl.entries.keys()]).toEqual(["channels.csv", "north.svg", "old.svg"]);
+    expect(csvOf(byUrl.entries).map((r) => r.id)).toEqual([north.id, old.id]);
+
+    const post = async (body: unknown): Promise<Response> =>
+      fetch(`${h.serviceUrl}/api/channels/export.zip`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${h.adminToken}`, "content-type": "application/json" },
+        body: JSON.stringify(body),
+      });
+    const byBody = await post({ ids: [south.id, old.id], size: 100 });
+    expect([byBody.status, byBody.headers.get("content-type")]).toEqual([200, "application/zip"]);
+    const entries = readZip(Buffer.from(await byBody.arrayBuffer()));
+    expect([...entries.keys()]).toEqual(["channels.csv", "south.png", "old.png"]);
+    expect(decodeQrImage(entries.get("old.png")!)).toBe(old.qrcode.url);
+    const byFilter = readZip(Buffer.from(await (await post({ filter: { search: "TH", archived: "all" } })).arrayBuffer()));
+    expect([...byFilter.keys()]).toEqual(["channels.csv", "north.png", "south.png"]);
+
+    for (const [body, field] of [
+      [{ ids: [north.id, "ch_unknown"] }, "ids"],
+      [{ ids: [north.id], filter: {} }, "ids"],
+      [{ ids: [] }, "ids"],
+      [{ filter: { groupId: "cg_unknown" } }, "groupId"],
+    ] as const) {
+      const res = await post(body);
+      expect([body, res.status, ((await res.json()) as Json).field]).toEqual([body, 400, field]);
+    }
+    expect((await h.api("GET", "/api/channels/export.zip?ids=ch_unknown")).body.field).toBe("ids");
+  });
+
   it("needs the admin token, refuses a bad query, and is in the OpenAPI document", async () => {
     const h = await start();
     const anonymous = await h.api("GET", "/api/channels/export.zip", undefined, { token: null });
@@ -158,8 +198,31 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect(doc.status).toBe(200);
     const operation = doc.body.paths["/api/channels/export.zip"].get;
     expect(Object.keys(operation.responses["200"].content)).toEqual(["application/zip"]);
-    expect(operation.parameters.map((p: Json) => p.name).sort()).toEqual(["archived", "format", "groupId", "margin", "search", "size"]);
+    expect(operation.parameters.map((p: Json) => p.name).sort()).toEqual(["archived", "format", "groupId", "ids", "margin", "search", "size"]);
+    expect(Object.keys(doc.body.paths["/api/channels/export.zip"].post.responses["200"].content)).toEqual(["application/zip"]);
   });
 }
 
 describeOnBothEngines("channels-export", describeExport);
+
+describe("SQLite, 1,000 channels", () => {
+  const { start } = serviceHarnesses(sqliteFactory);
+
+  it("zips 1,000 channels: every image decodes to its channel's url, and the CSV has the BOM and one row per channel", async () => {
+    const h = await start();
+    const accountId = (await h.db.read((sql) => sql.get<{ id: string }>("SELECT id FROM accounts")))!.id;
+    const made = await insertBulkChannels(h.db, { accountId, count: 1_000, createdAt: h.clock.now() });
+    const res = await fetch(`${h.serviceUrl}/api/channels/export.zip?size=60&margin=1`, { headers: { authorization: `Bearer ${h.adminToken}` } });
+    expect(res.status).toBe(200);
+    const entries = readZip(Buffer.from(await res.arrayBuffer()));
+    expect(entries.size).toBe(1_001);
+    const csv = entries.get("channels.csv")!;
+    expect(csv.subarray(0, 3)).toEqual(BOM);
+    const [, ...rows] = parseCsv(csv.subarray(3).toString("utf8"));
+    expect(rows.map((r) => r[0])).toEqual(made.map((c) => c.id));
+    for (const [i, channel] of made.entries()) {
+      expect(rows[i]![12]).toBe(`${channel.name}.png`);
+      expect(decodeQrImage(entries.get(`${channel.name}.png`)!), channel.name).toBe(channel.url);
+    }
+  }, 120_000);
+});
