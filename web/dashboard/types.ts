@@ -146,8 +146,9 @@ export interface MergedStats extends ChannelStats {
 /** The list's filters, as POST /api/channels/batch and POST /api/channels/export.zip take them. */
 export interface ChannelFilter {
   search?: string;
-  groupId?: string;
-  archived?: "false" | "true" | "all";
+  /** null: the ungrouped channels. */
+  groupId?: string | null;
+  archived?: boolean | "all";
 }
 
 export type BatchAction = "move" | "archive" | "restore" | "pause" | "resume";

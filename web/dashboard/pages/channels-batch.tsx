@@ -33,12 +33,12 @@ const ACTIONS: ReadonlyArray<[BatchAction, MessageKey]> = [
   ["resume", "batch.resume"],
 ];
 
-/** The list's filters as the batch and ZIP bodies take them. */
+/** The list's filters as the batch and ZIP bodies take them (JSON: null for ungrouped, a boolean or "all"). */
 export function batchFilter(filters: ListFilters): ChannelFilter {
   return {
     ...(filters.search ? { search: filters.search } : {}),
-    ...(filters.groupId ? { groupId: filters.groupId } : {}),
-    archived: filters.archived,
+    ...(filters.groupId ? { groupId: filters.groupId === UNGROUPED ? null : filters.groupId } : {}),
+    archived: filters.archived === "all" ? "all" : filters.archived === "true",
   };
 }
 
