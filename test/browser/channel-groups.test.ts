@@ -138,7 +138,8 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await formGroup.selectOption({ label: "华东门店" });
       await page.getByRole("button", { name: "创建", exact: true }).click();
       await page.waitForURL(/\/channels\/[^/?]+$/);
-      await expect.poll(() => page.locator(".channel-group").textContent()).toContain("华东门店");
+      await expect.poll(() => page.locator(".channel-group-note").textContent()).toContain("华东门店");
+      await screenshot(page, "channel-in-group-zh");
 
       await page.goto(`${dev.dashboard}/channels`);
       for (const name of EAST) await page.getByRole("checkbox", { name: `选择“${name}”` }).check();

@@ -63,8 +63,10 @@ function ChannelBody({ channel, onChanged }: { channel: Channel; onChanged: () =
           {channel.name}
           {channel.archived && <span class="badge">{t("channel.archived")}</span>}
         </h1>
-        <p class="hint">{t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}</p>
-        <ChannelGroupNote groupId={channel.groupId} />
+        <p class="hint">
+          {t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}
+          <ChannelGroupNote groupId={channel.groupId} />
+        </p>
       </div>
       <div class="columns">
         <QrCard channel={channel} />
@@ -363,10 +365,10 @@ function ChannelGroupNote({ groupId }: { groupId: string | null }): JSX.Element 
   const groups = useApi<{ groups: ChannelGroup[] }>(groupId ? "/api/channel-groups" : null);
   const group = groups.data?.groups.find((g) => g.id === groupId);
   return (
-    <p class="hint channel-group">
+    <span class="channel-group-note">
       {t("groups.group")}
       {t("groups.colon")}
       {groupId === null ? t("groups.none") : group ? <Link href={withQuery("/channels", { groupId: group.id })}>{group.name}</Link> : "…"}
-    </p>
+    </span>
   );
 }
