@@ -249,6 +249,14 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await expectAccessible("merged analysis");
       await screenshot(page, "analysis-zh");
 
+      // A selection's analysis: the two scanned channels ticked on the list.
+      await page.goto(`${dev.dashboard}/channels?groupId=${east}`);
+      for (const name of EAST.slice(0, 2)) await page.getByRole("checkbox", { name: `选择“${name}”` }).check();
+      await page.getByRole("link", { name: "合并分析" }).click();
+      await page.getByRole("heading", { level: 1, name: "合并分析：所选的 2 个渠道" }).waitFor();
+      await expect.poll(() => figure("扫码次数")).toBe("2");
+      expect([await figure("扫码人数"), await page.getByText("共 2 个渠道。").count()]).toEqual(["1", 1]);
+
       await page.getByRole("link", { name: "概览" }).click();
       const row = page.getByRole("region", { name: "按分组" }).getByRole("row").filter({ hasText: "华东门店" });
       await expect.poll(() => row.locator("td").first().textContent()).toBe("2");
