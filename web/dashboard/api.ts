@@ -62,3 +62,35 @@ export function withQuery(path: string, query: Record<string, string | number | 
   const qs = params.toString();
   return qs ? `${path}?${qs}` : path;
 }
+
+/**
+ * POSTs `body` and saves the answer as a file named `fileName` (issue 13: a selection's ZIP, too
+ * long for a link's URL). The answer is a blob in memory: the service bounds a selection.
+ */
+export async function postAndSave(path: string, body: unknown, fileName: string): Promise<void> {
+  let res: Response;
+  try {
+    res = await fetch(path, {
+      method: "POST",
+      headers: { accept: "application/zip, application/json", "content-type": "application/json", "x-wxqr-csrf": "1" },
+      credentials: "same-origin",
+      body: JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, "NETWORK", "the service did not answer");
+  }
+  if (!res.ok) {
+    const e = ((await res.json().catch(() => undefined)) ?? {}) as { error?: string; message?: string; field?: string };
+    if (res.status === 401) onUnauthorized();
+    throw new ApiError(res.status, e.error ?? `HTTP_${res.status}`, e.message ?? res.statusText, e.field);
+  }
+  const url = URL.createObjectURL(await res.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = fileName;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  // Some browsers read the blob after the click returns: let it go a little later.
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -7,6 +7,8 @@ import { LOCALES, useI18n, type Locale, type MessageKey } from "./i18n/i18n.tsx"
 import { startLive, stopLive } from "./live.ts";
 import { ChannelView } from "./pages/channel.tsx";
 import { Channels } from "./pages/channels.tsx";
+import { Groups } from "./pages/groups.tsx";
+import { Analysis } from "./pages/analysis.tsx";
 import { FollowerView } from "./pages/follower.tsx";
 import { Live } from "./pages/live.tsx";
 import { LoginDemo } from "./pages/login-demo.tsx";
@@ -22,6 +24,7 @@ type Auth = "checking" | "in" | "out" | { error: ApiError };
 const NAV: ReadonlyArray<[string, MessageKey]> = [
   ["/", "nav.overview"],
   ["/channels", "nav.channels"],
+  ["/groups", "nav.groups"],
   ["/referrals", "nav.referrals"],
   ["/posters", "nav.posters"],
   ["/live", "nav.live"],
@@ -35,6 +38,8 @@ function route(path: string): JSX.Element {
   if (matchPath("/", path)) return <Overview />;
   if (matchPath("/channels", path)) return <Channels />;
   if ((params = matchPath("/channels/:id", path))) return <ChannelView key={params.id} id={params.id!} />;
+  if (matchPath("/groups", path)) return <Groups />;
+  if (matchPath("/analysis", path)) return <Analysis />;
   if (matchPath("/referrals", path)) return <Referrals />;
   if (matchPath("/posters", path)) return <Posters />;
   if ((params = matchPath("/followers/:openId", path))) return <FollowerView key={params.openId} openId={params.openId!} />;
@@ -44,7 +49,9 @@ function route(path: string): JSX.Element {
 }
 
 function isCurrent(href: string, path: string): boolean {
-  return href === "/" ? path === "/" : path === href || path.startsWith(`${href}/`) || (href === "/referrals" && path.startsWith("/followers/"));
+  return href === "/"
+    ? path === "/"
+    : path === href || path.startsWith(`${href}/`) || (href === "/referrals" && path.startsWith("/followers/")) || (href === "/groups" && path === "/analysis");
 }
 
 function LanguageSelect(): JSX.Element {

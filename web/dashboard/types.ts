@@ -28,6 +28,8 @@ export interface Channel {
   archived: boolean;
   today: Counts;
   total: Counts;
+  /** Its channel group, null when ungrouped (issue 13). */
+  groupId: string | null;
   /** Replies by audience, schedule and pause (issue #13). */
   replies: Record<Audience, string | null>;
   startsAt: number | null;
@@ -66,6 +68,7 @@ export interface Overview {
   last30: Totals;
   quota: { permanent: { used: number; limit: number; remaining: number } };
   webhook?: { backlog: number; failing: number | boolean };
+  groups: OverviewGroup[];
 }
 
 export interface Leaderboard {
@@ -127,4 +130,45 @@ export interface PosterDesign {
   text: { text: string; fontSize: number; color: string; x: number; y: number } | null;
   updatedAt: string;
   backgroundUrl: string;
+}
+
+/** Issue 13: a channel group as GET /api/channel-groups lists it. */
+export interface ChannelGroup {
+  id: string;
+  name: string;
+  createdAt: string;
+  /** Its channels, archived ones apart. */
+  channels: number;
+  archivedChannels: number;
+}
+
+/** Sums over a group's channels: no unique scanners, which do not add up across channels. */
+export type GroupTotals = Omit<Totals, "uniqueScanners">;
+
+export interface OverviewGroup {
+  id: string;
+  name: string;
+  today: GroupTotals;
+  last7: GroupTotals;
+  last30: GroupTotals;
+}
+
+/** GET /api/channels/stats: a set of channels summed per day, each scanner counted once across the set. */
+export interface MergedStats extends ChannelStats {
+  channelIds: string[];
+}
+
+/** The list's filters, as POST /api/channels/batch and POST /api/channels/export.zip take them. */
+export interface ChannelFilter {
+  search?: string;
+  /** null: the ungrouped channels. */
+  groupId?: string | null;
+  archived?: boolean | "all";
+}
+
+export type BatchAction = "move" | "archive" | "restore" | "pause" | "resume";
+
+export interface BatchResult {
+  matched: number;
+  updated: number;
 }

@@ -6,6 +6,8 @@ import { errorAdvice } from "../components/status.tsx";
 import { useI18n } from "../i18n/i18n.tsx";
 import type { Audience, Channel } from "../types.ts";
 import { fromZoneInput, toZoneInput } from "../zone-time.ts";
+import type { ChannelGroup } from "../types.ts";
+import { useApi } from "../use-api.ts";
 
 export const NAME_MAX = 100;
 export const WELCOME_MAX = 600;
@@ -16,6 +18,8 @@ export interface ChannelFields {
   audience: AudienceFields;
   /** Only with `withCode` (creating a channel). */
   code?: CodeFields;
+  /** Issue 13: its group, null for none; left out, the form does not offer the choice. */
+  groupId?: string | null;
 }
 
 /** Replies by audience and the schedule (issue #13), as the form holds them: text, and `datetime-local` values in Beijing time. */
@@ -240,6 +244,7 @@ export function ChannelForm({
       </div>
       <AudienceInputs id={id} fields={fields.audience} invalid={invalid} onChange={(audience) => setFields({ ...fields, audience })} />
       {withCode && fields.code && <CodeChoice id={id} value={fields.code} invalid={invalid("code.days")} onChange={(code) => setFields({ ...fields, code })} />}
+      {fields.groupId !== undefined && <GroupField id={`${id}-group`} value={fields.groupId} onChange={(groupId) => setFields({ ...fields, groupId })} />}
       {error && (
         <p id={`${id}-error`} class="form-error" role="alert">
           {error.message}
@@ -254,5 +259,24 @@ export function ChannelForm({
         </span>
       </div>
     </form>
+  );
+}
+
+/** Issue 13: the channel's group, among the account's groups or none. */
+function GroupField({ id, value, onChange }: { id: string; value: string | null; onChange: (groupId: string | null) => void }): JSX.Element {
+  const { t } = useI18n();
+  const groups = useApi<{ groups: ChannelGroup[] }>("/api/channel-groups");
+  return (
+    <div class="field">
+      <label for={id}>{t("groups.group")}</label>
+      <select id={id} value={value ?? ""} onChange={(e) => onChange(e.currentTarget.value || null)}>
+        <option value="">{t("groups.none")}</option>
+        {(groups.data?.groups ?? []).map((g) => (
+          <option value={g.id} key={g.id}>
+            {g.name}
+          </option>
+        ))}
+      </select>
+    </div>
   );
 }

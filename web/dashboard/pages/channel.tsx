@@ -11,7 +11,7 @@ import { fillDays } from "../stats.ts";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
-import type { Channel, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
+import type { Channel, ChannelGroup, ChannelPage, ChannelStats, Counts, DayCounts } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ChannelStatusBadge } from "../components/channel-status.tsx";
 import { toZoneInput } from "../zone-time.ts";
@@ -67,7 +67,10 @@ function ChannelBody({ channel, onChanged }: { channel: Channel; onChanged: () =
           {channel.archived && <span class="badge">{t("channel.archived")}</span>}
           <ChannelStatusBadge status={channel.status} />
         </h1>
-        <p class="hint">{t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}</p>
+        <p class="hint">
+          {t("channel.createdOn", { day: formatDay(locale, dayOf(Date.parse(channel.createdAt))) })}
+          <ChannelGroupNote groupId={channel.groupId} />
+        </p>
         {(channel.startsAt !== null || channel.endsAt !== null) && (
           <p class="hint schedule">
             {t("audience.range", {
@@ -335,6 +338,7 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
       name: fields.name,
       welcome: fields.welcome.trim() === "" ? null : fields.welcome,
       ...audienceBody(fields.audience, audienceFieldsOf(channel)),
+      groupId: fields.groupId ?? null,
     });
     onChanged();
     return t("channel.saved");
@@ -355,7 +359,7 @@ function EditCard({ channel, onChanged }: { channel: Channel; onChanged: () => v
       <h2 id="edit-title">{t("channel.edit")}</h2>
       <ChannelForm
         key={channel.id}
-        initial={{ name: channel.name, welcome: channel.welcome ?? "", audience: audienceFieldsOf(channel) }}
+        initial={{ name: channel.name, welcome: channel.welcome ?? "", audience: audienceFieldsOf(channel), groupId: channel.groupId }}
         submitLabel={t("action.save")}
         onSubmit={save}
       />
@@ -404,5 +408,19 @@ function PauseToggle({ channel, onChanged }: { channel: Channel; onChanged: () =
         </span>
       </div>
     </>
+  );
+}
+
+/** Issue 13: the channel's group, a link to the group's channels. */
+function ChannelGroupNote({ groupId }: { groupId: string | null }): JSX.Element {
+  const { t } = useI18n();
+  const groups = useApi<{ groups: ChannelGroup[] }>(groupId ? "/api/channel-groups" : null);
+  const group = groups.data?.groups.find((g) => g.id === groupId);
+  return (
+    <span class="channel-group-note">
+      {t("groups.group")}
+      {t("groups.colon")}
+      {groupId === null ? t("groups.none") : group ? <Link href={withQuery("/channels", { groupId: group.id })}>{group.name}</Link> : "…"}
+    </span>
   );
 }

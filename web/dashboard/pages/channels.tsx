@@ -1,4 +1,7 @@
-/** Channels: search, sort and page through thousands; create one. State lives in the URL's query. */
+/**
+ * Channels: search, filter by group, sort and page through thousands; create one; tick some (or
+ * every match) for a batch operation. State lives in the URL's query, the ticks in the page.
+ */
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, withQuery } from "../api.ts";
@@ -7,11 +10,12 @@ import { formatDay, dayOf } from "../format.ts";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
-import type { Channel, ChannelPage } from "../types.ts";
+import type { Channel, ChannelGroup, ChannelPage } from "../types.ts";
 import { useApi } from "../use-api.ts";
 import { ChannelStatusBadge } from "../components/channel-status.tsx";
 import { audienceBody, ChannelForm, codeBody, type ChannelFields, NO_AUDIENCE_FIELDS } from "./channel-form.tsx";
 import { CodeExpiry, CodeType } from "../components/channel-code.tsx";
+import { BatchBar, type ListFilters, type Selection } from "./channels-batch.tsx";
 
 const SORTS: ReadonlyArray<[string, MessageKey]> = [
   ["createdAt", "channels.sortCreated"],
@@ -34,6 +38,7 @@ export function Channels(): JSX.Element {
   const sort = query.get("sort") ?? "createdAt";
   const order = query.get("order") === "asc" || query.get("order") === "desc" ? query.get("order")! : sort === "name" ? "asc" : "desc";
   const archived = query.get("archived") ?? "false";
+  const groupId = query.get("groupId") ?? "";
   const size = PAGE_SIZES.find((s) => String(s) === query.get("size")) ?? PAGE_SIZES[0];
   const page = Math.max(1, Number.parseInt(query.get("page") ?? "1", 10) || 1);
 
@@ -43,6 +48,7 @@ export function Channels(): JSX.Element {
       sort,
       order,
       archived,
+      groupId: groupId || undefined,
       size,
       page: resetPage ? undefined : page,
       ...changes,
@@ -59,9 +65,33 @@ export function Channels(): JSX.Element {
     return () => clearTimeout(timer);
   }, [typed]);
 
-  const list = useApi<ChannelPage>(withQuery("/api/channels", { search, sort, order, archived, limit: size, offset: (page - 1) * size }), { live: true });
+  const list = useApi<ChannelPage>(
+    withQuery("/api/channels", { search, sort, order, archived, groupId: groupId || undefined, limit: size, offset: (page - 1) * size }),
+    { live: true },
+  );
   const pages = list.data ? Math.max(1, Math.ceil(list.data.total / size)) : 1;
   const [creating, setCreating] = useState(query.get("new") === "1");
+  const groups = useApi<{ groups: ChannelGroup[] }>("/api/channel-groups");
+  const groupNames = new Map((groups.data?.groups ?? []).map((g) => [g.id, g.name]));
+
+  // Ticks belong to one set of filters: changing them starts a new selection.
+  const filters: ListFilters = { search, groupId, archived: archived === "true" || archived === "all" ? archived : "false" };
+  const filterKey = `${search}|${groupId}|${archived}`;
+  const [selection, setSelection] = useState<Selection>({ kind: "ids", ids: [] });
+  useEffect(() => setSelection({ kind: "ids", ids: [] }), [filterKey]);
+  const onPage = list.data?.channels.map((c) => c.id) ?? [];
+  const isSelected = (id: string): boolean => selection.kind === "filter" || selection.ids.includes(id);
+  const pageSelected = onPage.length > 0 && onPage.every(isSelected);
+  const someOnPageSelected = onPage.some(isSelected);
+  const selectedCount = selection.kind === "filter" ? (list.data?.total ?? 0) : selection.ids.length;
+  const toggle = (id: string, on: boolean): void => {
+    const ids = selection.kind === "filter" ? onPage : selection.ids;
+    setSelection({ kind: "ids", ids: on ? [...ids.filter((i) => i !== id), id] : ids.filter((i) => i !== id) });
+  };
+  const togglePage = (on: boolean): void => {
+    const ids = selection.kind === "filter" ? [] : selection.ids.filter((id) => !onPage.includes(id));
+    setSelection({ kind: "ids", ids: on ? [...ids, ...onPage] : ids });
+  };
 
   const create = async (fields: ChannelFields): Promise<void> => {
     const channel = await api.post<Channel>("/api/channels", {
@@ -69,6 +99,7 @@ export function Channels(): JSX.Element {
       ...(fields.welcome.trim() ? { welcome: fields.welcome } : {}),
       ...audienceBody(fields.audience),
       ...codeBody(fields),
+      ...(fields.groupId ? { groupId: fields.groupId } : {}),
     });
     navigate(`/channels/${encodeURIComponent(channel.id)}`);
   };
@@ -85,7 +116,12 @@ export function Channels(): JSX.Element {
         <section id="new-channel" class="card" aria-labelledby="new-channel-title">
           <h2 id="new-channel-title">{t("channels.newTitle")}</h2>
           <p class="hint">{t("channels.newHelp")}</p>
-          <ChannelForm initial={{ name: "", welcome: "", audience: NO_AUDIENCE_FIELDS }} submitLabel={t("channels.create")} onSubmit={create} withCode />
+          <ChannelForm
+            initial={{ name: "", welcome: "", audience: NO_AUDIENCE_FIELDS, groupId: groupId && groupId !== "none" ? groupId : null }}
+            submitLabel={t("channels.create")}
+            onSubmit={create}
+            withCode
+          />
         </section>
       )}
 
@@ -99,6 +135,18 @@ export function Channels(): JSX.Element {
             placeholder={t("channels.searchPlaceholder")}
             onInput={(e) => setTyped(e.currentTarget.value)}
           />
+        </div>
+        <div class="field">
+          <label for="channel-group">{t("groups.filter")}</label>
+          <select id="channel-group" value={groupId} onChange={(e) => setQuery({ groupId: e.currentTarget.value || undefined })}>
+            <option value="">{t("groups.all")}</option>
+            <option value="none">{t("groups.none")}</option>
+            {(groups.data?.groups ?? []).map((g) => (
+              <option value={g.id} key={g.id}>
+                {g.name}
+              </option>
+            ))}
+          </select>
         </div>
         <div class="field">
           <label for="channel-sort">{t("channels.sort")}</label>
@@ -129,6 +177,20 @@ export function Channels(): JSX.Element {
         </div>
       </form>
 
+      {list.data && (selection.kind === "filter" || selection.ids.length > 0) && (
+        <BatchBar
+          selection={selection}
+          count={selectedCount}
+          filters={filters}
+          groups={groups.data?.groups ?? []}
+          onDone={() => {
+            list.reload();
+            groups.reload();
+          }}
+          onClear={() => setSelection({ kind: "ids", ids: [] })}
+        />
+      )}
+
       {list.error && !list.data ? (
         <ErrorNotice error={list.error} onRetry={list.reload} />
       ) : !list.data ? (
@@ -139,6 +201,12 @@ export function Channels(): JSX.Element {
             <p>{t("channels.noMatchHelp")}</p>
             <button type="button" class="secondary" onClick={() => setQuery({ search: undefined })}>
               {t("channels.clearSearch")}
+            </button>
+          </Empty>
+        ) : groupId ? (
+          <Empty title={t("groups.noChannels")}>
+            <button type="button" class="secondary" onClick={() => setQuery({ groupId: undefined })}>
+              {t("groups.showAll")}
             </button>
           </Empty>
         ) : archived === "true" ? (
@@ -161,6 +229,22 @@ export function Channels(): JSX.Element {
         </Empty>
       ) : (
         <section class="card" aria-labelledby="channel-table-caption">
+          <div class="selection-line">
+            <label class="check">
+              <input
+                type="checkbox"
+                checked={pageSelected}
+                indeterminate={someOnPageSelected && !pageSelected}
+                onChange={(e) => togglePage(e.currentTarget.checked)}
+              />
+              {t("batch.selectPage")}
+            </label>
+            {pageSelected && selection.kind === "ids" && list.data.total > onPage.length && (
+              <button type="button" class="link-button" onClick={() => setSelection({ kind: "filter" })}>
+                {t("batch.selectAllMatching", { n: n(list.data.total) })}
+              </button>
+            )}
+          </div>
           <div class="table-scroll">
             <table class="channel-table responsive">
               <caption id="channel-table-caption">
@@ -173,6 +257,7 @@ export function Channels(): JSX.Element {
               <thead>
                 <tr>
                   <th scope="col">{t("channel.name")}</th>
+                  <th scope="col">{t("groups.group")}</th>
                   <th scope="col" class="num">
                     {t("channels.todayScans")}
                   </th>
@@ -192,11 +277,19 @@ export function Channels(): JSX.Element {
               </thead>
               <tbody>
                 {list.data.channels.map((c) => (
-                  <tr key={c.id}>
+                  <tr key={c.id} class={isSelected(c.id) ? "selected" : undefined}>
                     <th scope="row" data-label={t("channel.name")}>
+                      <input
+                        type="checkbox"
+                        class="row-check"
+                        aria-label={t("batch.selectOne", { name: c.name })}
+                        checked={isSelected(c.id)}
+                        onChange={(e) => toggle(c.id, e.currentTarget.checked)}
+                      />
                       <Link href={`/channels/${encodeURIComponent(c.id)}`}>{c.name}</Link>
                       {c.archived && <span class="badge">{t("channel.archived")}</span>}
                     </th>
+                    <td data-label={t("groups.group")}>{c.groupId ? (groupNames.get(c.groupId) ?? "") : <span class="muted">{t("groups.none")}</span>}</td>
                     <td class="num" data-label={t("channels.todayScans")}>
                       {n(c.today.scans)}
                     </td>

@@ -1,4 +1,4 @@
-/** Overview: today, the last 7 and 30 days across all channels, the quota, the webhook's backlog. */
+/** Overview: today, the last 7 and 30 days across all channels, the quota, the webhook's backlog, each group's totals. */
 import type { JSX } from "preact";
 import { withQuery } from "../api.ts";
 import { Figures } from "../components/figures.tsx";
@@ -7,7 +7,7 @@ import { Empty, ErrorNotice, Loading } from "../components/status.tsx";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link } from "../router.tsx";
-import type { ChannelPage, Overview as OverviewJson } from "../types.ts";
+import type { ChannelPage, Overview as OverviewJson, OverviewGroup } from "../types.ts";
 import { useApi } from "../use-api.ts";
 
 const PERIODS: ReadonlyArray<["today" | "last7" | "last30", MessageKey]> = [
@@ -99,8 +99,78 @@ export function Overview(): JSX.Element {
               )}
             </section>
           </div>
+          {overview.data.groups.length > 0 && <GroupTotals groups={overview.data.groups} />}
         </>
       )}
     </>
+  );
+}
+
+/** Issue 13: each group's sums (no unique scanners: they do not add up across channels). */
+function GroupTotals({ groups }: { groups: OverviewGroup[] }): JSX.Element {
+  const { t, n } = useI18n();
+  const signed = (value: number): string => (value > 0 ? `+${n(value)}` : n(value));
+  return (
+    <section class="card" aria-labelledby="group-totals-title">
+      <div class="card-head">
+        <h2 id="group-totals-title">{t("overview.groups")}</h2>
+        <Link href="/groups">{t("overview.manageGroups")}</Link>
+      </div>
+      <div class="table-scroll">
+        <table class="responsive">
+          <caption class="visually-hidden">{t("overview.groups")}</caption>
+          <thead>
+            <tr>
+              <th scope="col">{t("groups.group")}</th>
+              <th scope="col" class="num">
+                {t("channels.todayScans")}
+              </th>
+              <th scope="col" class="num">
+                {t("channels.todayNew")}
+              </th>
+              <th scope="col" class="num">
+                {t("overview.groupScans7")}
+              </th>
+              <th scope="col" class="num">
+                {t("overview.groupScans30")}
+              </th>
+              <th scope="col" class="num">
+                {t("overview.groupNew30")}
+              </th>
+              <th scope="col" class="num">
+                {t("overview.groupNet30")}
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {groups.map((g) => (
+              <tr key={g.id}>
+                <th scope="row" data-label={t("groups.group")}>
+                  <Link href={withQuery("/analysis", { groupId: g.id })}>{g.name}</Link>
+                </th>
+                <td class="num" data-label={t("channels.todayScans")}>
+                  {n(g.today.scans)}
+                </td>
+                <td class="num" data-label={t("channels.todayNew")}>
+                  {n(g.today.newFollowers)}
+                </td>
+                <td class="num" data-label={t("overview.groupScans7")}>
+                  {n(g.last7.scans)}
+                </td>
+                <td class="num" data-label={t("overview.groupScans30")}>
+                  {n(g.last30.scans)}
+                </td>
+                <td class="num" data-label={t("overview.groupNew30")}>
+                  {n(g.last30.newFollowers)}
+                </td>
+                <td class={g.last30.netGrowth < 0 ? "num negative" : "num"} data-label={t("overview.groupNet30")}>
+                  {signed(g.last30.netGrowth)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </section>
   );
 }
