@@ -1,10 +1,16 @@
 /**
  * `GET /api/channels/export.zip`: each listed channel's code rendered locally (one image at a time,
- * as the ZIP is sent) and `channels.csv` for Excel. The channels are read page by page; only a
- * short record per channel (its file name, url and CSV row) is kept until the ZIP ends.
+ * as the ZIP is sent) and `channels.csv` for Excel, last. The channels are read a page at a time
+ * as the client reads; each one's CSV row goes to a temporary file at once, which becomes the last
+ * entry. What stays in memory until the ZIP ends is the ZIP's own directory (a record per file)
+ * and the file names already given (to keep them unique), about 150 bytes a channel.
  * @module
  */
-import { Readable } from "node:stream";
+import { mkdtemp, open, rm, type FileHandle } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Readable } from "node:stream";
 import { CHANNEL_PAGE_MAX, type ChannelListOptions, type ChannelView, type WxqrService } from "../domain/index.ts";
 import { renderPng } from "../qr/png.ts";
 import { renderSvg } from "../qr/svg.ts";
@@ -34,12 +40,6 @@ export interface ChannelExportOptions {
   size: number;
   margin: number;
   mtime: Date;
-}
-
-interface ExportRow {
-  file: string | null;
-  url: string | null;
-  csv: string;
 }
 
 // Windows refuses these in file names, and a slash would make a folder inside the ZIP.
@@ -73,60 +73,87 @@ function csvLine(values: ReadonlyArray<string | number>): string {
   return `${values.map(csvField).join(",")}\r\n`;
 }
 
-function* csvChunks(rows: readonly ExportRow[]): Generator<Buffer> {
-  yield Buffer.from(UTF8_BOM + csvLine(CHANNELS_CSV_HEADER), "utf8");
-  for (const row of rows) yield Buffer.from(row.csv, "utf8");
-}
-
-async function* allChannels(service: WxqrService, filters: ChannelExportOptions["filters"]): AsyncGenerator<ChannelView> {
+async function* channelPages(service: WxqrService, filters: ChannelExportOptions["filters"]): AsyncGenerator<ChannelView[]> {
   for (let offset = 0; ; offset += CHANNEL_PAGE_MAX) {
     const page = await service.channels.list({ ...filters, sort: "createdAt", order: "asc", limit: CHANNEL_PAGE_MAX, offset });
-    yield* page.channels;
+    yield page.channels;
     if (page.channels.length < CHANNEL_PAGE_MAX) return;
   }
 }
 
+function csvRow(c: ChannelView, file: string | null): string {
+  const t = c.total;
+  return csvLine([
+    c.id,
+    spreadsheetText(c.name),
+    c.qrcode.sceneId ?? c.qrcode.sceneStr ?? "",
+    c.qrcode.url ?? "",
+    c.qrcode.ticket ?? "",
+    new Date(c.createdAt).toISOString(),
+    String(c.archived),
+    t.scans,
+    t.uniqueScanners,
+    t.newFollowers,
+    t.returningFollowers,
+    t.unfollows,
+    file ?? "",
+  ]);
+}
+
+/** The CSV as it is written: appended to a file of its own, read back as the ZIP's last entry, removed with the ZIP. */
+async function csvSpool(): Promise<{ append(text: string): Promise<void>; read(): Readable; remove(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "wxqr-export-"));
+  const file = join(dir, CHANNELS_CSV);
+  let handle: FileHandle | undefined;
+  try {
+    handle = await open(file, "w");
+    await handle.write(UTF8_BOM + csvLine(CHANNELS_CSV_HEADER));
+  } catch (error) {
+    await handle?.close();
+    await rm(dir, { recursive: true, force: true });
+    throw error;
+  }
+  const writer = handle;
+  return {
+    append: async (text) => {
+      await writer.write(text);
+    },
+    read: () => createReadStream(file),
+    remove: async () => {
+      await writer.close().catch(() => undefined);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
- * Lists the channels first (so a failing database is a clean error response, not a cut ZIP), then
- * returns the ZIP's stream; images are rendered as the client reads.
+ * Reads the first page of channels (so a failing database is a clean error response, not a cut
+ * ZIP), then returns the ZIP's stream: the rest is read, rendered and written as the client reads.
+ * A failure after that (the database gone midway) destroys the stream, so the client sees a cut
+ * download, never a ZIP that looks complete.
  * @example
  * reply.type("application/zip").send(await exportChannels(service, { filters: {}, format: "png", size: 430, margin: 4, mtime }));
  */
 export async function exportChannels(service: WxqrService, options: ChannelExportOptions): Promise<Readable> {
-  const taken = new Set<string>([CHANNELS_CSV]);
-  const rows: ExportRow[] = [];
-  for await (const c of allChannels(service, options.filters)) {
-    const file = c.qrcode.url === null ? null : channelFileName(c, options.format, taken);
-    const t = c.total;
-    const scene = c.qrcode.sceneId ?? c.qrcode.sceneStr ?? "";
-    const csv = csvLine([
-      c.id,
-      spreadsheetText(c.name),
-      scene,
-      c.qrcode.url ?? "",
-      c.qrcode.ticket ?? "",
-      new Date(c.createdAt).toISOString(),
-      String(c.archived),
-      t.scans,
-      t.uniqueScanners,
-      t.newFollowers,
-      t.returningFollowers,
-      t.unfollows,
-      file ?? "",
-    ]);
-    rows.push({ file, url: c.qrcode.url, csv });
-  }
-
+  const pages = channelPages(service, options.filters);
+  const first = await pages.next();
+  const csv = await csvSpool();
   const zip = createZipStream({ mtime: options.mtime });
+  zip.output.once("close", () => void csv.remove());
   const render = options.format === "png" ? renderPng : renderSvg;
   const add = async (): Promise<void> => {
-    // Line by line: the whole CSV of 10,000 channels would be one more copy of every row at once.
-    await zip.add(CHANNELS_CSV, () => Readable.from(csvChunks(rows)));
-    for (const { file, url } of rows) {
-      if (file === null || url === null) continue;
-      const rendered = (): Buffer => Buffer.from(render(url, { size: options.size, margin: options.margin }));
-      await zip.add(file, rendered);
+    const taken = new Set<string>([CHANNELS_CSV]);
+    for (let page = first; !page.done; page = await pages.next()) {
+      let rows = "";
+      for (const c of page.value) {
+        const url = c.qrcode.url;
+        const file = url === null ? null : channelFileName(c, options.format, taken);
+        rows += csvRow(c, file);
+        if (file !== null && url !== null) await zip.add(file, () => Buffer.from(render(url, { size: options.size, margin: options.margin })));
+      }
+      await csv.append(rows);
     }
+    await zip.add(CHANNELS_CSV, () => csv.read());
     zip.end();
   };
   add().catch((error: unknown) => zip.output.destroy(error instanceof Error ? error : new Error(String(error))));

@@ -4,6 +4,9 @@
  * every image is read back with jsQR and must be the channel's url. A selection (`ids`, or a body
  * for `POST`) is exported the same way; 1,000 channels (written straight into the store) too.
  */
+import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { insertBulkChannels } from "../helpers/bulk-channels.ts";
@@ -97,7 +100,7 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     const { res, entries } = await download(h);
     expect(res.headers.get("content-type")).toBe("application/zip");
     expect(res.headers.get("content-disposition")).toBe('attachment; filename="channels.zip"');
-    expect([...entries.keys()]).toEqual(["channels.csv", "Poster A.png", "海报_B.png", `海报_B-${underscore.id}.png`, "=HYPERLINK(1), north.png"]);
+    expect([...entries.keys()]).toEqual(["Poster A.png", "海报_B.png", `海报_B-${underscore.id}.png`, "=HYPERLINK(1), north.png", "channels.csv"]);
 
     const rows = csvOf(entries);
     expect(rows.map((r) => r.id)).toEqual([a.id, slash.id, underscore.id, formula.id]);
@@ -132,7 +135,7 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect((await h.api("PATCH", `/api/channels/${old.id}`, { archived: true })).status).toBe(200);
 
     const { entries } = await download(h, "?search=SHOP&archived=all&format=svg&size=200");
-    expect([...entries.keys()]).toEqual(["channels.csv", "shop north.svg", "shop south.svg"]);
+    expect([...entries.keys()]).toEqual(["shop north.svg", "shop south.svg", "channels.csv"]);
     expect(csvOf(entries).map((r) => [r.name, r.archived])).toEqual([
       ["shop north", "false"],
       ["shop south", "true"],
@@ -140,7 +143,7 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect(entries.get("shop north.svg")!.toString("utf8")).toMatch(/^<svg [^>]*width="200" height="200"/);
 
     const onlyArchived = await download(h, "?archived=true");
-    expect([...onlyArchived.entries.keys()]).toEqual(["channels.csv", "shop south.png"]);
+    expect([...onlyArchived.entries.keys()]).toEqual(["shop south.png", "channels.csv"]);
     const none = await download(h, "?search=nothing");
     expect([...none.entries.keys()]).toEqual(["channels.csv"]);
     expect(csvOf(none.entries)).toEqual([]);
@@ -155,7 +158,7 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     expect((await h.api("PATCH", `/api/channels/${old.id}`, { archived: true })).status).toBe(200);
 
     const byUrl = await download(h, `?ids=${old.id},${north.id}&format=svg`);
-    expect([...byUrl.entries.keys()]).toEqual(["channels.csv", "north.svg", "old.svg"]);
+    expect([...byUrl.entries.keys()]).toEqual(["north.svg", "old.svg", "channels.csv"]);
     expect(csvOf(byUrl.entries).map((r) => r.id)).toEqual([north.id, old.id]);
 
     const post = async (body: unknown): Promise<Response> =>
@@ -167,10 +170,10 @@ function describeExport(makeFactory: () => DatabaseFactory): void {
     const byBody = await post({ ids: [south.id, old.id], size: 100 });
     expect([byBody.status, byBody.headers.get("content-type")]).toEqual([200, "application/zip"]);
     const entries = readZip(Buffer.from(await byBody.arrayBuffer()));
-    expect([...entries.keys()]).toEqual(["channels.csv", "south.png", "old.png"]);
+    expect([...entries.keys()]).toEqual(["south.png", "old.png", "channels.csv"]);
     expect(decodeQrImage(entries.get("old.png")!)).toBe(old.qrcode.url);
     const byFilter = readZip(Buffer.from(await (await post({ filter: { search: "TH", archived: "all" } })).arrayBuffer()));
-    expect([...byFilter.keys()]).toEqual(["channels.csv", "north.png", "south.png"]);
+    expect([...byFilter.keys()]).toEqual(["north.png", "south.png", "channels.csv"]);
 
     for (const [body, field] of [
       [{ ids: [north.id, "ch_unknown"] }, "ids"],
@@ -225,4 +228,32 @@ describe("SQLite, 1,000 channels", () => {
       expect(decodeQrImage(entries.get(`${channel.name}.png`)!), channel.name).toBe(channel.url);
     }
   }, 120_000);
+
+  it("removes the CSV it spools to disk, whether the ZIP was read to its end or the client went away", async () => {
+    const h = await start();
+    const accountId = (await h.db.read((sql) => sql.get<{ id: string }>("SELECT id FROM accounts")))!.id;
+    await insertBulkChannels(h.db, { accountId, count: 200, createdAt: h.clock.now() });
+    // The service runs in this process: its temporary files go where this test can see them alone.
+    const spoolRoot = mkdtempSync(join(tmpdir(), "wxqr-spool-test-"));
+    const tmpBefore = process.env.TMPDIR;
+    process.env.TMPDIR = spoolRoot;
+    try {
+      const url = `${h.serviceUrl}/api/channels/export.zip?size=60&margin=1`;
+      const headers = { authorization: `Bearer ${h.adminToken}` };
+      const whole = await fetch(url, { headers });
+      expect(readZip(Buffer.from(await whole.arrayBuffer())).size).toBe(201);
+      await expect.poll(() => readdirSync(spoolRoot)).toEqual([]);
+
+      const abandoned = new AbortController();
+      const partial = await fetch(url, { headers, signal: abandoned.signal });
+      const reader = partial.body!.getReader();
+      expect((await reader.read()).done).toBe(false);
+      expect(readdirSync(spoolRoot)).toHaveLength(1); // the spool of the export under way
+      abandoned.abort();
+      await expect.poll(() => readdirSync(spoolRoot)).toEqual([]);
+    } finally {
+      process.env.TMPDIR = tmpBefore;
+      rmSync(spoolRoot, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
