@@ -6,6 +6,7 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { withQuery } from "../api.ts";
 import { DateRange, lastDays, type DayRange } from "../components/date-range.tsx";
+import { GroupOptions } from "../components/group-options.tsx";
 import { PerDayChart } from "../components/per-day-chart.tsx";
 import { Empty } from "../components/status.tsx";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
@@ -59,11 +60,7 @@ export function Analysis(): JSX.Element {
               onChange={(e) => navigate(withQuery("/analysis", { groupId: e.currentTarget.value || undefined }), { replace: true })}
             >
               <option value="">{t("analysis.pickGroup")}</option>
-              {(groups.data?.groups ?? []).map((g) => (
-                <option value={g.id} key={g.id}>
-                  {g.name}
-                </option>
-              ))}
+              <GroupOptions groups={groups.data?.groups} />
             </select>
           </div>
         </form>
