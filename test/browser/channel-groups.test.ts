@@ -7,14 +7,12 @@
  * link; the merged analysis counts a person who scanned two channels once. axe-core finds no
  * serious or critical violation on these pages; screenshots for the README.
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
+import { readFile } from "node:fs/promises";
+import type { BrowserContext, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
-import { announceBrowser, launchBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
-import { signIn as signInAs, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
+import { announceBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
+import { signIn as signInAs, devWithBrowser, type DevWithBrowser } from "../helpers/dev-browser.ts";
 import { readZip } from "../helpers/zip.ts";
 
 const TIMEOUT_MS = 120_000;
@@ -31,14 +29,12 @@ interface ChannelJson {
   qrcode: { url: string };
 }
 
-let dir: string;
-let dev: DevForBrowser;
-let browser: Browser;
+let suite: DevWithBrowser;
 let context: BrowserContext;
 let page: Page;
 
 async function api<T>(method: "GET" | "POST" | "PATCH", path: string, body?: unknown): Promise<T> {
-  const res = await page.request.fetch(`${dev.dashboard}${path}`, {
+  const res = await page.request.fetch(`${suite.dev.dashboard}${path}`, {
     method,
     headers: { "x-wxqr-csrf": "1", ...(body === undefined ? {} : { "content-type": "application/json" }) },
     ...(body === undefined ? {} : { data: JSON.stringify(body) }),
@@ -57,7 +53,7 @@ async function channelsOf(group: string): Promise<ChannelJson[]> {
 let signedIn = false;
 /** The tests share one signed-in page; signing in needs expect, which runs only inside a test. */
 async function ready(): Promise<void> {
-  if (!signedIn) await signInAs(page, dev);
+  if (!signedIn) await signInAs(page, suite.dev);
   signedIn = true;
 }
 
@@ -85,20 +81,16 @@ async function expectAccessible(what: string): Promise<void> {
 }
 
 describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch operations and merged analysis in Chromium, against wxqr dev", () => {
+  suite = devWithBrowser("wxqr-groups-browser-", TIMEOUT_MS);
+
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wxqr-groups-browser-"));
-    dev = await startDevForBrowser(dir);
-    browser = await launchBrowser();
     // bypassCSP only lets the test inject axe-core.
-    context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
+    context = await suite.browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
     page = await context.newPage();
   }, TIMEOUT_MS);
 
   afterAll(async () => {
     await context?.close();
-    await browser?.close();
-    await stopDevForBrowser(dev);
-    await rm(dir, { recursive: true, force: true });
   });
 
   it(
@@ -132,7 +124,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
     async () => {
       await ready();
       for (const name of [...EAST, "天河店"]) await api("POST", "/api/channels", { name });
-      await page.goto(`${dev.dashboard}/channels?new=1`);
+      await page.goto(`${suite.dev.dashboard}/channels?new=1`);
       await page.getByLabel("名称").fill(FROM_FORM);
       const formGroup = page.locator("#new-channel").getByLabel("分组");
       await expect.poll(() => formGroup.locator("option", { hasText: "华东门店" }).count()).toBe(1);
@@ -142,7 +134,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await expect.poll(() => page.locator(".channel-group-note").textContent()).toContain("华东门店");
       await screenshot(page, "channel-in-group-zh");
 
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       for (const name of EAST) await page.getByRole("checkbox", { name: `选择“${name}”` }).check();
       await expect.poll(() => page.getByRole("heading", { name: "已选择 3 个渠道" }).count()).toBe(1);
       await page.getByLabel("移动到分组").selectOption({ label: "华东门店" });
@@ -172,7 +164,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
     async () => {
       await ready();
       const east = await groupId("华东门店");
-      await page.goto(`${dev.dashboard}/channels?groupId=${east}`);
+      await page.goto(`${suite.dev.dashboard}/channels?groupId=${east}`);
       await page.getByRole("checkbox", { name: "选择“西湖店”" }).check();
       await page.getByRole("button", { name: "暂停", exact: true }).click();
       await expect.poll(() => batchStatus().textContent()).toContain("1 个渠道中有 1 个已更改");
@@ -193,7 +185,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
     async () => {
       await ready();
       const east = await groupId("华东门店");
-      await page.goto(`${dev.dashboard}/channels?groupId=${east}`);
+      await page.goto(`${suite.dev.dashboard}/channels?groupId=${east}`);
       await page.getByRole("checkbox", { name: "选择本页全部渠道" }).check();
       const entries = await downloadZip(() => page.getByRole("button", { name: "下载 ZIP" }).click());
       expectCodesOf(entries, await channelsOf(east));
@@ -208,13 +200,13 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await ready();
       const south = await groupId("华南门店");
       for (let i = 1; i <= SOUTH_COUNT; i++) await api("POST", "/api/channels", { name: `华南${String(i).padStart(2, "0")}`, groupId: south });
-      await page.goto(`${dev.dashboard}/channels?groupId=${south}`);
+      await page.goto(`${suite.dev.dashboard}/channels?groupId=${south}`);
       await page.getByRole("checkbox", { name: "选择本页全部渠道" }).check();
       await expect.poll(() => page.getByRole("heading", { name: "已选择 20 个渠道" }).count()).toBe(1);
       await page.getByRole("button", { name: `选择符合筛选条件的全部 ${SOUTH_COUNT} 个渠道` }).click();
       await expect.poll(() => page.getByRole("heading", { name: `已选择符合筛选条件的全部 ${SOUTH_COUNT} 个渠道` }).count()).toBe(1);
       const link = page.getByRole("link", { name: "下载 ZIP" });
-      const href = new URL((await link.getAttribute("href"))!, dev.dashboard);
+      const href = new URL((await link.getAttribute("href"))!, suite.dev.dashboard);
       expect([href.pathname, href.searchParams.get("groupId"), href.searchParams.get("format")]).toEqual(["/api/channels/export.zip", south, "png"]);
       expectCodesOf(await downloadZip(() => link.click()), await channelsOf(south));
     },
@@ -228,14 +220,14 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       const east = await groupId("华东门店");
       const channels = await channelsOf(east);
       for (const name of EAST.slice(0, 2)) {
-        const res = await fetch(`${dev.phone}/emulator/scan`, {
+        const res = await fetch(`${suite.dev.phone}/emulator/scan`, {
           method: "POST",
           headers: { "content-type": "application/json" },
           body: JSON.stringify({ openId: "oMerged", url: channels.find((c) => c.name === name)!.qrcode.url }),
         });
         expect(res.status).toBe(200);
       }
-      await page.goto(`${dev.dashboard}/groups`);
+      await page.goto(`${suite.dev.dashboard}/groups`);
       await page.getByRole("row").filter({ hasText: "华东门店" }).getByRole("link", { name: "合并分析" }).click();
       await page.getByRole("heading", { level: 1, name: "合并分析：华东门店" }).waitFor();
       const figure = (label: string): Promise<string | null> =>
@@ -250,7 +242,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await screenshot(page, "analysis-zh");
 
       // A selection's analysis: the two scanned channels ticked on the list.
-      await page.goto(`${dev.dashboard}/channels?groupId=${east}`);
+      await page.goto(`${suite.dev.dashboard}/channels?groupId=${east}`);
       for (const name of EAST.slice(0, 2)) await page.getByRole("checkbox", { name: `选择“${name}”` }).check();
       await page.getByRole("link", { name: "合并分析" }).click();
       await page.getByRole("heading", { level: 1, name: "合并分析：所选的 2 个渠道" }).waitFor();
@@ -263,7 +255,7 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
       await expectAccessible("overview with group totals");
 
       await page.getByLabel("语言").selectOption({ label: "English" });
-      await page.goto(`${dev.dashboard}/analysis?groupId=${east}`);
+      await page.goto(`${suite.dev.dashboard}/analysis?groupId=${east}`);
       await page.getByRole("heading", { level: 1, name: "Merged analysis: 华东门店" }).waitFor();
       await expectAccessible("merged analysis in English");
       await screenshot(page, "analysis-en");
@@ -276,8 +268,8 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
     "at 390 px the groups, channels (with the batch bar) and analysis pages fit the width and axe-core finds no serious violation",
     async () => {
       await ready();
-      const narrow = await (await browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 800 }, bypassCSP: true })).newPage();
-      await signInAs(narrow, dev);
+      const narrow = await (await suite.browser.newContext({ locale: "zh-CN", viewport: { width: 390, height: 800 }, bypassCSP: true })).newPage();
+      await signInAs(narrow, suite.dev);
       const east = await groupId("华东门店");
       const check = async (name: string): Promise<void> => {
         await narrow.waitForLoadState("networkidle");
@@ -285,15 +277,15 @@ describe.runIf(announceBrowser("channel groups browser tests"))("groups, batch o
         const overflow = await narrow.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
         expect(overflow, `${name} overflows at 390 px`).toBeLessThanOrEqual(0);
       };
-      await narrow.goto(`${dev.dashboard}/groups`);
+      await narrow.goto(`${suite.dev.dashboard}/groups`);
       await narrow.getByRole("heading", { level: 1, name: "渠道分组" }).waitFor();
       await check("groups");
-      await narrow.goto(`${dev.dashboard}/channels?groupId=${east}`);
+      await narrow.goto(`${suite.dev.dashboard}/channels?groupId=${east}`);
       await narrow.getByRole("checkbox", { name: "选择本页全部渠道" }).check();
       await narrow.getByRole("heading", { name: "已选择 4 个渠道" }).waitFor();
       await check("channels with the batch bar");
       await screenshot(narrow, "channels-batch-zh-390");
-      await narrow.goto(`${dev.dashboard}/analysis?groupId=${east}`);
+      await narrow.goto(`${suite.dev.dashboard}/analysis?groupId=${east}`);
       await narrow.getByRole("heading", { level: 1, name: "合并分析：华东门店" }).waitFor();
       await check("analysis");
       await narrow.context().close();

@@ -5,30 +5,25 @@
  * page sees the new follower's text with the channel's name filled in; paused (已暂停), a scan
  * counts without reply; resumed, it is 进行中 again. Screenshot of the channel page with its status.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { toZoneInput } from "../../web/dashboard/zone-time.ts";
-import { announceBrowser, launchBrowser, screenshot } from "../helpers/browser.ts";
-import { signIn, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
+import { announceBrowser, screenshot } from "../helpers/browser.ts";
+import { signIn, devWithBrowser, type DevWithBrowser } from "../helpers/dev-browser.ts";
 
 const TIMEOUT_MS = 120_000;
 const DAY_MS = 86_400_000;
 
-let dir: string;
-let dev: DevForBrowser;
-let browser: Browser;
+let suite: DevWithBrowser;
 
 function newContext(width = 1280): Promise<BrowserContext> {
-  return browser.newContext({ locale: "zh-CN", viewport: { width, height: 900 } });
+  return suite.browser.newContext({ locale: "zh-CN", viewport: { width, height: 900 } });
 }
 
 /** On the phone page: a new user, who then scans the code with this url; resolves with the chat log. */
 async function scanOnPhone(openId: string, url: string): Promise<Page> {
   const phone = await (await newContext(390)).newPage();
-  await phone.goto(`${dev.phone}/`);
+  await phone.goto(`${suite.dev.phone}/`);
   const details = phone.locator("details", { hasText: "新建用户" });
   if (!(await details.evaluate((d) => (d as unknown as { open: boolean }).open))) await details.locator("summary").click();
   await phone.getByLabel("昵称").fill(openId);
@@ -40,27 +35,17 @@ async function scanOnPhone(openId: string, url: string): Promise<Page> {
 }
 
 describe.runIf(announceBrowser("channel status browser tests"))("a channel's replies by audience, schedule and pause in Chromium", () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wxqr-channel-status-browser-"));
-    dev = await startDevForBrowser(dir);
-    browser = await launchBrowser();
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stopDevForBrowser(dev);
-    await rm(dir, { recursive: true, force: true });
-  });
+  suite = devWithBrowser("wxqr-channel-status-browser-", TIMEOUT_MS);
 
   it(
     "scheduled, then active with the new follower's text, paused without reply, resumed",
     async () => {
       const context = await newContext();
       const page = await context.newPage();
-      await signIn(page, dev);
+      await signIn(page, suite.dev);
       const heading = page.getByRole("heading", { level: 1 });
 
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await page.getByRole("button", { name: "新建渠道" }).first().click();
       await page.getByLabel("名称").fill("限时活动");
       await page.getByLabel("欢迎语").fill("欢迎关注");
@@ -73,7 +58,7 @@ describe.runIf(announceBrowser("channel status browser tests"))("a channel's rep
       const channelUrl = page.url();
       const url = (await page.locator("code").first().textContent())!.trim();
 
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await expect.poll(() => page.getByRole("row", { name: /限时活动/ }).textContent()).toContain("未开始");
 
       await page.goto(channelUrl);
@@ -96,8 +81,11 @@ describe.runIf(announceBrowser("channel status browser tests"))("a channel's rep
       await expect.poll(async () => (await todayScans.textContent())!.trim(), { timeout: 5_000 }).toBe("2");
       // The emulator's record of the push: delivered, and the user saw nothing (answered "success").
       const delivered = async (): Promise<Array<{ outcome: string; userSaw: string | null }>> =>
-        ((await (await fetch(`${dev.phone}/emulator/deliveries?openId=oSecond`)).json()) as { deliveries: Array<{ outcome: string; userSaw: string | null }> })
-          .deliveries;
+        (
+          (await (await fetch(`${suite.dev.phone}/emulator/deliveries?openId=oSecond`)).json()) as {
+            deliveries: Array<{ outcome: string; userSaw: string | null }>;
+          }
+        ).deliveries;
       await expect.poll(async () => (await delivered()).map((d) => d.outcome), { timeout: 5_000 }).toEqual(["delivered"]);
       expect((await delivered())[0]!.userSaw).toBeNull();
       expect(await second.getByRole("log").textContent()).not.toContain("新朋友你好");

@@ -11,33 +11,29 @@
  * - axe-core finds no serious or critical violation on the overview, channel, phone and demo pages;
  * - screenshots for the README (zh and en, 1280 and 390 px).
  */
-import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { readFile } from "node:fs/promises";
 import { createServer, type Server } from "node:http";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, BrowserContext, Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { BrowserContext, Page } from "playwright-core";
+import { describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
-import { announceBrowser, launchBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
-import { signIn as signInAs, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
+import { announceBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
+import { signIn as signInAs, devWithBrowser, type DevWithBrowser } from "../helpers/dev-browser.ts";
 
 const WELCOME = "欢迎光临！扫码关注有礼";
 const TIMEOUT_MS = 120_000;
 
-let dir: string;
-let dev: DevForBrowser;
-let browser: Browser;
+let suite: DevWithBrowser;
 
-const signIn = (page: Page): Promise<void> => signInAs(page, dev);
+const signIn = (page: Page): Promise<void> => signInAs(page, suite.dev);
 
 async function newContext(options: { width?: number } = {}): Promise<BrowserContext> {
   // bypassCSP only lets the test inject axe-core; the pages' own policy is tested over HTTP (dashboard-pages.test.ts).
-  return browser.newContext({ locale: "zh-CN", viewport: { width: options.width ?? 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
+  return suite.browser.newContext({ locale: "zh-CN", viewport: { width: options.width ?? 1280, height: 900 }, acceptDownloads: true, bypassCSP: true });
 }
 
 /** On the phone page: a new user, who then scans the code with this url. */
 async function scanOnPhone(phone: Page, openId: string, url: string): Promise<void> {
-  await phone.goto(`${dev.phone}/`);
+  await phone.goto(`${suite.dev.phone}/`);
   const details = phone.locator("details", { hasText: "新建用户" });
   if (!(await details.evaluate((d) => (d as unknown as { open: boolean }).open))) await details.locator("summary").click();
   await phone.getByLabel("昵称").fill("小王");
@@ -48,17 +44,7 @@ async function scanOnPhone(phone: Page, openId: string, url: string): Promise<vo
 }
 
 describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chromium, against wxqr dev", () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wxqr-dashboard-browser-"));
-    dev = await startDevForBrowser(dir);
-    browser = await launchBrowser();
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stopDevForBrowser(dev);
-    await rm(dir, { recursive: true, force: true });
-  });
+  suite = devWithBrowser("wxqr-dashboard-browser-", TIMEOUT_MS);
 
   it(
     "sign in, create a channel, a user scans it on the phone page and sees the welcome; the figures change without reload; English; the PNG decodes to the code",
@@ -67,7 +53,7 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
       const page = await context.newPage();
       await signIn(page);
 
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await page.getByRole("button", { name: "新建渠道" }).first().click();
       await page.getByLabel("名称").fill("春季海报");
       await page.getByLabel("欢迎语").fill(WELCOME);
@@ -118,7 +104,7 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
       ]);
       const png = await readFile((await download.path())!);
       expect(decodeQrImage(png)).toBe(url);
-      await page.goto(`${dev.dashboard}/`);
+      await page.goto(`${suite.dev.dashboard}/`);
       await page.getByRole("heading", { name: "Today", exact: true }).waitFor();
       await screenshot(page, "overview-en");
       await context.close();
@@ -132,7 +118,7 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
       const context = await newContext();
       const page = await context.newPage();
       await signIn(page);
-      await page.goto(`${dev.dashboard}/login-demo`);
+      await page.goto(`${suite.dev.dashboard}/login-demo`);
       await page.getByRole("button", { name: "生成登录二维码" }).click();
       const img = page.getByRole("img", { name: "登录二维码，请用微信扫码" });
       await expect.poll(() => img.evaluate((i) => (i as unknown as { naturalWidth: number }).naturalWidth)).toBeGreaterThan(0);
@@ -156,18 +142,18 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
       const page = await context.newPage();
       const urls: string[] = [];
       page.on("request", (r) => urls.push(r.url()));
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await expect.poll(() => page.getByLabel("管理令牌").count()).toBe(1);
       expect(await page.getByText("春季海报").count()).toBe(0);
       expect(await page.evaluate(async () => (await fetch("/api/channels")).status)).toBe(401);
 
       await signIn(page);
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await expect.poll(() => page.getByText("春季海报").count()).toBeGreaterThan(0);
-      expect(urls.filter((u) => u.includes(dev.token))).toEqual([]);
+      expect(urls.filter((u) => u.includes(suite.dev.token))).toEqual([]);
       // Evaluated in the page (a string: the test runs under Node's types, without the DOM's).
       const storage = await page.evaluate<string>("JSON.stringify([Object.entries(localStorage), Object.entries(sessionStorage)])");
-      expect(storage).not.toContain(dev.token);
+      expect(storage).not.toContain(suite.dev.token);
       const cookie = (await context.cookies()).find((c) => c.name === "wxqr_session");
       expect(cookie).toMatchObject({ httpOnly: true, sameSite: "Strict" });
 
@@ -175,16 +161,16 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
       const evil: Server = createServer((_req, res) => {
         res.writeHead(200, { "content-type": "text/html" });
         res.end(
-          `<form method="post" action="${dev.dashboard}/api/channels" enctype="text/plain"><input name='{"name":"evil","x":"' value='"}'></form><script>document.forms[0].submit()</script>`,
+          `<form method="post" action="${suite.dev.dashboard}/api/channels" enctype="text/plain"><input name='{"name":"evil","x":"' value='"}'></form><script>document.forms[0].submit()</script>`,
         );
       });
       await new Promise<void>((resolve) => evil.listen(0, "127.0.0.1", resolve));
       const evilUrl = `http://localhost:${(evil.address() as { port: number }).port}/`;
-      const answer = page.waitForResponse((r) => r.url() === `${dev.dashboard}/api/channels` && r.request().method() === "POST");
+      const answer = page.waitForResponse((r) => r.url() === `${suite.dev.dashboard}/api/channels` && r.request().method() === "POST");
       await page.goto(evilUrl);
       expect([401, 403]).toContain((await answer).status());
       evil.close();
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await expect.poll(() => page.getByText("春季海报").count()).toBeGreaterThan(0);
       expect(await page.getByText("evil", { exact: true }).count()).toBe(0);
       await context.close();
@@ -199,11 +185,11 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
         const context = await newContext({ width });
         const page = await context.newPage();
         await signIn(page);
-        const pages: Array<[string, string]> = [["overview", `${dev.dashboard}/`]];
-        await page.goto(`${dev.dashboard}/channels`);
+        const pages: Array<[string, string]> = [["overview", `${suite.dev.dashboard}/`]];
+        await page.goto(`${suite.dev.dashboard}/channels`);
         const first = page.locator("a[href^='/channels/'], a[href^='channels/']").first();
-        pages.push(["channel", new URL((await first.getAttribute("href"))!, `${dev.dashboard}/`).toString()]);
-        pages.push(["login demo", `${dev.dashboard}/login-demo`], ["phone", `${dev.phone}/`]);
+        pages.push(["channel", new URL((await first.getAttribute("href"))!, `${suite.dev.dashboard}/`).toString()]);
+        pages.push(["login demo", `${suite.dev.dashboard}/login-demo`], ["phone", `${suite.dev.phone}/`]);
         for (const [name, url] of pages) {
           await page.goto(url);
           await page.waitForLoadState("networkidle");
@@ -211,7 +197,7 @@ describe.runIf(announceBrowser("dashboard browser tests"))("the dashboard in Chr
           const overflow = await page.evaluate<number>("document.documentElement.scrollWidth - document.documentElement.clientWidth");
           expect(overflow, `${name} overflows at ${width} px`).toBeLessThanOrEqual(0);
         }
-        await page.goto(`${dev.dashboard}/`);
+        await page.goto(`${suite.dev.dashboard}/`);
         await page.getByRole("heading", { name: "今日", exact: true }).waitFor();
         await screenshot(page, width === 390 ? "overview-zh-390" : "overview-zh");
         await context.close();

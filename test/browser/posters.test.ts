@@ -5,46 +5,31 @@
  * preview's code is the sample, a follower's poster from the API carries their own code; a GIF is
  * refused with the field named; axe-core finds no serious or critical violation; screenshots.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser, Page } from "playwright-core";
+import type { Page } from "playwright-core";
 import sharp from "sharp";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
-import { announceBrowser, launchBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
-import { signIn as signInAs, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
+import { announceBrowser, screenshot, seriousAxeViolations } from "../helpers/browser.ts";
+import { signIn as signInAs, devWithBrowser, type DevWithBrowser } from "../helpers/dev-browser.ts";
 
 const TIMEOUT_MS = 120_000;
 const QR = { x: 300, y: 500, size: 240 };
 
-let dir: string;
-let dev: DevForBrowser;
-let browser: Browser;
+let suite: DevWithBrowser;
 
-const signIn = (page: Page): Promise<void> => signInAs(page, dev);
+const signIn = (page: Page): Promise<void> => signInAs(page, suite.dev);
 
 async function codeIn(png: Buffer): Promise<string> {
   return decodeQrImage(await sharp(png).extract({ left: QR.x, top: QR.y, width: QR.size, height: QR.size }).png().toBuffer());
 }
 
 describe.runIf(announceBrowser("posters browser tests"))("the Posters page in Chromium, against wxqr dev", () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wxqr-posters-browser-"));
-    dev = await startDevForBrowser(dir);
-    browser = await launchBrowser();
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stopDevForBrowser(dev);
-    await rm(dir, { recursive: true, force: true });
-  });
+  suite = devWithBrowser("wxqr-posters-browser-", TIMEOUT_MS);
 
   it(
     "uploads a background, places the code and a Chinese line, previews it; a follower's poster carries their code; a GIF is refused by field; no serious axe violation",
     async () => {
-      const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, bypassCSP: true });
+      const context = await suite.browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, bypassCSP: true });
       const page = await context.newPage();
       await signIn(page);
       await page.getByRole("link", { name: "海报" }).click();
@@ -75,15 +60,18 @@ describe.runIf(announceBrowser("posters browser tests"))("the Posters page in Ch
 
       const preview = page.getByRole("img", { name: "海报预览，二维码为示例" });
       await expect.poll(() => preview.evaluate((img) => (img as unknown as { naturalWidth: number }).naturalWidth), { timeout: 10_000 }).toBe(600);
-      const previewPng = Buffer.from(await (await context.request.get(`${dev.dashboard}${await preview.getAttribute("src")}`)).body());
+      const previewPng = Buffer.from(await (await context.request.get(`${suite.dev.dashboard}${await preview.getAttribute("src")}`)).body());
       expect(await codeIn(previewPng)).toBe("http://weixin.qq.com/q/wxqr-poster-preview");
       await screenshot(page, "posters-zh");
 
       // A follower's poster, through the same session: their own personal code.
-      const code = await context.request.post(`${dev.dashboard}/api/referrals/codes`, { data: { openId: "oSpringFan" }, headers: { "x-wxqr-csrf": "1" } });
+      const code = await context.request.post(`${suite.dev.dashboard}/api/referrals/codes`, {
+        data: { openId: "oSpringFan" },
+        headers: { "x-wxqr-csrf": "1" },
+      });
       expect(code.status()).toBe(200);
       const url = ((await code.json()) as { qrcode: { url: string } }).qrcode.url;
-      const poster = await context.request.get(`${dev.dashboard}/api/referrals/oSpringFan/poster.png`);
+      const poster = await context.request.get(`${suite.dev.dashboard}/api/referrals/oSpringFan/poster.png`);
       expect(poster.status()).toBe(200);
       expect(await codeIn(Buffer.from(await poster.body()))).toBe(url);
 

@@ -4,43 +4,27 @@
  * expiry and the stable image link, whose copy serves the code without a sign-in; the list shows
  * the type; axe-core finds no serious violation on the channel page at 1280 and 390 px.
  */
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import type { Browser } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { decodeQrImage } from "../../src/qr/decode.ts";
-import { announceBrowser, launchBrowser, seriousAxeViolations } from "../helpers/browser.ts";
-import { signIn, startDevForBrowser, stopDevForBrowser, type DevForBrowser } from "../helpers/dev-browser.ts";
+import { announceBrowser, seriousAxeViolations } from "../helpers/browser.ts";
+import { signIn, devWithBrowser, type DevWithBrowser } from "../helpers/dev-browser.ts";
 
 const TIMEOUT_MS = 120_000;
 
-let dir: string;
-let dev: DevForBrowser;
-let browser: Browser;
+let suite: DevWithBrowser;
 
 describe.runIf(announceBrowser("temporary channels browser test"))("temporary channels in the dashboard, against wxqr dev", () => {
-  beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), "wxqr-temporary-browser-"));
-    dev = await startDevForBrowser(dir);
-    browser = await launchBrowser();
-  }, TIMEOUT_MS);
-
-  afterAll(async () => {
-    await browser?.close();
-    await stopDevForBrowser(dev);
-    await rm(dir, { recursive: true, force: true });
-  });
+  suite = devWithBrowser("wxqr-temporary-browser-", TIMEOUT_MS);
 
   it(
     "creates a temporary renewing channel, shows its type, expiry and stable link, and the copied link serves the code without a sign-in",
     async () => {
-      const context = await browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, bypassCSP: true });
+      const context = await suite.browser.newContext({ locale: "zh-CN", viewport: { width: 1280, height: 900 }, bypassCSP: true });
       await context.grantPermissions(["clipboard-read", "clipboard-write"]);
       const page = await context.newPage();
-      await signIn(page, dev);
+      await signIn(page, suite.dev);
 
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       await page.getByRole("button", { name: "新建渠道" }).first().click();
       await page.getByLabel("名称").fill("直播间");
       await page.getByLabel("临时二维码（不占永久码额度）").check();
@@ -59,7 +43,7 @@ describe.runIf(announceBrowser("temporary channels browser test"))("temporary ch
       await card.getByRole("button", { name: "复制链接" }).click();
       await expect.poll(() => card.getByRole("status").last().textContent()).toBe("已复制。");
       const link = await page.evaluate<string>("navigator.clipboard.readText()");
-      expect(link).toMatch(new RegExp(`^${dev.dashboard}/c/[A-Za-z0-9_-]{22}\\.png$`));
+      expect(link).toMatch(new RegExp(`^${suite.dev.dashboard}/c/[A-Za-z0-9_-]{22}\\.png$`));
       const image = await fetch(link);
       expect(image.status).toBe(200);
       expect(decodeQrImage(Buffer.from(await image.arrayBuffer()))).toBe(url);
@@ -72,7 +56,7 @@ describe.runIf(announceBrowser("temporary channels browser test"))("temporary ch
       }
 
       await page.setViewportSize({ width: 1280, height: 900 });
-      await page.goto(`${dev.dashboard}/channels`);
+      await page.goto(`${suite.dev.dashboard}/channels`);
       const row = page.getByRole("row", { name: /直播间/ });
       await expect.poll(() => row.textContent()).toContain("临时 3 天");
       await context.close();

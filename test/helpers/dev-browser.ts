@@ -3,9 +3,12 @@
  * the dashboard's sign-in as a newcomer does it.
  * @module
  */
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Page } from "playwright-core";
-import { expect } from "vitest";
+import type { Browser, Page } from "playwright-core";
+import { afterAll, beforeAll, expect } from "vitest";
+import { launchBrowser } from "./browser.ts";
 import { startCli, type LongRunning } from "./cli.ts";
 
 export interface DevForBrowser {
@@ -15,7 +18,7 @@ export interface DevForBrowser {
   token: string;
 }
 
-export async function startDevForBrowser(dir: string): Promise<DevForBrowser> {
+async function startDevForBrowser(dir: string): Promise<DevForBrowser> {
   const started = await startCli(
     ["dev", "--port", "0", "--emulator-port", "0", "--db", join(dir, "dev.db")],
     /admin token: (\S+)[\s\S]*phone: +(http:\/\/\S+?)\//,
@@ -26,8 +29,44 @@ export async function startDevForBrowser(dir: string): Promise<DevForBrowser> {
   return { process: started, dashboard, phone: started.match[2]!, token: started.match[1]! };
 }
 
-export async function stopDevForBrowser(dev: DevForBrowser | undefined): Promise<void> {
+async function stopDevForBrowser(dev: DevForBrowser | undefined): Promise<void> {
   if (dev && dev.process.child.exitCode === null) await dev.process.stop("SIGINT");
+}
+
+export interface DevWithBrowser {
+  readonly dev: DevForBrowser;
+  readonly browser: Browser;
+}
+
+/**
+ * `wxqr dev` in a fresh folder and a Chromium, for the suite whose `describe` calls this: started
+ * before its tests, closed after them. vitest runs `afterAll` hooks in reverse order, so the
+ * suite's own later hooks (a context, a page) close before the browser does.
+ */
+export function devWithBrowser(folderPrefix: string, timeoutMs: number): DevWithBrowser {
+  let dir: string | undefined;
+  let dev: DevForBrowser | undefined;
+  let browser: Browser | undefined;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), folderPrefix));
+    dev = await startDevForBrowser(dir);
+    browser = await launchBrowser();
+  }, timeoutMs);
+  afterAll(async () => {
+    await browser?.close();
+    await stopDevForBrowser(dev);
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  return {
+    get dev() {
+      if (!dev) throw new Error("wxqr dev is not started: read it inside a hook or a test");
+      return dev;
+    },
+    get browser() {
+      if (!browser) throw new Error("Chromium is not launched: read it inside a hook or a test");
+      return browser;
+    },
+  };
 }
 
 export async function signIn(page: Page, dev: DevForBrowser): Promise<void> {

@@ -7,29 +7,21 @@
  *   before it failed on the foreign key (a 500).
  */
 import pg from "pg";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import { checkGroupId } from "../../src/domain/channel-groups.ts";
 import { ValidationError } from "../../src/errors.ts";
 import { deleteChannelGroup, insertChannelGroup } from "../../src/store/channel-groups.ts";
 import { ensureAccount } from "../../src/store/codes.ts";
 import type { Database, Sql } from "../../src/store/database.ts";
 import { migrate } from "../../src/store/migrations.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL } from "../helpers/databases.ts";
+import { describePostgres, postgresFactory, POSTGRES_URL } from "../helpers/databases.ts";
 
-const runs = announcePostgres("channel group delete race");
 const ACCOUNT = "gh_race";
 const GROUP = "cg_race";
 
-describe.runIf(runs)("PostgreSQL: a group deleted while a channel is written into it", () => {
+describePostgres("channel-group-delete-race", () => {
   const factory = postgresFactory(POSTGRES_URL!);
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  afterAll(async () => {
-    await factory.cleanup();
-    markPostgresRan("channel-group-delete-race", finished);
-  });
+  afterAll(() => factory.cleanup());
 
   async function world(): Promise<Database> {
     const { db } = await factory.create();

@@ -5,22 +5,13 @@
  * unhandled error (design invariant 9: availability is lost, never the process).
  */
 import pg from "pg";
-import { afterAll, afterEach, describe, expect, it } from "vitest";
+import { afterAll, expect, it } from "vitest";
 import type { Database } from "../../src/store/database.ts";
-import { announcePostgres, markPostgresRan, postgresFactory, POSTGRES_URL } from "../helpers/databases.ts";
+import { describePostgres, postgresFactory, POSTGRES_URL } from "../helpers/databases.ts";
 
-const runs = announcePostgres("PostgreSQL connection loss");
-
-describe.runIf(runs)("PostgreSQL: a backend terminated under a transaction", () => {
+describePostgres("connection-loss", () => {
   const factory = postgresFactory(POSTGRES_URL!);
-  let finished = 0;
-  afterEach(() => {
-    finished++;
-  });
-  afterAll(async () => {
-    await factory.cleanup();
-    markPostgresRan("postgres-connection-loss", finished);
-  });
+  afterAll(() => factory.cleanup());
 
   async function admin<T extends pg.QueryResultRow>(text: string, params: unknown[]): Promise<T[]> {
     const client = new pg.Client({ connectionString: POSTGRES_URL });

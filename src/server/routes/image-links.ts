@@ -10,9 +10,8 @@ import type { FastifyInstance } from "fastify";
 import type { Clock } from "../../deps.ts";
 import type { WxqrService } from "../../domain/index.ts";
 import { ChannelCodeRenewalError } from "../../errors.ts";
-import { renderPng } from "../../qr/png.ts";
-import { renderSvg } from "../../qr/svg.ts";
 import { httpErrorFor } from "../http-errors.ts";
+import { IMAGE_RENDERERS } from "./image-renderers.ts";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import { imageQuery } from "./schemas.ts";
 
@@ -26,11 +25,7 @@ const tokenParams = { type: "object", properties: { token: { type: "string", pat
 
 export function registerImageLinkRoutes(untyped: FastifyInstance, deps: { service: WxqrService; clock: Clock }): void {
   const app = untyped.withTypeProvider<RequestSchemaTypes>();
-  const renderers = {
-    png: { type: "image/png", render: renderPng },
-    svg: { type: "image/svg+xml", render: renderSvg },
-  } as const;
-  for (const [format, { type, render }] of Object.entries(renderers)) {
+  for (const [format, { type, render }] of Object.entries(IMAGE_RENDERERS)) {
     app.get(
       `${IMAGE_LINK_PREFIX}/:token.${format}`,
       {

@@ -3,9 +3,8 @@ import type { FastifyInstance } from "fastify";
 import type { RequestSchemaTypes } from "./request-types.ts";
 import type { QrCodeRow, WxqrService } from "../../domain/index.ts";
 import { NotFoundError } from "../../errors.ts";
-import { renderPng } from "../../qr/png.ts";
-import { renderSvg } from "../../qr/svg.ts";
 import type { Metrics } from "../metrics.ts";
+import { IMAGE_RENDERERS } from "./image-renderers.ts";
 import { errorResponses, errorSchema, idParams, imageQuery, qrcodeSchema } from "./schemas.ts";
 
 export function qrcodeJson(c: QrCodeRow): Record<string, unknown> {
@@ -64,11 +63,7 @@ export function registerQrcodeRoutes(untyped: FastifyInstance, deps: { service: 
     qrcodeJson(await load(request.params.id)),
   );
 
-  const renderers = {
-    png: { type: "image/png", render: renderPng },
-    svg: { type: "image/svg+xml", render: renderSvg },
-  } as const;
-  for (const [format, { type, render }] of Object.entries(renderers)) {
+  for (const [format, { type, render }] of Object.entries(IMAGE_RENDERERS)) {
     app.get(
       `/api/qrcodes/:id/image.${format}`,
       { schema: { summary: `The code rendered locally as ${format.toUpperCase()}`, params: idParams, querystring: imageQuery } },

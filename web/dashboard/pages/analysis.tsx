@@ -6,14 +6,12 @@ import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { withQuery } from "../api.ts";
 import { DateRange, lastDays, type DayRange } from "../components/date-range.tsx";
-import { Figures } from "../components/figures.tsx";
-import { LineChart } from "../components/line-chart.tsx";
-import { Empty, ErrorNotice, Loading } from "../components/status.tsx";
-import { formatDay } from "../format.ts";
+import { GroupOptions } from "../components/group-options.tsx";
+import { PerDayChart } from "../components/per-day-chart.tsx";
+import { Empty } from "../components/status.tsx";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { usePageTitle } from "../page-title.ts";
 import { Link, navigate, useLocation } from "../router.tsx";
-import { fillDays } from "../stats.ts";
 import type { ChannelGroup, Counts, MergedStats } from "../types.ts";
 import { useApi } from "../use-api.ts";
 
@@ -30,7 +28,7 @@ export function idsOfQuery(value: string | null): string[] {
 }
 
 export function Analysis(): JSX.Element {
-  const { t, n, locale } = useI18n();
+  const { t, n } = useI18n();
   usePageTitle(t("analysis.title"));
   const { query } = useLocation();
   const ids = idsOfQuery(query.get("ids"));
@@ -38,11 +36,9 @@ export function Analysis(): JSX.Element {
   const groups = useApi<{ groups: ChannelGroup[] }>("/api/channel-groups");
   const group = groups.data?.groups.find((g) => g.id === groupId);
   const [range, setRange] = useState<DayRange>(() => lastDays(30));
-  const [metrics, setMetrics] = useState<Array<keyof Counts>>(["scans", "uniqueScanners", "newFollowers"]);
 
   const set = ids.length > 0 ? { ids: ids.join(",") } : groupId ? { groupId } : null;
   const stats = useApi<MergedStats>(set ? withQuery("/api/channels/stats", { ...set, from: range.from, to: range.to }) : null, { live: true });
-  const days = stats.data ? fillDays(range, stats.data.days) : [];
   const subject = ids.length > 0 ? t("analysis.selection", { n: n(ids.length) }) : (group?.name ?? "");
 
   return (
@@ -64,11 +60,7 @@ export function Analysis(): JSX.Element {
               onChange={(e) => navigate(withQuery("/analysis", { groupId: e.currentTarget.value || undefined }), { replace: true })}
             >
               <option value="">{t("analysis.pickGroup")}</option>
-              {(groups.data?.groups ?? []).map((g) => (
-                <option value={g.id} key={g.id}>
-                  {g.name}
-                </option>
-              ))}
+              <GroupOptions groups={groups.data?.groups} />
             </select>
           </div>
         </form>
@@ -81,37 +73,14 @@ export function Analysis(): JSX.Element {
         <section class="card" aria-labelledby="analysis-stats-title">
           <h2 id="analysis-stats-title">{t("analysis.perDay")}</h2>
           <DateRange value={range} onChange={setRange} />
-          <fieldset class="metric-choice">
-            <legend>{t("channel.metrics")}</legend>
-            {CHART_METRICS.map(([key, label]) => (
-              <label class="check" key={key}>
-                <input
-                  type="checkbox"
-                  checked={metrics.includes(key)}
-                  onChange={(e) => setMetrics(e.currentTarget.checked ? [...metrics, key] : metrics.filter((m) => m !== key))}
-                />
-                {t(label)}
-              </label>
-            ))}
-          </fieldset>
-          {stats.error && !stats.data ? (
-            <ErrorNotice error={stats.error} onRetry={stats.reload} />
-          ) : !stats.data ? (
-            <Loading />
-          ) : (
-            <>
-              <p class="hint">{t("analysis.channels", { n: n(stats.data.channelIds.length) })}</p>
-              <Figures counts={stats.data} compact />
-              <LineChart
-                tableCaption={t("analysis.chartCaption", { subject })}
-                data={{
-                  title: t("analysis.chartCaption", { subject }),
-                  labels: days.map((d) => formatDay(locale, d.date, "short")),
-                  series: CHART_METRICS.filter(([key]) => metrics.includes(key)).map(([key, label]) => ({ name: t(label), values: days.map((d) => d[key]) })),
-                }}
-              />
-            </>
-          )}
+          <PerDayChart
+            stats={stats}
+            range={range}
+            caption={t("analysis.chartCaption", { subject })}
+            choices={CHART_METRICS}
+            initialMetrics={["scans", "uniqueScanners", "newFollowers"]}
+            lead={stats.data && <p class="hint">{t("analysis.channels", { n: n(stats.data.channelIds.length) })}</p>}
+          />
         </section>
       )}
     </>

@@ -2,6 +2,7 @@
 import type { JSX } from "preact";
 import { useId, useState } from "preact/hooks";
 import { ApiError } from "../api.ts";
+import { GroupOptions } from "../components/group-options.tsx";
 import { errorAdvice } from "../components/status.tsx";
 import { useI18n } from "../i18n/i18n.tsx";
 import type { Audience, Channel } from "../types.ts";
@@ -271,11 +272,7 @@ function GroupField({ id, value, onChange }: { id: string; value: string | null;
       <label for={id}>{t("groups.group")}</label>
       <select id={id} value={value ?? ""} onChange={(e) => onChange(e.currentTarget.value || null)}>
         <option value="">{t("groups.none")}</option>
-        {(groups.data?.groups ?? []).map((g) => (
-          <option value={g.id} key={g.id}>
-            {g.name}
-          </option>
-        ))}
+        <GroupOptions groups={groups.data?.groups} />
       </select>
     </div>
   );

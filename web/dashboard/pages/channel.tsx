@@ -3,6 +3,7 @@ import type { JSX } from "preact";
 import { useEffect, useMemo, useState } from "preact/hooks";
 import { api, ApiError, withQuery } from "../api.ts";
 import { DateRange, lastDays, type DayRange } from "../components/date-range.tsx";
+import { PerDayChart } from "../components/per-day-chart.tsx";
 import { Figures } from "../components/figures.tsx";
 import { LineChart } from "../components/line-chart.tsx";
 import { ErrorNotice, Loading } from "../components/status.tsx";
@@ -136,11 +137,9 @@ function QrCard({ channel }: { channel: Channel }): JSX.Element {
 }
 
 function StatsCard({ channel }: { channel: Channel }): JSX.Element {
-  const { t, locale } = useI18n();
+  const { t } = useI18n();
   const [range, setRange] = useState<DayRange>(() => lastDays(30));
   const stats = useApi<ChannelStats>(withQuery(`${channelPath(channel.id)}/stats`, range as unknown as Record<string, string>), { live: true });
-  const [metrics, setMetrics] = useState<Array<keyof Counts>>(["scans", "newFollowers", "unfollows"]);
-  const days = stats.data ? fillDays(range, stats.data.days) : [];
   const csv = withQuery(`${channelPath(channel.id)}/stats.csv`, range as unknown as Record<string, string>);
 
   return (
@@ -152,36 +151,13 @@ function StatsCard({ channel }: { channel: Channel }): JSX.Element {
         </a>
       </div>
       <DateRange value={range} onChange={setRange} />
-      <fieldset class="metric-choice">
-        <legend>{t("channel.metrics")}</legend>
-        {CHART_METRICS.map(([key, label]) => (
-          <label class="check" key={key}>
-            <input
-              type="checkbox"
-              checked={metrics.includes(key)}
-              onChange={(e) => setMetrics(e.currentTarget.checked ? [...metrics, key] : metrics.filter((m) => m !== key))}
-            />
-            {t(label)}
-          </label>
-        ))}
-      </fieldset>
-      {stats.error && !stats.data ? (
-        <ErrorNotice error={stats.error} onRetry={stats.reload} />
-      ) : !stats.data ? (
-        <Loading />
-      ) : (
-        <>
-          <Figures counts={stats.data} compact />
-          <LineChart
-            tableCaption={t("channel.chartCaption", { name: channel.name })}
-            data={{
-              title: t("channel.chartCaption", { name: channel.name }),
-              labels: days.map((d) => formatDay(locale, d.date, "short")),
-              series: CHART_METRICS.filter(([key]) => metrics.includes(key)).map(([key, label]) => ({ name: t(label), values: days.map((d) => d[key]) })),
-            }}
-          />
-        </>
-      )}
+      <PerDayChart
+        stats={stats}
+        range={range}
+        caption={t("channel.chartCaption", { name: channel.name })}
+        choices={CHART_METRICS}
+        initialMetrics={["scans", "newFollowers", "unfollows"]}
+      />
       <Compare channel={channel} range={range} />
     </section>
   );

@@ -6,6 +6,7 @@
 import type { JSX } from "preact";
 import { useState } from "preact/hooks";
 import { api, ApiError, postAndSave, withQuery } from "../api.ts";
+import { GroupOptions } from "../components/group-options.tsx";
 import { errorAdvice } from "../components/status.tsx";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
 import { Link } from "../router.tsx";
@@ -132,11 +133,7 @@ export function BatchBar({
             <label for="batch-move">{t("batch.moveTo")}</label>
             <select id="batch-move" value={moveTo} onChange={(e) => setMoveTo(e.currentTarget.value)}>
               <option value={UNGROUPED}>{t("groups.none")}</option>
-              {groups.map((g) => (
-                <option value={g.id} key={g.id}>
-                  {g.name}
-                </option>
-              ))}
+              <GroupOptions groups={groups} />
             </select>
           </div>
           <button type="button" disabled={busy} onClick={() => run("move")}>

@@ -5,6 +5,7 @@
 import type { JSX } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { api, withQuery } from "../api.ts";
+import { GroupOptions } from "../components/group-options.tsx";
 import { Empty, ErrorNotice, Loading } from "../components/status.tsx";
 import { formatDay, dayOf } from "../format.ts";
 import { useI18n, type MessageKey } from "../i18n/i18n.tsx";
@@ -141,11 +142,7 @@ export function Channels(): JSX.Element {
           <select id="channel-group" value={groupId} onChange={(e) => setQuery({ groupId: e.currentTarget.value || undefined })}>
             <option value="">{t("groups.all")}</option>
             <option value="none">{t("groups.none")}</option>
-            {(groups.data?.groups ?? []).map((g) => (
-              <option value={g.id} key={g.id}>
-                {g.name}
-              </option>
-            ))}
+            <GroupOptions groups={groups.data?.groups} />
           </select>
         </div>
         <div class="field">
