@@ -29,7 +29,8 @@
  * push that started it, so every push gets a transaction, and an fsync, of its own.
  * @module
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:http";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
@@ -174,6 +175,37 @@ export interface ServerCounters {
   atMs: number;
   /** The server's `process.hrtime` in µs (service rows only). */
   monoUs?: number;
+  /** CPU of every `postgres` process on this machine, in µs (PostgreSQL rows only). */
+  dbCpuMicros?: number;
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU used so far by every process named `postgres` on this machine (user + system, from
+ * /proc/PID/stat), in µs: the database's share of a push, which the service's own CPU leaves out.
+ * Every PostgreSQL on the machine counts, so it is only meaningful when the bench's is the only
+ * one at work. Processes that ended since the last look are not counted (the bench's pool keeps
+ * its backends for the whole run).
+ */
+export function postgresCpuMicros(): number {
+  clockTicks ??= Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    const close = stat.lastIndexOf(")");
+    if (stat.slice(stat.indexOf("(") + 1, close) !== "postgres") continue;
+    // Fields after the command: state is the 3rd field of the line, utime the 14th, stime the 15th.
+    const fields = stat.slice(close + 2).split(" ");
+    ticks += Number(fields[11]) + Number(fields[12]);
+  }
+  return (ticks / clockTicks) * 1e6;
 }
 
 export interface LoadOutcome {
@@ -246,6 +278,9 @@ export function measuredColumns(o: LoadOutcome, bare: number | undefined): Bench
     "srv µs/req": Math.round((cpuMicros / Math.max(1, after.handled - before.handled)) * 10) / 10,
     "srv CPU %": Math.round((cpuMicros / 1000 / (after.atMs - before.atMs)) * 100),
     "gen CPU %": Math.round(result.cpuPercent),
+    ...(after.dbCpuMicros !== undefined && before.dbCpuMicros !== undefined
+      ? { "db µs/req": Math.round(((after.dbCpuMicros - before.dbCpuMicros) / Math.max(1, after.handled - before.handled)) * 10) / 10 }
+      : {}),
     n: result.requests,
   };
 }
@@ -539,6 +574,7 @@ export async function serviceRow(
       systemMicros: sum((s) => s.systemMicros),
       atMs: all[0]!.atMs,
       monoUs: all[0]!.monoUs,
+      ...(engine.kind === "postgres" ? { dbCpuMicros: postgresCpuMicros() } : {}),
     };
   };
   const checked = options.beforeLoad ? await options.beforeLoad(base, pool, sample) : { cells: {}, acked: [] };
@@ -621,7 +657,7 @@ export async function run(ctx: BenchContext): Promise<BenchRow[]> {
     const sqlite = sqliteEngine();
     engines.push(sqlite);
     ctx.log(`ingest: b. service on SQLite${profileDir ? " (profiled)" : ""}`);
-    rows.push(await serviceRow(ctx, impl, api, store, sqlite, "b. service, SQLite (WAL, FULL), safe mode", bare, profileDir));
+    rows.push(await serviceRow(ctx, impl, api, store, sqlite, "b. service, SQLite (WAL), safe mode", bare, profileDir));
 
     const pgCase = "c. service, PostgreSQL, safe mode";
     if (postgresUrl) {

@@ -18,9 +18,10 @@
  * that check can refuse it). A forgery counts as accepted when it is answered 2xx and reaches the
  * handler (or the log).
  *
- * Each row also says what a request cost in CPU, the server's and the generator's, and from
- * that the rate the machine's cores would reach if both were busy all the time ("CPU ceiling",
- * as × bare): a goal above it needs a cheaper push, not better overlap of waits.
+ * Each row also says what a request cost in CPU, the server's, the generator's and for PostgreSQL
+ * the database's (every `postgres` process on the machine), and from that the rate the machine's
+ * cores would reach if all were busy all the time ("CPU ceiling", as × bare): a goal above it
+ * needs a cheaper push, not better overlap of waits.
  *
  * The peers are installed by the section itself, on first run, into bench/.peers/ (git-ignored,
  * its own package.json), never as wxqr dependencies.
@@ -178,6 +179,8 @@ interface RunFigures {
   /** CPU per answered request over the measured run: the server's (all its processes), the load generator's. */
   serverMicrosPerReq: number;
   generatorMicrosPerReq: number;
+  /** PostgreSQL's own processes, where the target has them. */
+  databaseMicrosPerReq: number | null;
 }
 
 type StatelessTarget = ({ kind: "push-server"; mode: "bare-success" | "bare-receiver" } | { kind: "peer"; peer: PeerName }) & { pool: PoolShape };
@@ -268,19 +271,22 @@ async function serviceRun(
 }
 
 /** CPU per request from a row of measured columns ("srv µs/req", "gen CPU %", "req/s"). */
-function cpuPerRequest(row: BenchRow): Pick<RunFigures, "serverMicrosPerReq" | "generatorMicrosPerReq"> {
+function cpuPerRequest(row: BenchRow): Pick<RunFigures, "serverMicrosPerReq" | "generatorMicrosPerReq" | "databaseMicrosPerReq"> {
   const rate = Number(row["req/s"]);
-  return { serverMicrosPerReq: Number(row["srv µs/req"]), generatorMicrosPerReq: (Number(row["gen CPU %"]) / 100) * (1e6 / Math.max(1, rate)) };
+  return {
+    serverMicrosPerReq: Number(row["srv µs/req"]),
+    generatorMicrosPerReq: (Number(row["gen CPU %"]) / 100) * (1e6 / Math.max(1, rate)),
+    databaseMicrosPerReq: row["db µs/req"] === undefined ? null : Number(row["db µs/req"]),
+  };
 }
 
 /**
- * The rate the machine's cores could reach if the server and the generator spent all of them at
- * the CPU per request measured: what no tuning of waits, batching or concurrency can exceed while
- * a push costs what it costs (for PostgreSQL rows a higher bound still: the database's own CPU is
- * not in it).
+ * The rate the machine's cores could reach if the server, the generator and (where there is one)
+ * PostgreSQL spent all of them at the CPU per request measured: what no tuning of waits, batching
+ * or concurrency can exceed while a push costs what it costs.
  */
 function cpuCeiling(runs: readonly RunFigures[]): number {
-  const perRequest = median(runs.map((r) => r.serverMicrosPerReq + r.generatorMicrosPerReq));
+  const perRequest = median(runs.map((r) => r.serverMicrosPerReq + r.generatorMicrosPerReq + (r.databaseMicrosPerReq ?? 0)));
   return (availableParallelism() * 1e6) / perRequest;
 }
 
@@ -306,6 +312,7 @@ function tableRow(target: string, runs: readonly RunFigures[], bare: number | un
     "timeouts > 5 s": runs.reduce((n, r) => n + r.timeouts, 0),
     "srv µs/req": Math.round(median(runs.map((r) => r.serverMicrosPerReq))),
     "gen µs/req": Math.round(median(runs.map((r) => r.generatorMicrosPerReq))),
+    "db µs/req": runs[0]!.databaseMicrosPerReq === null ? null : Math.round(median(runs.map((r) => r.databaseMicrosPerReq ?? 0))),
     "CPU ceiling × bare": Math.round((cpuCeiling(runs) / (bare ?? rate)) * 1000) / 1000,
     "runs req/s": runs.map((r) => Math.round(r.reqPerSec).toLocaleString("en-US")).join(" / "),
     note: repeated > 0 ? `${note}; ${repeated.toLocaleString("en-US")} pushes sent twice (faster than the pool's ${poolRate.toLocaleString("en-US")}/s)` : note,
