@@ -25,14 +25,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { setFlagsFromString } from "node:v8";
-import { runInNewContext } from "node:vm";
 import type * as DepsModule from "../../src/deps.ts";
 import type * as DomainModule from "../../src/domain/index.ts";
 import type * as ExportModule from "../../src/server/channel-export.ts";
 import { migrate, SqliteDatabase } from "../../src/store/index.ts";
 import { insertBulkChannels } from "../../test/helpers/bulk-channels.ts";
-import { distIsFresh, type BenchContext, type BenchRow } from "../lib.ts";
+import { collectGarbage, distIsFresh, type BenchContext, type BenchRow } from "../lib.ts";
 
 export const name = "zip";
 export const description =
@@ -211,8 +209,6 @@ const mb = (kib: number): number => Math.round((kib / 1024) * 10) / 10;
  * the middle 80 % of the run, in bytes a channel.
  */
 async function heapHeldPerChannel(ctx: BenchContext, count: number): Promise<{ bytesPerChannel: number; startMB: number; endMB: number }> {
-  setFlagsFromString("--expose-gc");
-  const gc = runInNewContext("gc") as () => void;
   const load = async <T>(path: string): Promise<T> => (await import(pathToFileURL(join(ctx.root, path)).href)) as T;
   const domain = await load<typeof DomainModule>("dist/domain/index.js");
   const { exportChannels } = await load<typeof ExportModule>("dist/server/channel-export.js");
@@ -227,7 +223,7 @@ async function heapHeldPerChannel(ctx: BenchContext, count: number): Promise<{ b
     );
     await insertBulkChannels(db, { accountId: APP_ID, count, createdAt: Date.UTC(2026, 10, 1) });
     const heapNow = (): number => {
-      gc();
+      collectGarbage();
       return process.memoryUsage().heapUsed;
     };
     // Every channel's PNG is about the same size, so the bytes read say how far the export is.
