@@ -158,6 +158,13 @@ export async function runTogether(sql: Sql, statements: readonly Statement[]): P
   for (const s of statements) await sql.run(s.text, s.params);
 }
 
+/** Runs statements one after another, for the rows they changed in all (an insert that skips a row already there counts it out). */
+export async function runCounted(sql: Sql, statements: readonly Statement[]): Promise<number> {
+  let changed = 0;
+  for (const s of statements) changed += await sql.run(s.text, s.params);
+  return changed;
+}
+
 /** A read built to be run alone or with others (`readTogether`): its statements, and what their rows mean. */
 export interface Read<T> {
   statements: Statement[];

@@ -6,7 +6,7 @@
  * be grouped per tag into `batchtagging` calls.
  * @module
  */
-import { inStatements, placeholderList, placeholderRows, type Sql, type Statement } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, runCounted, type Sql, type Statement } from "./database.ts";
 
 export type FollowUpKind = "poster" | "text" | "image" | "tag";
 export type FollowUpStatus = "pending" | "sent" | "failed";
@@ -112,9 +112,7 @@ export function followUpInserts(rows: readonly FollowUpInsert[]): Statement[] {
 
 /** Adds rows, due at once; a key already there is left out. Returns how many were added. */
 export async function insertFollowUps(sql: Sql, rows: readonly FollowUpInsert[]): Promise<number> {
-  let added = 0;
-  for (const s of followUpInserts(rows)) added += await sql.run(s.text, s.params);
-  return added;
+  return runCounted(sql, followUpInserts(rows));
 }
 
 const LEASE_FREE = "(lease_until IS NULL OR lease_until <= ?)";

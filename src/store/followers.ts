@@ -1,5 +1,5 @@
 /** Followers (per account and openId) and the append-only push log. */
-import { inStatements, placeholderList, placeholderRows, readOne, type Read, type Sql, type SqlParam, type Statement } from "./database.ts";
+import { inStatements, placeholderList, placeholderRows, readOne, runCounted, type Read, type Sql, type SqlParam, type Statement } from "./database.ts";
 
 export interface FollowerRow {
   accountId: string;
@@ -139,9 +139,7 @@ const pushLogParams = (p: PushLogRow): SqlParam[] => [
 
 /** Appends pushes, their `seq` in the given order; those whose dedupe key is already there are left out. Returns how many were added. */
 export async function appendPushLogRows(sql: Sql, rows: readonly PushLogRow[]): Promise<number> {
-  let added = 0;
-  for (const s of pushLogInserts(rows)) added += await sql.run(s.text, s.params);
-  return added;
+  return runCounted(sql, pushLogInserts(rows));
 }
 
 /** `appendPushLogRows` as statements, for `runTogether`. */
