@@ -2,6 +2,7 @@
  * Starts the emulator on 127.0.0.1:0 with a manual clock shared by the test, and drives its
  * control endpoints over HTTP, exactly as a user of `wxqr emulator` would.
  */
+import { afterEach } from "vitest";
 import { createEmulator, type EmulatorOptions } from "../../src/emulator/app.ts";
 import { createManualClock, createSeededRandom, type ManualClock } from "../../src/deps.ts";
 import { createWeChatClient, type WeChatClientOptions } from "../../src/wechat/client.ts";
@@ -64,5 +65,21 @@ export async function startPlatform(options: Partial<EmulatorOptions> = {}, seed
       return (await res.json()) as Record<string, unknown>;
     },
     close: () => emulator.close(),
+  };
+}
+
+/**
+ * For a file of tests that each start their own emulator: `start` as `startPlatform`, and the one
+ * started closed after each test.
+ */
+export function platformPerTest(): (options?: Partial<EmulatorOptions>) => Promise<Platform> {
+  let platform: Platform | undefined;
+  afterEach(async () => {
+    await platform?.close();
+    platform = undefined;
+  });
+  return async (options = {}) => {
+    platform = await startPlatform(options);
+    return platform;
   };
 }

@@ -2,23 +2,14 @@
  * `media/upload` on the emulator, through the typed client over loopback (wechat-api.md §10.2):
  * types, formats by magic bytes, per-type sizes, the answer's shape, counting, quota and faults.
  */
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { InvalidArgumentError, RateLimitError, ValidationError } from "../../src/errors.ts";
 import { decodeQrImage } from "../../src/qr/decode.ts";
 import { renderPng } from "../../src/qr/png.ts";
 import type { MediaType } from "../../src/wechat/index.ts";
-import { START, startPlatform, type Platform } from "../helpers/platform.ts";
+import { START, platformPerTest, type Platform } from "../helpers/platform.ts";
 
-let platform: Platform | undefined;
-afterEach(async () => {
-  await platform?.close();
-  platform = undefined;
-});
-
-async function start(options: Parameters<typeof startPlatform>[0] = {}): Promise<Platform> {
-  platform = await startPlatform(options);
-  return platform;
-}
+const start = platformPerTest();
 
 /** A file of `size` bytes that starts with `magic`: the emulator reads formats from the first bytes only. */
 const fileOf = (magic: readonly number[], size: number): Uint8Array => {

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import {
   AccessTokenInvalidError,
   ConfigError,
@@ -15,18 +15,9 @@ import { renderPng } from "../../src/qr/png.ts";
 import { createWeChatClient, downloadQrImage } from "../../src/wechat/client.ts";
 import type { SceneInput } from "../../src/wechat/qr-ticket.ts";
 import { createMemoryTokenStore } from "../../src/wechat/token-store.ts";
-import { APP_SECRET, startPlatform, type Platform } from "../helpers/platform.ts";
+import { APP_SECRET, platformPerTest, type Platform } from "../helpers/platform.ts";
 
-let platform: Platform | undefined;
-afterEach(async () => {
-  await platform?.close();
-  platform = undefined;
-});
-
-async function start(options: Parameters<typeof startPlatform>[0] = {}): Promise<Platform> {
-  platform = await startPlatform(options);
-  return platform;
-}
+const start = platformPerTest();
 
 async function tokenFor(p: Platform): Promise<string> {
   return p.client().accessToken.get();
